@@ -1,0 +1,14 @@
+"""Rule mock_survey: generate the embedded default survey (zshard.mock)."""
+import sys
+
+sys.stderr = sys.stdout = open(snakemake.log[0], "w")
+
+from zshard.io import write_json
+from zshard.mock import MockConfig, generate_survey
+
+cfg = MockConfig.from_dict({**snakemake.params.mock, "bands": snakemake.params.bands, "seed": snakemake.params.seed})
+out = snakemake.output
+summary = generate_survey(cfg, list(out.photometry), out.specz, out.deep_reference, out.clustering_reference,
+                          out.truth)
+write_json(out.summary, {"config": cfg.to_dict(), **summary})
+print(summary)

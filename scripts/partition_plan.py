@@ -1,0 +1,23 @@
+"""Checkpoint partition_plan: adaptive shards from the per-file histograms."""
+import sys
+
+sys.stderr = sys.stdout = open(snakemake.log[0], "w")
+
+import numpy as np
+
+from zshard.io import atomic_path, write_json
+from zshard.partition import load_histogram, make_plan
+
+inputs = snakemake.params.inputs
+histograms = {fid: f"{snakemake.input.histograms[i]}" for i, fid in enumerate(sorted(inputs))}
+plan = make_plan(histograms, inputs, snakemake.params.max_rows, snakemake.params.lowest_order)
+for key in plan["oversized_shards"]:
+    print(f"WARNING: shard {key} holds more than {plan['max_rows']} rows at the finest order "
+          f"{plan['histogram_order']}; raise partition.histogram_order to split it")
+write_json(snakemake.output.plan, plan)
+
+total = sum(load_histogram(path)[0] for path in histograms.values())
+nonzero = np.flatnonzero(total)
+with atomic_path(snakemake.output.sky) as tmp:
+    np.savez(tmp, pixels=nonzero, counts=total[nonzero], histogram_order=plan["histogram_order"])
+print(f"{len(plan['shards'])} shards for {plan['n_rows_valid']} rows (max {plan['max_rows']} per shard)")

@@ -1,0 +1,82 @@
+"""Rule summary: the metrics table (JSON), the figures and a Markdown page a person can read."""
+import sys
+
+sys.stderr = sys.stdout = open(snakemake.log[0], "w")
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from zshard import report
+from zshard.io import read_json, write_json
+
+inp, out, params = snakemake.input, snakemake.output, snakemake.params
+manifest = read_json(inp.manifest)
+model = read_json(inp.model_manifest)
+photoz = read_json(inp.photoz)
+nz = read_json(inp.nz)
+samples = read_json(inp.samples)
+delta_z = read_json(inp.delta_z[0]) if inp.delta_z else None
+truth = read_json(inp.truth[0]) if inp.truth else None
+edges = np.asarray(nz["edges"])
+
+notes = []
+if not params.deep_reference:
+    notes.append("Δz against a deep reference field: switched off (no deep reference catalogue configured, "
+                 "or validation.deep_reference.enabled is false).")
+notes.append("Δz from clustering redshifts: not available yet in this version of zshard.")
+if not params.truth:
+    notes.append("Validation against true redshifts: switched off (no truth catalogue configured).")
+if manifest["plan"]["oversized_shards"]:
+    notes.append(f"Shards above the row threshold (raise partition.histogram_order): {manifest['plan']['oversized_shards']}")
+
+rows = []
+for i in range(len(edges) - 1):
+    true_dz = truth["bins"][i]["delta_z_true"] if truth else None
+    if delta_z:
+        entry = delta_z["bins"][i]
+        rows.append({"bin": i, "method": "deep reference", "delta_z": entry["delta_z"],
+                     "sigma": entry["sigma_total"], "n": entry["n_science"], "truth": true_dz})
+    if truth:
+        rows.append({"bin": i, "method": "truth", "delta_z": true_dz, "sigma": 0.0, "n": truth["bins"][i]["n"]})
+
+metrics = {
+    "source": params.config["source"],
+    "objects_in": manifest["totals"]["rows_in"],
+    "objects_in_shards": manifest["totals"]["rows_in_shards"],
+    "objects_rejected": manifest["totals"]["rows_rejected"],
+    "shards": len(manifest["shards"]),
+    "spec-z train / validation / test": f"{samples['n_train']} / {samples['n_validation']} / {samples['n_test']}",
+    "model_version": model["version"],
+    "test: point estimates": photoz["point"],
+    "test: raw PDFs": photoz["pdf_raw"],
+    "test: calibrated PDFs": photoz["pdf_calibrated"],
+}
+if truth:
+    metrics["science sample vs truth"] = truth["point"]
+metrics["n(z) per bin"] = [{"bin": i, "z_range": f"{edges[i]:.2f}–{edges[i + 1]:.2f}", "n": nz["counts"][i],
+                            "mean_z": nz["mean_z"][i]} for i in range(len(edges) - 1)]
+metrics["delta_z"] = rows
+
+figures_dir = os.path.dirname(out.figures[0])
+fig = {name: os.path.join(figures_dir, f"{name}.png") for name in ("pit", "zphot_vs_zspec", "nz", "delta_z", "sky")}
+predictions = pd.read_parquet(inp.predictions)
+report.plot_pit_histograms(fig["pit"], predictions["pit_raw"].to_numpy(), predictions["pit_calibrated"].to_numpy())
+report.plot_zphot_vs_zspec(fig["zphot_vs_zspec"], predictions["z_spec"].to_numpy(), predictions["z_phot"].to_numpy(),
+                           photoz["point"])
+true_nz = None
+if truth:
+    grid = np.asarray(truth["grid_edges"])
+    true_nz = (0.5 * (grid[1:] + grid[:-1]), np.asarray([b["true_nz"] for b in truth["bins"]]))
+report.plot_nz(fig["nz"], np.asarray(nz["grid_centres"]), np.asarray(nz["nz"]), edges, true_nz=true_nz)
+report.plot_delta_z(fig["delta_z"], [r for r in rows if r["method"] != "truth"] if delta_z else rows)
+with np.load(inp.sky) as sky:
+    report.plot_sky_counts(fig["sky"], int(sky["histogram_order"]), sky["pixels"], sky["counts"])
+
+write_json(out.metrics, {**metrics, "notes": notes, "photoz": photoz, "nz": {k: nz[k] for k in ("edges", "counts", "mean_z")},
+                         "delta_z_deep_reference": delta_z, "truth": {k: truth[k] for k in ("point", "n_matched")} if truth else None})
+captions = {"pit": "PIT before and after calibration (test sample)", "zphot_vs_zspec": "z_phot vs z_spec (test sample)",
+            "nz": "n(z) per tomographic bin", "delta_z": "Δz per bin", "sky": "Objects per HEALPix pixel"}
+report.write_summary_markdown(out.markdown, metrics, {captions[k]: v for k, v in fig.items()}, notes)
+print(f"summary written to {out.markdown}")

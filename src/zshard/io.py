@@ -1,0 +1,422 @@
+"""Catalogue input and output: column mapping, missing-value sentinels, chunked reads, atomic writes.
+
+Every reader yields tables in zshard's canonical columns (``id``, ``ra``, ``dec``, ``mag_<band>``,
+``magerr_<band>`` and, for labelled samples, a redshift column), whatever the survey called them.
+Files are read in row chunks (Parquet row batches, FITS row slices of a memory map, CSV blocks),
+never whole, so memory is bounded by the chunk size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import glob
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".fits": "fits", ".fit": "fits", ".fits.gz": "fits",
+           ".csv": "csv", ".csv.gz": "csv", ".txt": "csv"}
+
+
+class CatalogError(ValueError):
+    """Bad input: the message names the file, the column and the row range."""
+
+
+# --------------------------------------------------------------------------------------------
+# Atomic outputs
+# --------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    The temporary name keeps the suffix (libraries pick the format from it) and starts with a dot,
+    so a killed job leaves nothing that looks like the finished output.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
+    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+    tmp = path.with_name(f".{stem}.tmp{os.getpid()}{suffix}")
+    try:
+        yield str(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_json(path: str | os.PathLike, payload: dict) -> None:
+    """Write ``payload`` as indented JSON, atomically (NaN written as null)."""
+
+    def clean(value):
+        if isinstance(value, dict):
+            return {str(k): clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        if isinstance(value, np.ndarray):
+            return clean(value.tolist())
+        if isinstance(value, (np.integer,)):
+            return int(value)
+        if isinstance(value, (float, np.floating)):
+            return float(value) if np.isfinite(value) else None
+        return value
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as handle:
+            json.dump(clean(payload), handle, indent=2, sort_keys=False)
+            handle.write("\n")
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    with open(path) as handle:
+        return json.load(handle)
+
+
+def write_parquet(path: str | os.PathLike, table: pa.Table | pd.DataFrame, compression: str = "snappy",
+                  metadata: dict[str, str] | None = None) -> None:
+    """Write a table as Parquet atomically, optionally adding key/value schema metadata."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged.update({k.encode(): v.encode() for k, v in metadata.items()})
+        table = table.replace_schema_metadata(merged)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression=compression)
+
+
+# --------------------------------------------------------------------------------------------
+# Column mapping
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CatalogSpec:
+    """How to read one kind of catalogue into canonical columns.
+
+    ``magnitude_column``/``error_column`` are templates: ``{band}`` is replaced by the band name and
+    ``{BAND}`` by its upper-case form (``MAG_{BAND}`` → ``MAG_G``). ``sentinels`` are values that mean
+    "missing" in this survey (99, −99, −9.999e9, …); they, and non-finite values, become NaN in
+    magnitudes, errors and the redshift. ``subset`` keeps a deterministic, id-hashed fraction of the
+    rows (``keep: below`` the fraction, or its complement ``above``), so that one labelled file can be
+    split into a spec-z sample and a science sample with hidden redshifts.
+    """
+
+    bands: tuple[str, ...]
+    id_column: str = "id"
+    ra_column: str = "ra"
+    dec_column: str = "dec"
+    magnitude_column: str = "mag_{band}"
+    error_column: str = "magerr_{band}"
+    redshift_column: str | None = None
+    redshift_name: str = "z_spec"
+    sentinels: tuple[float, ...] = ()
+    sentinel_tolerance: float = 1e-6
+    subset_fraction: float = 1.0
+    subset_seed: int = 0
+    subset_keep: str = "below"
+    csv_delimiter: str = ","
+    hdu: int | None = None
+    extra_columns: dict[str, str] = field(default_factory=dict)
+    with_photometry: bool = True
+
+    @classmethod
+    def from_config(cls, section: dict, bands: Sequence[str], redshift_name: str = "z_spec") -> "CatalogSpec":
+        columns = section.get("columns", {})
+        subset = section.get("subset") or {}
+        return cls(
+            bands=tuple(bands),
+            id_column=columns.get("id", "id"),
+            ra_column=columns.get("ra", "ra"),
+            dec_column=columns.get("dec", "dec"),
+            magnitude_column=columns.get("magnitude", "mag_{band}"),
+            error_column=columns.get("error", "magerr_{band}"),
+            redshift_column=columns.get("redshift"),
+            redshift_name=redshift_name,
+            sentinels=tuple(float(s) for s in section.get("sentinels", [])),
+            subset_fraction=float(subset.get("fraction", 1.0)),
+            subset_seed=int(subset.get("seed", 0)),
+            subset_keep=subset.get("keep", "below"),
+            csv_delimiter=section.get("csv_delimiter", ","),
+            hdu=section.get("hdu"),
+            extra_columns=dict(section.get("extra_columns", {})),
+            with_photometry=bool(section.get("with_photometry", True)),
+        )
+
+    def source_columns(self) -> dict[str, str]:
+        """Canonical name → column name in the file, in canonical order."""
+        mapping = {"id": self.id_column, "ra": self.ra_column, "dec": self.dec_column}
+        if self.with_photometry:
+            for band in self.bands:
+                mapping[f"mag_{band}"] = self.magnitude_column.format(band=band, BAND=band.upper())
+            for band in self.bands:
+                mapping[f"magerr_{band}"] = self.error_column.format(band=band, BAND=band.upper())
+        if self.redshift_column:
+            mapping[self.redshift_name] = self.redshift_column
+        mapping.update(self.extra_columns)
+        return mapping
+
+
+def expand_paths(patterns: Sequence[str] | str) -> list[str]:
+    """Expand globs (sorted, de-duplicated); a pattern that matches nothing is an error."""
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    paths: list[str] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(os.path.expanduser(pattern)))
+        if not matches:
+            raise CatalogError(f"no input file matches {pattern!r}")
+        paths.extend(m for m in matches if m not in paths)
+    return paths
+
+
+def file_format(path: str) -> str:
+    name = path.lower()
+    for suffix, fmt in sorted(FORMATS.items(), key=lambda item: -len(item[0])):
+        if name.endswith(suffix):
+            return fmt
+    raise CatalogError(f"{path}: unknown catalogue format (expected one of {sorted(set(FORMATS))})")
+
+
+def id_hash_unit(ids: np.ndarray, seed: int) -> np.ndarray:
+    """A deterministic uniform number in [0, 1) per id (splitmix64 finaliser of id ⊕ seed)."""
+    x = (np.asarray(ids).astype(np.uint64) ^ np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF))
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def derive_seed(seed: int, purpose: str) -> int:
+    """A seed for one random step, derived from the master seed and the step's name.
+
+    Steps that hash the same ids (the spec-z split, the matching subsample, a user's id subset)
+    must not share a seed, or their selections would be correlated.
+    """
+    digest = hashlib.sha256(f"{seed}:{purpose}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def subset_mask(ids: np.ndarray, fraction: float, seed: int, keep: str = "below") -> np.ndarray:
+    """Rows kept by an id-hashed subset (see :class:`CatalogSpec`)."""
+    if fraction >= 1.0 and keep == "below":
+        return np.ones(len(ids), dtype=bool)
+    unit = id_hash_unit(ids, seed)
+    if keep == "below":
+        return unit < fraction
+    if keep == "above":
+        return unit >= fraction
+    raise ValueError(f"subset keep must be 'below' or 'above', not {keep!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Chunked readers (one per format, same interface)
+# --------------------------------------------------------------------------------------------
+def _iter_parquet(path: str, columns: list[str], chunk_rows: int) -> Iterator[dict[str, np.ndarray]]:
+    parquet = pq.ParquetFile(path)
+    _check_columns(path, columns, parquet.schema_arrow.names)
+    for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
+        yield {name: batch.column(name).to_numpy(zero_copy_only=False) for name in columns}
+
+
+def _iter_fits(path: str, columns: list[str], chunk_rows: int, hdu: int | None) -> Iterator[dict[str, np.ndarray]]:
+    from astropy.io import fits
+
+    with fits.open(path, memmap=True) as hdul:
+        if hdu is None:
+            hdu = next((i for i, h in enumerate(hdul) if isinstance(h, fits.BinTableHDU)), None)
+            if hdu is None:
+                raise CatalogError(f"{path}: no binary table HDU")
+        table = hdul[hdu]
+        _check_columns(path, columns, table.columns.names)
+        n_rows = int(table.header["NAXIS2"])
+        for start in range(0, n_rows, chunk_rows):
+            rows = table.data[start:start + chunk_rows]
+            chunk = {}
+            for name in columns:
+                values = np.asarray(rows[name])
+                chunk[name] = values.astype(values.dtype.newbyteorder("="), copy=True)
+            yield chunk
+
+
+def _iter_csv(path: str, columns: list[str], chunk_rows: int, delimiter: str) -> Iterator[dict[str, np.ndarray]]:
+    # ~100 bytes per row: pick a block size that gives chunks of roughly chunk_rows rows.
+    read_options = pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 100))
+    parse_options = pacsv.ParseOptions(delimiter=delimiter)
+    reader = pacsv.open_csv(path, read_options=read_options, parse_options=parse_options,
+                            convert_options=pacsv.ConvertOptions(include_columns=columns))
+    _check_columns(path, columns, reader.schema.names)
+    row = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as exc:
+            raise CatalogError(f"{path}: unparsable CSV after row {row}: {exc}") from exc
+        row += batch.num_rows
+        yield {name: batch.column(name).to_numpy(zero_copy_only=False) for name in columns}
+
+
+def _check_columns(path: str, wanted: list[str], present: Sequence[str]) -> None:
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise CatalogError(f"{path}: missing column(s) {missing}; the file has {list(present)[:30]}")
+
+
+def _to_float(path: str, column: str, values: np.ndarray, row_start: int) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise CatalogError(f"{path}: column {column!r}, rows {row_start}–{row_start + len(values) - 1}: "
+                           f"not numeric ({exc})") from exc
+
+
+@dataclass
+class Chunk:
+    """Rows ``row_start … row_start + n_rows − 1`` of a file, in canonical columns.
+
+    ``frame`` holds the rows kept by the id-hashed subset; ``rows`` their row numbers in the file.
+    """
+
+    path: str
+    row_start: int
+    n_rows: int
+    frame: pd.DataFrame
+    rows: np.ndarray
+
+    @property
+    def row_range(self) -> str:
+        return f"rows {self.row_start}–{self.row_start + self.n_rows - 1}"
+
+
+def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> Iterator[Chunk]:
+    """Read ``path`` in chunks of at most ``chunk_rows`` rows, in canonical columns.
+
+    Sentinel values become NaN. Rows left out by the spec's id-hashed subset are dropped from the
+    frame but counted in ``Chunk.n_rows``, so row accounting always refers to the file.
+    """
+    mapping = spec.source_columns()
+    source = list(dict.fromkeys(mapping.values()))
+    fmt = file_format(path)
+    if fmt == "parquet":
+        chunks = _iter_parquet(path, source, chunk_rows)
+    elif fmt == "fits":
+        chunks = _iter_fits(path, source, chunk_rows, spec.hdu)
+    else:
+        chunks = _iter_csv(path, source, chunk_rows, spec.csv_delimiter)
+    row_start = 0
+    for raw in chunks:
+        n = len(next(iter(raw.values())))
+        frame = {}
+        for canonical, column in mapping.items():
+            values = raw[column]
+            if canonical == "id":
+                try:
+                    frame["id"] = np.asarray(values, dtype=np.int64)
+                except (TypeError, ValueError) as exc:
+                    raise CatalogError(f"{path}: column {column!r}, rows {row_start}–{row_start + n - 1}: "
+                                       f"ids must be integers ({exc})") from exc
+            elif canonical in ("ra", "dec"):
+                frame[canonical] = _to_float(path, column, values, row_start)
+            elif canonical.startswith(("mag_", "magerr_")) or canonical == spec.redshift_name:
+                floats = _to_float(path, column, values, row_start)
+                floats = _mask_sentinels(floats, spec.sentinels, spec.sentinel_tolerance)
+                frame[canonical] = floats.astype(np.float32) if canonical.startswith("mag") else floats
+            else:
+                frame[canonical] = values
+        table = pd.DataFrame(frame)
+        rows = np.arange(row_start, row_start + n, dtype=np.int64)
+        if spec.subset_fraction < 1.0 or spec.subset_keep != "below":
+            keep = subset_mask(table["id"].to_numpy(), spec.subset_fraction, spec.subset_seed, spec.subset_keep)
+            table, rows = table[keep].reset_index(drop=True), rows[keep]
+        yield Chunk(path, row_start, n, table, rows)
+        row_start += n
+
+
+def _mask_sentinels(values: np.ndarray, sentinels: Sequence[float], tolerance: float) -> np.ndarray:
+    values = values.copy()
+    bad = ~np.isfinite(values)
+    for sentinel in sentinels:
+        bad |= np.abs(values - sentinel) <= tolerance * max(1.0, abs(sentinel))
+    values[bad] = np.nan
+    return values
+
+
+def read_catalog(paths: Sequence[str] | str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> pd.DataFrame:
+    """Read whole (small) catalogues — spec-z samples, reference fields — into one canonical frame."""
+    frames = [chunk.frame for path in expand_paths(paths) for chunk in iter_catalog(path, spec, chunk_rows)]
+    if not frames:
+        return pd.DataFrame(columns=list(spec.source_columns()))
+    return pd.concat(frames, ignore_index=True)
+
+
+def count_rows(path: str) -> int:
+    """Number of rows in a catalogue file, from metadata where the format has it."""
+    fmt = file_format(path)
+    if fmt == "parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    if fmt == "fits":
+        from astropy.io import fits
+
+        with fits.open(path, memmap=True) as hdul:
+            table = next(h for h in hdul if isinstance(h, fits.BinTableHDU))
+            return int(table.header["NAXIS2"])
+    return sum(batch.num_rows for batch in pacsv.open_csv(path))
+
+
+# --------------------------------------------------------------------------------------------
+# PDF tables: per-object quantile p(z) plus point summaries
+# --------------------------------------------------------------------------------------------
+PDF_COLUMN = "pdf_quantiles"
+
+
+def write_pdf_table(path: str, ids: np.ndarray, quantiles: np.ndarray, levels: np.ndarray, z_min: float,
+                    z_max: float, metadata: dict[str, str] | None = None) -> None:
+    """Write per-object p(z) as a fixed-size list of float32 quantiles, with point summaries.
+
+    The quantile levels and the redshift range travel in the Parquet schema metadata, so that a
+    reader needs nothing else to rebuild the PDFs (see :func:`read_pdf_table`).
+    """
+    from zshard import pdf
+
+    quantiles = np.ascontiguousarray(quantiles, dtype=np.float32)
+    n, k = quantiles.shape
+    columns = {"id": pa.array(np.asarray(ids, dtype=np.int64)),
+               PDF_COLUMN: pa.FixedSizeListArray.from_arrays(pa.array(quantiles.reshape(-1)), k)}
+    for name, values in pdf.summaries(quantiles, levels, z_min, z_max).items():
+        columns[name] = pa.array(np.asarray(values, dtype=np.float32))
+    table = pa.table(columns)
+    meta = {"zshard.quantile_levels": json.dumps([float(a) for a in levels]),
+            "zshard.z_min": str(z_min), "zshard.z_max": str(z_max), **(metadata or {})}
+    write_parquet(path, table, metadata=meta)
+
+
+@dataclass
+class PdfTable:
+    ids: np.ndarray
+    quantiles: np.ndarray
+    levels: np.ndarray
+    z_min: float
+    z_max: float
+    summaries: pd.DataFrame
+    metadata: dict[str, str]
+
+
+def read_pdf_table(path: str) -> PdfTable:
+    table = pq.read_table(path)
+    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items() if not k.startswith(b"pandas")}
+    levels = np.asarray(json.loads(meta["zshard.quantile_levels"]), dtype=np.float64)
+    column = table.column(PDF_COLUMN).combine_chunks()
+    quantiles = column.flatten().to_numpy().reshape(len(table), len(levels))
+    summaries = table.drop_columns(["id", PDF_COLUMN]).to_pandas()
+    return PdfTable(table.column("id").to_numpy(), quantiles, levels, float(meta["zshard.z_min"]),
+                    float(meta["zshard.z_max"]), summaries, meta)

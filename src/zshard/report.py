@@ -1,0 +1,501 @@
+"""Validation figures and a Markdown summary page.
+
+Every plotting function draws on its own :class:`matplotlib.figure.Figure` rendered by the Agg
+canvas (no pyplot state, no display needed), writes one PNG atomically (a dot-prefixed temporary
+``.png`` beside the target, then ``os.replace``) and returns the path written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "plot_pit_histograms",
+    "plot_zphot_vs_zspec",
+    "plot_nz",
+    "plot_delta_z",
+    "plot_sky_counts",
+    "write_summary_markdown",
+]
+
+OUTLIER_THRESHOLD = 0.15  # |z_phot - z_spec| / (1 + z_spec) above which an object is an outlier
+DPI = 110
+
+
+@contextlib.contextmanager
+def _atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """Yield a dot-prefixed temporary path beside ``path`` with the same suffix; rename on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix
+    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+    tmp = path.with_name(f".{stem}.tmp{os.getpid()}{suffix}")
+    try:
+        yield str(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _figure(ncols: int = 1, width: float = 6.0, height: float = 4.5):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+    return fig, axes
+
+
+def _save(fig, path: str | os.PathLike) -> str:
+    path = str(path)
+    with _atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=DPI)
+    return path
+
+
+def _finite(x) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64).ravel()
+    return x[np.isfinite(x)]
+
+
+# --------------------------------------------------------------------------------------------
+# PIT
+# --------------------------------------------------------------------------------------------
+def plot_pit_histograms(path: str | os.PathLike, pit_before: np.ndarray,
+                        pit_after: np.ndarray | None = None, n_bins: int = 20) -> str:
+    """Histogram and QQ plot of the probability integral transform (PIT) values.
+
+    PIT = CDF_i(z_spec,i); for calibrated p(z) it is uniform on [0, 1] (Dawid 1984; Polsterer et
+    al. 2016). Left: histograms (density) with the uniform expectation at 1; the legend gives the
+    Kolmogorov–Smirnov statistic against U(0, 1). Right: PIT quantiles against uniform quantiles.
+
+    Parameters
+    ----------
+    path : str
+        Output PNG.
+    pit_before : array
+        PIT values (non-finite ignored), e.g. before recalibration.
+    pit_after : array, optional
+        PIT values after recalibration, overlaid.
+    n_bins : int
+        Histogram bins on [0, 1].
+    """
+    from scipy.stats import kstest
+
+    fig, (ax_h, ax_q) = _figure(2, width=5.0, height=4.2)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    sets = [("before", pit_before, "C0")]
+    if pit_after is not None:
+        sets.append(("after", pit_after, "C1"))
+    for label, values, colour in sets:
+        v = _finite(values)
+        if v.size == 0:
+            ax_h.plot([], [], color=colour, label=f"{label}: no data")
+            continue
+        ks = kstest(v, "uniform").statistic
+        ax_h.hist(v, bins=edges, density=True, histtype="step", lw=1.8, color=colour,
+                  label=f"{label}: KS = {ks:.3f} (n = {v.size})")
+        probs = (np.arange(v.size) + 0.5) / v.size
+        ax_q.plot(probs, np.sort(v), color=colour, lw=1.5, label=label)
+    ax_h.axhline(1.0, color="k", ls="--", lw=1, label="uniform")
+    ax_h.set(xlim=(0, 1), xlabel="PIT", ylabel="density", title="PIT histogram")
+    ax_h.legend(loc="best", fontsize=8)
+    ax_q.plot([0, 1], [0, 1], color="k", ls="--", lw=1)
+    ax_q.set(xlim=(0, 1), ylim=(0, 1), xlabel="uniform quantile", ylabel="PIT quantile",
+             title="PIT QQ plot", aspect="equal")
+    ax_q.legend(loc="upper left", fontsize=8)
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# z_phot vs z_spec
+# --------------------------------------------------------------------------------------------
+def _basic_metrics(z_spec: np.ndarray, z_phot: np.ndarray) -> dict:
+    """n, bias, sigma_NMAD and outlier fraction of dz = (z_phot - z_spec) / (1 + z_spec).
+
+    sigma_NMAD = 1.4826 median(|dz - median(dz)|) (e.g. Brammer et al. 2008, ApJ 686, 1503);
+    outliers have |dz| > 0.15 (Hildebrandt et al. 2010, A&A 523, A31).
+    """
+    dz = (z_phot - z_spec) / (1.0 + z_spec)
+    if dz.size == 0:
+        return {"n": 0, "bias": np.nan, "sigma_nmad": np.nan, "outlier_fraction": np.nan}
+    med = np.median(dz)
+    return {"n": int(dz.size), "bias": float(med),
+            "sigma_nmad": float(1.4826 * np.median(np.abs(dz - med))),
+            "outlier_fraction": float(np.mean(np.abs(dz) > OUTLIER_THRESHOLD))}
+
+
+def plot_zphot_vs_zspec(path: str | os.PathLike, z_spec: np.ndarray, z_phot: np.ndarray,
+                        metrics: Mapping | None = None, z_max: float | None = None) -> str:
+    """Density plot of photo-z against spec-z with the 1:1 and outlier lines.
+
+    Hexbin (log counts) of the pairs with both finite; the 1:1 line and the outlier boundaries
+    ``z_phot = z_spec ± 0.15 (1 + z_spec)``. Annotated with the scalar entries of ``metrics`` if
+    given, else with n, bias, sigma_NMAD and outlier fraction computed here.
+
+    Parameters
+    ----------
+    z_spec, z_phot : (n,) arrays
+    metrics : mapping, optional
+        Metric name -> value to print on the plot (non-scalar values are skipped).
+    z_max : float, optional
+        Axis upper limit (default: the 99.5th percentile of the data, at least 0.5).
+    """
+    zs = np.asarray(z_spec, dtype=np.float64).ravel()
+    zp = np.asarray(z_phot, dtype=np.float64).ravel()
+    if zs.shape != zp.shape:
+        raise ValueError(f"z_spec {zs.shape} and z_phot {zp.shape} differ in shape")
+    ok = np.isfinite(zs) & np.isfinite(zp)
+    zs, zp = zs[ok], zp[ok]
+    fig, (ax,) = _figure(1, width=5.6, height=5.0)
+    if z_max is None:
+        z_max = max(0.5, float(np.percentile(np.concatenate([zs, zp]), 99.5)) * 1.05) if zs.size else 1.0
+    if zs.size:
+        hb = ax.hexbin(zs, zp, gridsize=60, extent=(0, z_max, 0, z_max), bins="log", mincnt=1,
+                       cmap="viridis")
+        fig.colorbar(hb, ax=ax, label="objects per cell")
+    else:
+        ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center")
+    line = np.array([0.0, z_max])
+    ax.plot(line, line, color="k", lw=1)
+    t = OUTLIER_THRESHOLD
+    ax.plot(line, line + t * (1 + line), color="r", ls="--", lw=1, label=f"±{t}(1+z)")
+    ax.plot(line, line - t * (1 + line), color="r", ls="--", lw=1)
+    ax.set(xlim=(0, z_max), ylim=(0, z_max), xlabel=r"$z_\mathrm{spec}$",
+           ylabel=r"$z_\mathrm{phot}$", aspect="equal")
+    shown = metrics if metrics else _basic_metrics(zs, zp)
+    lines = [f"{k} = {_fmt(v)}" for k, v in shown.items() if _is_scalar(v)]
+    ax.text(0.03, 0.97, "\n".join(lines), transform=ax.transAxes, va="top", ha="left",
+            fontsize=8, bbox=dict(boxstyle="round", fc="white", alpha=0.8))
+    ax.legend(loc="lower right", fontsize=8)
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# n(z)
+# --------------------------------------------------------------------------------------------
+def plot_nz(path: str | os.PathLike, grid_centres: np.ndarray, nz: np.ndarray,
+            edges: Sequence[float] | np.ndarray, true_nz=None) -> str:
+    """Tomographic n(z): one curve per bin, the bin's redshift range shaded in its colour.
+
+    Parameters
+    ----------
+    grid_centres : (m,) array
+        Redshift of the n(z) samples.
+    nz : (nbins, m) array
+        n(z) per bin (per unit redshift).
+    edges : (nbins + 1,) array
+        Tomographic bin edges.
+    true_nz : (nbins, m) array on ``grid_centres``, or tuple ``(true_centres, (nbins, m') array)``,
+        optional
+        True n(z) (mock), drawn as a step histogram in the same colours.
+    """
+    z = np.asarray(grid_centres, dtype=np.float64)
+    nz = np.atleast_2d(np.asarray(nz, dtype=np.float64))
+    edges = np.asarray(edges, dtype=np.float64)
+    nbins = edges.size - 1
+    if nz.shape != (nbins, z.size):
+        raise ValueError(f"nz has shape {nz.shape}, expected ({nbins}, {z.size})")
+    truth = None
+    if true_nz is not None:
+        if isinstance(true_nz, tuple):
+            tz, tn = np.asarray(true_nz[0], dtype=np.float64), np.asarray(true_nz[1], dtype=np.float64)
+        else:
+            tz, tn = z, np.asarray(true_nz, dtype=np.float64)
+        tn = np.atleast_2d(tn)
+        if tn.shape != (nbins, tz.size):
+            raise ValueError(f"true_nz has shape {tn.shape}, expected ({nbins}, {tz.size})")
+        truth = (tz, tn)
+    fig, (ax,) = _figure(1, width=7.0, height=4.5)
+    for i in range(nbins):
+        colour = f"C{i % 10}"
+        ax.axvspan(edges[i], edges[i + 1], color=colour, alpha=0.08, lw=0)
+        ax.plot(z, nz[i], color=colour, lw=1.8,
+                label=f"bin {i + 1}: [{edges[i]:.2f}, {edges[i + 1]:.2f})")
+        if truth is not None:
+            ax.step(truth[0], truth[1][i], where="mid", color=colour, lw=1, ls=":", alpha=0.9)
+    if truth is not None:
+        ax.plot([], [], color="0.3", ls=":", label="truth")
+    finite_max = np.nanmax(nz) if np.isfinite(nz).any() else 1.0
+    hi = z[np.any(nz > 1e-3 * finite_max, axis=0)]
+    ax.set(xlim=(0, max(float(hi.max()) if hi.size else z.max(), edges[-1]) * 1.05),
+           ylim=(0, None), xlabel="z", ylabel="n(z)", title="Tomographic n(z)")
+    ax.legend(loc="upper right", fontsize=8)
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Δz per bin
+# --------------------------------------------------------------------------------------------
+def plot_delta_z(path: str | os.PathLike, rows: Sequence[Mapping]) -> str:
+    """Δz per tomographic bin for each method, with error bars.
+
+    Parameters
+    ----------
+    rows : sequence of mappings
+        Each with ``bin`` (0-based), ``method``, ``delta_z``, ``sigma`` (or ``sigma_total``), and
+        optionally ``truth`` (the true Δz of that bin, drawn as a black bar). Rows whose
+        ``delta_z`` is not finite are skipped.
+    """
+    fig, (ax,) = _figure(1, width=6.5, height=4.2)
+    methods = list(dict.fromkeys(str(r.get("method", "")) for r in rows))
+    n_m = max(len(methods), 1)
+    offsets = {m: (j - (n_m - 1) / 2) * 0.6 / n_m for j, m in enumerate(methods)}
+    bins_seen = set()
+    for j, m in enumerate(methods):
+        sel = [r for r in rows if str(r.get("method", "")) == m and _finite_num(r.get("delta_z"))]
+        if not sel:
+            continue
+        x = np.array([int(r["bin"]) for r in sel], dtype=float)
+        y = np.array([float(r["delta_z"]) for r in sel])
+        s = np.array([_sigma(r) for r in sel])
+        bins_seen.update(int(b) for b in x)
+        ax.errorbar(x + 1 + offsets[m], y, yerr=np.where(np.isfinite(s), s, 0.0), fmt="o",
+                    color=f"C{j % 10}", capsize=3, label=m)
+    truth = {}
+    for r in rows:
+        if _finite_num(r.get("truth")):
+            truth[int(r["bin"])] = float(r["truth"])
+    if truth:
+        tb = np.array(sorted(truth))
+        ax.hlines([truth[b] for b in tb], tb + 1 - 0.4, tb + 1 + 0.4, color="k", lw=2,
+                  label="truth")
+        bins_seen.update(truth)
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    if bins_seen:
+        ticks = np.arange(min(bins_seen), max(bins_seen) + 1) + 1
+        ax.set_xticks(ticks)
+        ax.set_xlim(ticks[0] - 0.6, ticks[-1] + 0.6)
+    else:
+        ax.text(0.5, 0.5, "no finite Δz", transform=ax.transAxes, ha="center", va="center")
+    ax.set(xlabel="tomographic bin", ylabel=r"$\Delta z = \langle z_\mathrm{true}\rangle - "
+                                             r"\langle z_\mathrm{phot}\rangle$",
+           title="Mean-redshift offset per bin")
+    if methods or truth:
+        ax.legend(loc="best", fontsize=8)
+    return _save(fig, path)
+
+
+def _sigma(r: Mapping) -> float:
+    for key in ("sigma", "sigma_total"):
+        if _finite_num(r.get(key)):
+            return float(r[key])
+    return np.nan
+
+
+# --------------------------------------------------------------------------------------------
+# Sky map
+# --------------------------------------------------------------------------------------------
+def plot_sky_counts(path: str | os.PathLike, healpix_order: int, pixels: np.ndarray,
+                    counts: np.ndarray, max_image_pixels: int = 800) -> str:
+    """Object counts per HEALPix pixel (NESTED ordering), zoomed to the footprint.
+
+    The map is drawn in a plate carrée (RA, Dec) projection over the bounding box of the given
+    pixels (RA increasing to the left, unwrapped across RA = 0 where the footprint straddles it):
+    a regular image grid is sampled with ``healpy.ang2pix(nest=True)`` and each cell takes the
+    count of its pixel; pixels not listed are blank.
+
+    Parameters
+    ----------
+    healpix_order : int
+        HEALPix order k (nside = 2**k) of ``pixels``.
+    pixels : (n,) int array
+        Nested pixel indices.
+    counts : (n,) array
+        Objects per pixel.
+    max_image_pixels : int
+        Longest side of the sampled image.
+    """
+    import healpy as hp
+    from matplotlib.colors import LogNorm
+    from matplotlib.ticker import FuncFormatter
+
+    nside = 2 ** int(healpix_order)
+    pix = np.asarray(pixels, dtype=np.int64).ravel()
+    cnt = np.asarray(counts, dtype=np.float64).ravel()
+    if pix.shape != cnt.shape:
+        raise ValueError(f"pixels {pix.shape} and counts {cnt.shape} differ in shape")
+    if pix.size and (pix.min() < 0 or pix.max() >= hp.nside2npix(nside)):
+        raise ValueError(f"pixel index outside 0..{hp.nside2npix(nside) - 1} for order {healpix_order}")
+    fig, (ax,) = _figure(1, width=7.0, height=5.0)
+    if pix.size == 0:
+        ax.text(0.5, 0.5, "no pixels", transform=ax.transAxes, ha="center", va="center")
+        ax.set_axis_off()
+        return _save(fig, path)
+    order = np.argsort(pix)
+    pix, cnt = pix[order], cnt[order]
+
+    # bounding box from the pixel corners (so single pixels get their full extent)
+    corners = hp.boundaries(nside, pix, step=1, nest=True)  # (n, 3, 4)
+    vec = np.moveaxis(corners, 1, -1).reshape(-1, 3)
+    c_ra, c_dec = hp.vec2ang(vec, lonlat=True)
+    ra0 = _ra_origin(c_ra)
+    ra_u = (c_ra - ra0) % 360.0 + ra0
+    ra_lo, ra_hi = ra_u.min(), ra_u.max()
+    dec_lo, dec_hi = c_dec.min(), c_dec.max()
+    if ra_hi - ra_lo > 300.0:  # (nearly) all-sky: show the full RA range
+        ra_lo, ra_hi = 0.0, 360.0
+
+    # image sampling: about 8 samples per pixel side, at least 200 and at most max_image_pixels
+    res = np.degrees(hp.nside2resol(nside)) / 8.0
+    nx = int(np.clip((ra_hi - ra_lo) / res, 200, max_image_pixels))
+    ny = int(np.clip((dec_hi - dec_lo) / res, 200, max_image_pixels))
+    ra_g = ra_hi - (np.arange(nx) + 0.5) * (ra_hi - ra_lo) / nx  # RA decreasing left to right
+    dec_g = dec_lo + (np.arange(ny) + 0.5) * (dec_hi - dec_lo) / ny
+    rr, dd = np.meshgrid(ra_g % 360.0, dec_g)
+    gpix = hp.ang2pix(nside, rr, dd, nest=True, lonlat=True)
+    j = np.clip(np.searchsorted(pix, gpix), 0, pix.size - 1)
+    image = np.where(pix[j] == gpix, cnt[j], np.nan)
+
+    positive = image[np.isfinite(image) & (image > 0)]
+    norm = None
+    if positive.size and positive.max() / positive.min() > 100:
+        norm = LogNorm(vmin=positive.min(), vmax=positive.max())
+    im = ax.imshow(np.ma.masked_invalid(image), origin="lower", aspect="auto", cmap="viridis",
+                   norm=norm, extent=(ra_hi, ra_lo, dec_lo, dec_hi), interpolation="nearest")
+    cos_dec = max(math.cos(math.radians(0.5 * (dec_lo + dec_hi))), 0.05)
+    ax.set_aspect(1.0 / cos_dec)
+    fig.colorbar(im, ax=ax, label="objects per pixel", shrink=0.8)
+    area = hp.nside2pixarea(nside, degrees=True)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x % 360.0:g}"))
+    ax.set(xlabel="RA [deg]", ylabel="Dec [deg]",
+           title=f"Counts per HEALPix pixel (order {healpix_order}, {area:.3g} deg$^2$); "
+                 f"{pix.size} pixels, {cnt.sum():.0f} objects")
+    ax.title.set_fontsize(9)
+    return _save(fig, path)
+
+
+def _ra_origin(ra: np.ndarray) -> float:
+    """RA (deg) just after the widest empty gap of the RAs on the circle: the left-open origin."""
+    s = np.sort(np.mod(ra, 360.0))
+    gaps = np.diff(np.concatenate([s, [s[0] + 360.0]]))
+    k = int(np.argmax(gaps))
+    return float(s[(k + 1) % s.size])
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown summary
+# --------------------------------------------------------------------------------------------
+def _is_scalar(v) -> bool:
+    return isinstance(v, (numbers.Number, str, np.generic)) and not isinstance(v, bytes)
+
+
+def _finite_num(v) -> bool:
+    return isinstance(v, (numbers.Real, np.floating, np.integer)) and math.isfinite(float(v))
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (numbers.Integral, np.integer)):
+        return str(int(v))
+    if isinstance(v, (numbers.Real, np.floating)):
+        x = float(v)
+        if not math.isfinite(x):
+            return "n/a"
+        if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
+            return f"{x:.3e}"
+        return f"{x:.4f}"
+    if v is None:
+        return ""
+    return str(v).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Sequence[str], body: Sequence[Sequence]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in body]
+    return out
+
+
+_DZ_COLUMNS = ["bin", "method", "delta_z", "sigma", "sigma_total", "sigma_bootstrap",
+               "sigma_sample_variance", "truth", "n", "n_science", "mean_z_ref", "mean_z_true",
+               "mean_z_phot", "note"]
+
+
+def _row_table(rows: Sequence[Mapping], preferred: Sequence[str] = ()) -> list[str]:
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    cols = [k for k in preferred if k in keys] + [k for k in keys if k not in preferred]
+    body = []
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c, "")
+            if c == "bin" and isinstance(v, (numbers.Integral, np.integer)):
+                v = int(v) + 1  # bins are shown 1-based, as in the n(z) files
+            cells.append(v if _is_scalar(v) or v is None else str(v))
+        body.append(cells)
+    return _table(cols, body)
+
+
+def write_summary_markdown(path: str | os.PathLike, metrics: Mapping, figures: Mapping[str, str],
+                           notes: Sequence[str], title: str = "zshard photo-z summary") -> str:
+    """Write a Markdown summary page, atomically.
+
+    Layout: title; "Photo-z metrics" (the scalar entries of ``metrics`` as a two-column table,
+    then every entry that is a mapping of scalars, e.g. ``{"before": {...}, "after": {...}}``, as
+    one table with a column per entry); "Δz per tomographic bin" (``metrics["delta_z"]``, a list
+    of per-bin dicts such as those of :mod:`zshard.validation`, one row per bin and method; bins
+    shown 1-based); any other list-of-dict entries as their own tables; "Figures" (each as an
+    image link relative to the page's directory); "Notes" (bullets).
+
+    Parameters
+    ----------
+    metrics : mapping
+        Metric name -> scalar, mapping of scalars, or list of dicts.
+    figures : mapping
+        Caption -> PNG path.
+    notes : sequence of str
+        Free-text notes, e.g. which steps were disabled and why.
+    """
+    path = Path(path)
+    lines = [f"# {title}", ""]
+
+    scalars = {k: v for k, v in metrics.items() if _is_scalar(v) or v is None}
+    groups = {k: v for k, v in metrics.items()
+              if isinstance(v, Mapping) and all(_is_scalar(x) or x is None for x in v.values())}
+    tables = {k: list(v) for k, v in metrics.items()
+              if isinstance(v, (list, tuple)) and v and all(isinstance(x, Mapping) for x in v)}
+
+    lines += ["## Photo-z metrics", ""]
+    if scalars:
+        lines += _table(["metric", "value"], [[k, v] for k, v in scalars.items()]) + [""]
+    if groups:
+        names = list(dict.fromkeys(m for g in groups.values() for m in g))
+        lines += _table(["metric", *groups], [[m, *(g.get(m) for g in groups.values())]
+                                               for m in names]) + [""]
+    if not scalars and not groups:
+        lines += ["_none_", ""]
+
+    lines += ["## Δz per tomographic bin", "",
+              "Δz = ⟨z_true⟩ − ⟨z_phot⟩ per bin (Hoyle et al. 2018, MNRAS 478, 592).", ""]
+    dz = tables.pop("delta_z", None)
+    if dz:
+        rows = sorted(dz, key=lambda r: (int(r.get("bin", -1)), str(r.get("method", ""))))
+        lines += _row_table(rows, _DZ_COLUMNS) + [""]
+    else:
+        lines += ["_not computed_", ""]
+    for name, rows in tables.items():
+        lines += [f"## {name}", ""] + _row_table(rows) + [""]
+
+    if figures:
+        lines += ["## Figures", ""]
+        for caption, fig_path in figures.items():
+            rel = os.path.relpath(os.path.abspath(fig_path), os.path.abspath(path.parent or "."))
+            rel = Path(rel).as_posix()
+            lines += [f"### {caption}", "", f"![{caption}]({rel})", ""]
+
+    lines += ["## Notes", ""]
+    lines += [f"- {n}" for n in notes] if notes else ["_none_"]
+    lines.append("")
+    with _atomic_path(path) as tmp:
+        Path(tmp).write_text("\n".join(lines), encoding="utf-8")
+    return str(path)

@@ -1,0 +1,51 @@
+"""Shared fixtures: run the workflow once on a tiny mock survey, through the Snakemake CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+
+
+def tiny_config(results: Path) -> dict:
+    """The embedded default, shrunk so the whole workflow runs in well under a minute."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["results"] = str(results)
+    config["mock"].update(n_objects=20_000, n_files=3, nside=64, area_deg2=100.0, deep_area_deg2=4.0)
+    config["mock"]["specz_campaigns"] = [{"name": "wide", "mag_max": 22.5, "fraction": 0.6},
+                                         {"name": "deep", "mag_max": 24.5, "fraction": 0.25}]
+    config["partition"].update(max_rows_per_shard=5000, chunk_rows=4000)
+    config["model"]["xgboost"]["n_estimators"] = 80
+    config["validation"]["deep_reference"]["n_bootstrap"] = 20
+    return config
+
+
+def run_snakemake(workdir: Path, config: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the workflow's Snakefile in ``workdir`` with ``config`` written to a file there."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "XDG_CACHE_HOME": str(workdir / ".cache")}
+    command = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+               "--configfile", str(config_path), "--cores", "2", *args]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed ({' '.join(args)}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def mock_run(tmp_path_factory):
+    """The whole workflow on a tiny mock survey: (workdir, config, results)."""
+    workdir = tmp_path_factory.mktemp("mock_run")
+    config = tiny_config(workdir / "results")
+    run_snakemake(workdir, config)
+    return workdir, config, Path(config["results"])

@@ -1,0 +1,90 @@
+import os
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from astropy.table import Table
+
+from zshard import io
+
+
+def _frame(n=50):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"OBJ": np.arange(n, dtype=np.int64) + 100, "RA": rng.uniform(0, 10, n),
+                         "DEC": rng.uniform(-5, 5, n), "MAG_G": rng.uniform(20, 24, n),
+                         "MAG_ERR_G": rng.uniform(0.01, 0.1, n), "MAG_R": rng.uniform(20, 24, n),
+                         "MAG_ERR_R": rng.uniform(0.01, 0.1, n), "Z": rng.uniform(0, 2, n)})
+
+
+SPEC = dict(bands=("g", "r"), id_column="OBJ", ra_column="RA", dec_column="DEC", magnitude_column="MAG_{BAND}",
+            error_column="MAG_ERR_{BAND}", redshift_column="Z", sentinels=(-9.999e9, 99.0))
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".fits", ".csv"])
+def test_every_format_reads_in_chunks_into_canonical_columns(tmp_path, suffix):
+    frame = _frame()
+    frame.loc[3, "MAG_G"] = -9.999e9
+    frame.loc[4, "MAG_R"] = 99.0
+    path = str(tmp_path / f"cat{suffix}")
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    elif suffix == ".fits":
+        Table.from_pandas(frame).write(path)
+    else:
+        frame.to_csv(path, index=False)
+    spec = io.CatalogSpec(**SPEC)
+    chunks = list(io.iter_catalog(path, spec, chunk_rows=20 if suffix != ".csv" else 1000))
+    table = pd.concat([c.frame for c in chunks], ignore_index=True)
+    assert list(table.columns) == ["id", "ra", "dec", "mag_g", "mag_r", "magerr_g", "magerr_r", "z_spec"]
+    assert len(table) == 50 and table["id"].tolist() == list(range(100, 150))
+    assert np.isnan(table.loc[3, "mag_g"]) and np.isnan(table.loc[4, "mag_r"])
+    assert np.isfinite(table.drop(index=[3, 4])[["mag_g", "mag_r"]].to_numpy()).all()
+    if suffix != ".csv":
+        assert [c.row_start for c in chunks] == [0, 20, 40]
+    assert io.count_rows(path) == 50
+
+
+def test_missing_column_names_file_and_column(tmp_path):
+    path = str(tmp_path / "cat.parquet")
+    _frame().drop(columns=["MAG_R"]).to_parquet(path)
+    with pytest.raises(io.CatalogError, match=r"cat.parquet.*MAG_R"):
+        list(io.iter_catalog(path, io.CatalogSpec(**SPEC)))
+
+
+def test_non_numeric_values_name_the_row_range(tmp_path):
+    path = str(tmp_path / "cat.parquet")
+    frame = _frame()
+    frame["RA"] = frame["RA"].astype(str)
+    frame.loc[30, "RA"] = "twelve"
+    frame.to_parquet(path)
+    with pytest.raises(io.CatalogError, match=r"'RA', rows 20–39"):
+        list(io.iter_catalog(path, io.CatalogSpec(**SPEC), chunk_rows=20))
+
+
+def test_id_subsets_are_complementary_and_deterministic():
+    ids = np.arange(10_000)
+    below = io.subset_mask(ids, 0.3, seed=5, keep="below")
+    above = io.subset_mask(ids, 0.3, seed=5, keep="above")
+    assert not np.any(below & above) and np.all(below | above)
+    assert abs(below.mean() - 0.3) < 0.02
+    assert np.array_equal(below, io.subset_mask(ids, 0.3, seed=5))
+    assert not np.array_equal(below, io.subset_mask(ids, 0.3, seed=6))
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.parquet"
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(target) as tmp:
+            pq.write_table(pa.table({"a": [1]}), tmp)
+            raise RuntimeError("killed")
+    assert os.listdir(tmp_path) == []
+    with io.atomic_path(target) as tmp:
+        pq.write_table(pa.table({"a": [1]}), tmp)
+    assert os.listdir(tmp_path) == ["out.parquet"]
+
+
+def test_glob_that_matches_nothing_is_an_error(tmp_path):
+    with pytest.raises(io.CatalogError, match="no input file"):
+        io.expand_paths([str(tmp_path / "*.fits")])

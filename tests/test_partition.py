@@ -1,0 +1,116 @@
+import os
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from astropy.table import Table
+
+from zshard import io, partition, sky
+
+BANDS = ("g", "r")
+
+
+def _write_inputs(tmp_path):
+    rng = np.random.default_rng(2)
+    paths = []
+    first = None
+    for k, suffix in enumerate([".parquet", ".fits", ".csv"]):
+        n = 3000
+        frame = pd.DataFrame({"id": np.arange(n, dtype=np.int64) + k * n,
+                              "ra": rng.normal(150, 3, n) % 360, "dec": np.clip(rng.normal(2, 3, n), -90, 90),
+                              "mag_g": rng.uniform(20, 25, n), "magerr_g": 0.05, "mag_r": rng.uniform(20, 25, n),
+                              "magerr_r": 0.05})
+        if k == 1:
+            frame.loc[10, "ra"] = np.nan
+            frame.loc[11, "dec"] = 95.0
+        if k == 0:
+            first = frame
+        if k == 2:  # object 5 of file 0 again (an overlap between input tiles): same id, same position
+            frame.loc[0, ["id", "ra", "dec"]] = [5, first.loc[5, "ra"], first.loc[5, "dec"]]
+        path = str(tmp_path / f"part{k}{suffix}")
+        if suffix == ".parquet":
+            frame.to_parquet(path)
+        elif suffix == ".fits":
+            Table.from_pandas(frame).write(path)
+        else:
+            frame.to_csv(path, index=False)
+        paths.append(path)
+    return paths
+
+
+def _run(tmp_path, paths, max_rows=1500):
+    spec = io.CatalogSpec(bands=BANDS)
+    inputs = partition.file_ids(paths)
+    hists = {}
+    for fid, path in inputs.items():
+        hists[fid] = str(tmp_path / f"{fid}.npz")
+        partition.map_file(path, spec, 8, hists[fid], chunk_rows=1000)
+    plan = partition.make_plan(hists, inputs, max_rows=max_rows, lowest_order=0)
+    splits = []
+    for fid, path in inputs.items():
+        out = str(tmp_path / "split" / fid)
+        partition.split_file(path, fid, spec, plan, out, chunk_rows=1000)
+        splits.append(out)
+    reduces = []
+    for entry in plan["shards"]:
+        shard = sky.Shard(entry["order"], entry["pixel"])
+        dirs = [str(tmp_path / "split" / f) for f in entry["files"]]
+        reduces.append(partition.reduce_shard(shard, dirs, str(tmp_path / "cat" / shard.hats_path()),
+                                              str(tmp_path / "rej" / f"{shard.key}.parquet")))
+    return plan, splits, reduces
+
+
+def test_partition_conserves_rows_and_writes_sorted_hats_shards(tmp_path):
+    paths = _write_inputs(tmp_path)
+    plan, splits, reduces = _run(tmp_path, paths)
+    assert len(plan["shards"]) > 3 and max(e["rows"] for e in plan["shards"]) <= 1500
+    manifest = partition.check_row_accounting(plan, [partition.load_split_stats(d) for d in splits], reduces)
+    totals = manifest["totals"]
+    assert totals["rows_in"] == 9000
+    assert totals["rows_rejected"] == 3  # two bad coordinates, one duplicate id
+    assert totals["rows_in_shards"] == 8997
+    ids = []
+    for entry in plan["shards"]:
+        shard = sky.Shard(entry["order"], entry["pixel"])
+        table = pq.read_table(tmp_path / "cat" / shard.hats_path()).to_pandas()
+        assert table.columns[0] == "_healpix_29"
+        assert table["_healpix_29"].is_monotonic_increasing
+        # every row really lies in its shard's pixel
+        assert (sky.coarsen(table["_healpix_29"].to_numpy(), 29, shard.order) == shard.pixel).all()
+        ids.extend(table["id"])
+    assert len(ids) == len(set(ids)) == 8997
+    rejects = pd.read_parquet(tmp_path / "split" / "part1" / "_rejects.parquet")
+    assert sorted(rejects["row"]) == [10, 11]
+    assert set(rejects["reason"]) == {partition.REJECT_INVALID_COORDINATES}
+    assert rejects["file"].iloc[0].endswith("part1.fits")
+
+
+def test_accounting_fails_loudly_when_rows_go_missing(tmp_path):
+    paths = _write_inputs(tmp_path)
+    plan, splits, reduces = _run(tmp_path, paths)
+    reduces[0] = {**reduces[0], "n_in": reduces[0]["n_in"] - 1, "n_out": reduces[0]["n_out"] - 1}
+    with pytest.raises(partition.AccountingError, match=reduces[0]["shard"]):
+        partition.check_row_accounting(plan, [partition.load_split_stats(d) for d in splits], reduces)
+
+
+def test_reduce_reads_only_the_files_that_touch_a_shard(tmp_path):
+    paths = _write_inputs(tmp_path)
+    far = pd.DataFrame({"id": [10**6], "ra": [300.0], "dec": [-60.0], "mag_g": [22.0], "magerr_g": [0.1],
+                        "mag_r": [21.0], "magerr_r": [0.1]})
+    far.to_parquet(tmp_path / "far.parquet")
+    plan, _, _ = _run(tmp_path, paths + [str(tmp_path / "far.parquet")])
+    touched = [e for e in plan["shards"] if "far" in e["files"]]
+    assert len(touched) == 1 and touched[0]["files"] == ["far"] and touched[0]["rows"] == 1
+
+
+def test_split_is_atomic_directory(tmp_path):
+    paths = _write_inputs(tmp_path)
+    _run(tmp_path, paths)
+    assert not any(name.startswith(".") for name in os.listdir(tmp_path / "split"))
+    assert os.path.exists(tmp_path / "split" / "part0" / "_stats.json")
+
+
+def test_same_file_name_twice_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="same name"):
+        partition.file_ids([str(tmp_path / "a" / "cat.fits"), str(tmp_path / "b" / "cat.fits")])

@@ -1,0 +1,161 @@
+"""End-to-end: the Snakemake workflow on a tiny mock survey (and on real DES data where present)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from astropy.io import fits
+
+from conftest import ROOT, SHARED_DATA, run_snakemake, tiny_config
+
+pytestmark = pytest.mark.integration
+
+
+def _jobs(dry_run_output: str) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run."""
+    table = dry_run_output.split("Job stats:", 1)[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
+
+
+def test_every_object_is_in_exactly_one_shard(mock_run):
+    _, config, results = mock_run
+    manifest = json.loads((results / "catalog/manifest.json").read_text())
+    n = config["mock"]["n_objects"]
+    assert manifest["totals"]["rows_in"] == n
+    assert manifest["totals"]["rows_in_shards"] + manifest["totals"]["rows_rejected"] == n
+    shard_files = sorted((results / "catalog/dataset").rglob("Npix=*.parquet"))
+    assert len(shard_files) == len(manifest["shards"]) >= 3
+    ids = np.concatenate([pq.read_table(f, columns=["id"]).column("id").to_numpy() for f in shard_files])
+    assert len(ids) == len(np.unique(ids)) == manifest["totals"]["rows_in_shards"]
+    info = pd.read_csv(results / "catalog/partition_info.csv")
+    assert list(info.columns) == ["Norder", "Npix"] and len(info) == len(shard_files)
+    for f in shard_files:
+        assert pq.read_schema(f).names[0] == "_healpix_29"
+
+
+def test_every_shard_has_calibrated_pdfs_and_bins(mock_run):
+    _, config, results = mock_run
+    manifest = json.loads((results / "catalog/manifest.json").read_text())
+    levels = config["model"]["quantile_levels"]
+    total = 0
+    for shard in manifest["shards"]:
+        key = f"o{shard['order']}_p{shard['pixel']}"
+        table = pq.read_table(results / f"pdf/calibrated/{key}.parquet")
+        assert table.num_rows == shard["rows"]
+        q = np.stack(table.column("pdf_quantiles").to_numpy(zero_copy_only=False))
+        assert q.shape == (shard["rows"], len(levels)) and np.all(np.diff(q, axis=1) > 0)
+        bins = pd.read_parquet(results / f"tomography/bins/{key}.parquet")
+        assert bins["id"].tolist() == table.column("id").to_pylist()
+        assert set(bins["tomo_bin"].unique()) <= {-1, 0, 1, 2, 3}
+        total += table.num_rows
+    assert total == manifest["totals"]["rows_in_shards"]
+
+
+def test_pit_values_and_metrics_are_sane(mock_run):
+    _, _, results = mock_run
+    predictions = pd.read_parquet(results / "validation/test_predictions.parquet")
+    for column in ("pit_raw", "pit_calibrated"):
+        assert predictions[column].between(0, 1).all()
+    metrics = json.loads((results / "validation/photoz_metrics.json").read_text())
+    assert 0 < metrics["point"]["nmad"] < 0.1
+    assert metrics["point"]["outlier_fraction"] < 0.3
+    assert metrics["n_test"] == len(predictions) > 100
+
+
+def test_nz_is_normalised_and_readable(mock_run):
+    _, config, results = mock_run
+    text = np.loadtxt(results / "nz/nz.txt")
+    step = config["tomography"]["grid_step"]
+    assert text.shape[1] == 1 + len(config["tomography"]["edges"]) - 1
+    np.testing.assert_allclose(text[:, 1:].sum(axis=0) * step, 1.0, rtol=1e-6)
+    with fits.open(results / "nz/nz.fits") as hdul:
+        assert hdul["NZ_SOURCE"].header["NBIN"] == 4
+    summary = json.loads((results / "nz/nz.json").read_text())
+    edges = config["tomography"]["edges"]
+    for i, mean in enumerate(summary["mean_z"]):
+        assert edges[i] - 0.3 < mean < edges[i + 1] + 0.3  # stacked PDFs spill over the edges, not far
+
+
+def test_delta_z_and_truth_validation(mock_run):
+    _, _, results = mock_run
+    delta = json.loads((results / "validation/delta_z.json").read_text())
+    truth = json.loads((results / "validation/truth.json").read_text())
+    assert len(delta["bins"]) == len(truth["bins"]) == 4
+    for est, true in zip(delta["bins"], truth["bins"]):
+        assert np.isfinite(est["delta_z"]) and est["sigma_total"] > 0
+        assert abs(true["delta_z_true"]) < 0.5
+    assert truth["n_matched"] == truth["n_science"]
+
+
+def test_summary_page_and_figures(mock_run):
+    _, _, results = mock_run
+    page = (results / "summary/summary.md").read_text()
+    assert "nmad" in page and "Δz" in page and "clustering" in page
+    for name in ("pit", "zphot_vs_zspec", "nz", "delta_z", "sky"):
+        png = results / f"summary/figures/{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metrics = json.loads((results / "summary/metrics.json").read_text())
+    assert metrics["objects_in"] == 20_000
+
+
+def test_rerun_is_a_no_op_and_calibration_change_skips_prediction(mock_run):
+    workdir, config, _ = mock_run
+    assert "Nothing to be done" in run_snakemake(workdir, config, "-n").stdout
+    changed = json.loads(json.dumps(config))
+    changed["calibration"]["n_knots"] = 31
+    jobs = _jobs(run_snakemake(workdir, changed, "-n").stdout)
+    assert "fit_calibration" in jobs and "calibrate_shard" in jobs and "reduce_nz" in jobs
+    assert "predict_shard" not in jobs and "train_model" not in jobs and "partition_split" not in jobs
+
+
+def test_dry_run_lists_every_stage(tmp_path):
+    jobs = _jobs(run_snakemake(tmp_path, tiny_config(tmp_path / "results"), "-n").stdout)
+    for rule in ("mock_survey", "partition_map", "partition_plan", "partition_split", "partition_manifest",
+                 "prepare_samples", "train_model", "fit_calibration", "validate_photoz", "reduce_nz",
+                 "validate_delta_z", "validate_truth", "summary"):
+        assert rule in jobs, rule
+    assert jobs["partition_map"] == 3
+
+
+def test_lint_is_clean(tmp_path):
+    result = run_snakemake(tmp_path, tiny_config(tmp_path / "results"), "--lint", check=False)
+    assert result.returncode == 0 and "Lints for" not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_bad_config_fails_early_with_the_key(tmp_path):
+    config = tiny_config(tmp_path / "results")
+    config["partition"]["max_rows_per_shard"] = 0
+    result = run_snakemake(tmp_path, config, "-n", check=False)
+    assert result.returncode != 0 and "max_rows_per_shard" in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "des_specz").is_dir(),
+                    reason="../shared/data/des_specz is absent: the real-data (DES) example cannot run here")
+def test_des_example_config_runs_on_real_data(tmp_path):
+    config = yaml.safe_load((ROOT / "config/des_specz.yaml").read_text())
+    des_file = str(SHARED_DATA / "des_specz/des_specz_valid.fits")
+    for name in ("photometry", "specz", "truth"):
+        config["inputs"][name]["paths"] = [des_file]
+    config["results"] = str(tmp_path / "results")
+    config["model"]["xgboost"] = {"n_estimators": 80}
+    run_snakemake(tmp_path, config)
+    results = tmp_path / "results"
+    manifest = json.loads((results / "catalog/manifest.json").read_text())
+    totals = manifest["totals"]
+    assert totals["rows_in"] == 30_000
+    assert 14_000 < totals["rows_in_shards"] < 16_000  # the id-hashed science half
+    assert totals["rows_in_shards"] + totals["rows_excluded_by_subset"] + totals["rows_rejected"] == 30_000
+    samples = json.loads((results / "samples/summary.json").read_text())
+    assert 14_000 < samples["n_input"] < 16_000
+    truth = json.loads((results / "validation/truth.json").read_text())
+    assert truth["n_matched"] == totals["rows_in_shards"]
+    assert truth["point"]["nmad"] < 0.1
+    assert not (results / "validation/delta_z.json").exists()
+    assert "deep reference field: switched off" in (results / "summary/summary.md").read_text()

@@ -1,0 +1,40 @@
+# PIT recalibration: fitted once on the validation sample, applied per shard as its own rule,
+# so that refitting the calibration reruns calibration and what follows, not prediction.
+
+
+rule fit_calibration:
+    input:
+        model=f"{R}/model/photoz_model.json",
+        validation=f"{R}/samples/validation.parquet",
+    output:
+        calibration=f"{R}/calibration/pit_calibration.json",
+    params:
+        calibration=config["calibration"],
+    log:
+        f"{R}/logs/fit_calibration.log",
+    benchmark:
+        f"{R}/benchmarks/fit_calibration.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("fit_calibration", "mem_mb"),
+        runtime=res("fit_calibration", "runtime"),
+    script:
+        "../../scripts/fit_calibration.py"
+
+
+rule calibrate_shard:
+    input:
+        raw=f"{R}/pdf/raw/{{shard}}.parquet",
+        calibration=f"{R}/calibration/pit_calibration.json",
+    output:
+        f"{R}/pdf/calibrated/{{shard}}.parquet",
+    log:
+        f"{R}/logs/calibrate_shard/{{shard}}.log",
+    benchmark:
+        f"{R}/benchmarks/calibrate_shard/{{shard}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("calibrate_shard", "mem_mb"),
+        runtime=res("calibrate_shard", "runtime"),
+    script:
+        "../../scripts/calibrate_shard.py"

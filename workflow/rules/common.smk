@@ -1,0 +1,124 @@
+# Config validation, the catalogue sources, the shard list and input functions.
+import os
+
+from snakemake.utils import validate
+
+from zshard.io import expand_paths, read_json
+from zshard.partition import file_ids
+from zshard.sky import Shard
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+R = config["results"]
+SEED = config["seed"]
+BANDS = config["bands"]
+SCRIPTS = os.path.join(workflow.basedir, "scripts")
+
+
+wildcard_constraints:
+    shard=r"o\d+_p\d+",
+    order=r"\d+",
+    hatsdir=r"\d+",
+    pixel=r"\d+",
+    split=r"train|validation|test",
+
+
+def res(rule_name, key):
+    """A resource of a rule from config["resources"], falling back to the default entry."""
+    table = config.get("resources", {})
+    default = {"mem_mb": 2000, "runtime": 30, "threads": 1, **table.get("default", {})}
+    return table.get(rule_name, {}).get(key, default[key])
+
+
+# --------------------------------------------------------------------------------------------
+# Catalogue sources: the mock's products, or the user's files (config "inputs").
+# --------------------------------------------------------------------------------------------
+MOCK_DIR = f"{R}/mock"
+
+
+def mock_photometry_paths():
+    formats = config["mock"]["formats"]
+    return [f"{MOCK_DIR}/photometry/part-{k:03d}.{formats[k % len(formats)]}"
+            for k in range(config["mock"]["n_files"])]
+
+
+def canonical(redshift=None, with_photometry=True):
+    section = {"paths": [], "columns": {}, "sentinels": [99.0], "with_photometry": with_photometry}
+    if redshift:
+        section["columns"]["redshift"] = redshift
+    return section
+
+
+if config["source"] == "mock":
+    SOURCES = {
+        "photometry": {**canonical(), "paths": mock_photometry_paths()},
+        "specz": {**canonical("z_spec"), "paths": [f"{MOCK_DIR}/specz.parquet"]},
+        "deep_reference": {**canonical("z_ref"), "paths": [f"{MOCK_DIR}/deep_reference.parquet"]},
+        "truth": {**canonical("z_true", with_photometry=False), "paths": [f"{MOCK_DIR}/truth.parquet"]},
+    }
+    PHOTOMETRY_FILES = SOURCES["photometry"]["paths"]
+    SPECZ_FILES = SOURCES["specz"]["paths"]
+else:
+    SOURCES = {name: dict(config["inputs"].get(name, {})) for name in
+               ("photometry", "specz", "deep_reference", "truth")}
+    SOURCES["truth"]["with_photometry"] = False
+    if not SOURCES["photometry"].get("paths"):
+        raise ValueError("source: files needs inputs.photometry.paths")
+    if not SOURCES["specz"].get("paths") or "redshift" not in SOURCES["specz"].get("columns", {}):
+        raise ValueError("source: files needs inputs.specz.paths and inputs.specz.columns.redshift")
+    PHOTOMETRY_FILES = expand_paths(SOURCES["photometry"]["paths"])
+    SPECZ_FILES = expand_paths(SOURCES["specz"]["paths"])
+
+INPUTS = file_ids(PHOTOMETRY_FILES)  # file id -> path
+
+# Stages that need data the user may not have: on only when it is there, and said so in the summary.
+DEEP_REFERENCE = config["validation"]["deep_reference"]["enabled"] and bool(SOURCES["deep_reference"].get("paths"))
+TRUTH = bool(SOURCES["truth"].get("paths"))
+if config["validation"]["clustering"]["enabled"]:
+    raise ValueError("validation.clustering.enabled: clustering-redshift validation is not available yet; set it to false")
+
+
+def source_files(name):
+    if config["source"] == "mock":
+        return SOURCES[name]["paths"]
+    return expand_paths(SOURCES[name]["paths"])
+
+
+# --------------------------------------------------------------------------------------------
+# Shards: known once the partition plan (a checkpoint) exists.
+# --------------------------------------------------------------------------------------------
+def partition_plan():
+    return read_json(checkpoints.partition_plan.get().output["plan"])
+
+
+def shard_keys(wildcards=None):
+    return [entry["key"] for entry in partition_plan()["shards"]]
+
+
+def shard_path(key, root=f"{R}/catalog/dataset", suffix=".parquet"):
+    """HATS-style path of a shard's product: <root>/Norder=K/Dir=D/Npix=P<suffix>."""
+    shard = Shard.from_key(key)
+    return f"{root}/Norder={shard.order}/Dir={shard.directory}/Npix={shard.pixel}{suffix}"
+
+
+def per_shard(pattern):
+    """Input function: ``pattern`` expanded over every shard of the plan."""
+
+    def inputs(wildcards):
+        return expand(pattern, shard=shard_keys())
+
+    return inputs
+
+
+def final_products():
+    products = [
+        f"{R}/catalog/manifest.json",
+        f"{R}/nz/nz.fits",
+        f"{R}/validation/photoz_metrics.json",
+        f"{R}/summary/summary.md",
+    ]
+    if DEEP_REFERENCE:
+        products.append(f"{R}/validation/delta_z.json")
+    if TRUTH:
+        products.append(f"{R}/validation/truth.json")
+    return products

@@ -1,0 +1,25 @@
+# The embedded default: a generated mock survey (zshard.mock).
+
+
+rule mock_survey:
+    output:
+        photometry=mock_photometry_paths(),
+        specz=f"{MOCK_DIR}/specz.parquet",
+        deep_reference=f"{MOCK_DIR}/deep_reference.parquet",
+        clustering_reference=f"{MOCK_DIR}/clustering_reference.parquet",
+        truth=f"{MOCK_DIR}/truth.parquet",
+        summary=f"{MOCK_DIR}/summary.json",
+    params:
+        mock=config["mock"],
+        bands=BANDS,
+        seed=SEED,
+    log:
+        f"{R}/logs/mock_survey.log",
+    benchmark:
+        f"{R}/benchmarks/mock_survey.tsv"
+    threads: res("mock_survey", "threads")
+    resources:
+        mem_mb=res("mock_survey", "mem_mb"),
+        runtime=res("mock_survey", "runtime"),
+    script:
+        "../../scripts/mock_survey.py"

@@ -1,0 +1,119 @@
+# Partition the photometric catalogue into HEALPix shards (zshard.partition):
+# map (histogram per file) -> plan (checkpoint) -> split (per file) -> reduce (per shard) -> manifest.
+
+
+rule partition_map:
+    input:
+        lambda wc: INPUTS[wc.file_id],
+    output:
+        f"{R}/partition/histograms/{{file_id}}.npz",
+    params:
+        catalog=SOURCES["photometry"],
+        bands=BANDS,
+        histogram_order=config["partition"]["histogram_order"],
+        chunk_rows=config["partition"]["chunk_rows"],
+    log:
+        f"{R}/logs/partition_map/{{file_id}}.log",
+    benchmark:
+        f"{R}/benchmarks/partition_map/{{file_id}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("partition_map", "mem_mb"),
+        runtime=res("partition_map", "runtime"),
+    script:
+        "../../scripts/partition_map.py"
+
+
+checkpoint partition_plan:
+    input:
+        histograms=expand(f"{R}/partition/histograms/{{file_id}}.npz", file_id=sorted(INPUTS)),
+    output:
+        plan=f"{R}/partition/plan.json",
+        sky=f"{R}/partition/sky_histogram.npz",
+    params:
+        inputs=INPUTS,
+        max_rows=config["partition"]["max_rows_per_shard"],
+        lowest_order=config["partition"]["lowest_order"],
+    log:
+        f"{R}/logs/partition_plan.log",
+    benchmark:
+        f"{R}/benchmarks/partition_plan.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("partition_plan", "mem_mb"),
+        runtime=res("partition_plan", "runtime"),
+    script:
+        "../../scripts/partition_plan.py"
+
+
+rule partition_split:
+    input:
+        catalog=lambda wc: INPUTS[wc.file_id],
+        plan=f"{R}/partition/plan.json",
+    output:
+        directory(f"{R}/partition/split/{{file_id}}"),
+    params:
+        catalog=SOURCES["photometry"],
+        bands=BANDS,
+        chunk_rows=config["partition"]["chunk_rows"],
+        compression=config["partition"]["compression"],
+    log:
+        f"{R}/logs/partition_split/{{file_id}}.log",
+    benchmark:
+        f"{R}/benchmarks/partition_split/{{file_id}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("partition_split", "mem_mb"),
+        runtime=res("partition_split", "runtime"),
+    script:
+        "../../scripts/partition_split.py"
+
+
+def split_dirs_of_shard(wildcards):
+    key = Shard(int(wildcards.order), int(wildcards.pixel)).key
+    entry = next(e for e in partition_plan()["shards"] if e["key"] == key)
+    return [f"{R}/partition/split/{fid}" for fid in entry["files"]]
+
+
+rule partition_reduce:
+    input:
+        split_dirs_of_shard,
+    output:
+        shard=f"{R}/catalog/dataset/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.parquet",
+        stats=f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.json",
+        rejects=f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.rejects.parquet",
+    params:
+        compression=config["partition"]["compression"],
+    log:
+        f"{R}/logs/partition_reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.log",
+    benchmark:
+        f"{R}/benchmarks/partition_reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("partition_reduce", "mem_mb"),
+        runtime=res("partition_reduce", "runtime"),
+    script:
+        "../../scripts/partition_reduce.py"
+
+
+rule partition_manifest:
+    input:
+        plan=f"{R}/partition/plan.json",
+        splits=expand(f"{R}/partition/split/{{file_id}}", file_id=sorted(INPUTS)),
+        shards=lambda wc: [shard_path(k) for k in shard_keys()],
+        stats=lambda wc: [shard_path(k, f"{R}/partition/reduce", ".json") for k in shard_keys()],
+        rejects=lambda wc: [shard_path(k, f"{R}/partition/reduce", ".rejects.parquet") for k in shard_keys()],
+    output:
+        manifest=f"{R}/catalog/manifest.json",
+        partition_info=f"{R}/catalog/partition_info.csv",
+        rejects=f"{R}/catalog/rejects.parquet",
+    log:
+        f"{R}/logs/partition_manifest.log",
+    benchmark:
+        f"{R}/benchmarks/partition_manifest.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("partition_manifest", "mem_mb"),
+        runtime=res("partition_manifest", "runtime"),
+    script:
+        "../../scripts/partition_manifest.py"

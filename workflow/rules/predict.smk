@@ -1,0 +1,19 @@
+# Fan-out: a p(z) (quantiles) and point estimates for every object of a shard.
+
+
+rule predict_shard:
+    input:
+        shard=lambda wc: shard_path(wc.shard),
+        model=f"{R}/model/photoz_model.json",
+    output:
+        f"{R}/pdf/raw/{{shard}}.parquet",
+    log:
+        f"{R}/logs/predict_shard/{{shard}}.log",
+    benchmark:
+        f"{R}/benchmarks/predict_shard/{{shard}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("predict_shard", "mem_mb"),
+        runtime=res("predict_shard", "runtime"),
+    script:
+        "../../scripts/predict_shard.py"

@@ -1,0 +1,45 @@
+# The summary a person looks at: metrics JSON, figures and a Markdown page (also in --report).
+
+SUMMARY_FIGURES = {
+    "pit": "PIT histograms before and after calibration (test sample)",
+    "zphot_vs_zspec": "z_phot against z_spec (test sample)",
+    "nz": "n(z) per tomographic bin",
+    "delta_z": "Δz per tomographic bin",
+    "sky": "Objects per HEALPix pixel",
+}
+
+
+rule summary:
+    input:
+        manifest=f"{R}/catalog/manifest.json",
+        sky=f"{R}/partition/sky_histogram.npz",
+        samples=f"{R}/samples/summary.json",
+        model_manifest=f"{R}/model/manifest.json",
+        photoz=f"{R}/validation/photoz_metrics.json",
+        predictions=f"{R}/validation/test_predictions.parquet",
+        nz=f"{R}/nz/nz.json",
+        nz_text=f"{R}/nz/nz.txt",
+        delta_z=[f"{R}/validation/delta_z.json"] if DEEP_REFERENCE else [],
+        truth=[f"{R}/validation/truth.json"] if TRUTH else [],
+    output:
+        metrics=f"{R}/summary/metrics.json",
+        markdown=f"{R}/summary/summary.md",
+        figures=[
+            report(f"{R}/summary/figures/{name}.png", caption="../report/figure.rst", category="Summary",
+                   labels={"figure": title})
+            for name, title in SUMMARY_FIGURES.items()
+        ],
+    params:
+        config=config,
+        deep_reference=DEEP_REFERENCE,
+        truth=TRUTH,
+    log:
+        f"{R}/logs/summary.log",
+    benchmark:
+        f"{R}/benchmarks/summary.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("summary", "mem_mb"),
+        runtime=res("summary", "runtime"),
+    script:
+        "../../scripts/summary.py"
