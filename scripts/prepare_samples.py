@@ -3,7 +3,6 @@ import sys
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
-import numpy as np
 
 from zshard.io import CatalogSpec, read_catalog, write_json, write_parquet
 from zshard.samples import split_labelled

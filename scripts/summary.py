@@ -37,7 +37,7 @@ for i in range(len(edges) - 1):
     if delta_z:
         entry = delta_z["bins"][i]
         rows.append({"bin": i, "method": "deep reference", "delta_z": entry["delta_z"],
-                     "sigma": entry["sigma_total"], "n": entry["n_science"], "truth": true_dz})
+                     "sigma": entry["sigma_total"], "n": entry["n_reference"], "truth": true_dz})
     if truth:
         rows.append({"bin": i, "method": "truth", "delta_z": true_dz, "sigma": 0.0, "n": truth["bins"][i]["n"]})
 

@@ -1,104 +1,68 @@
 import numpy as np
 import pytest
 
-from zshard.validation import (colour_matched_delta_z, impute_missing_features,
+from zshard.validation import (deep_field_delta_z, impute_missing_features, nearest_science_neighbours,
                                standardise_features, true_delta_z)
 
-A, B = 0.1, np.array([1.0, 0.5])
 SHIFT = 0.03
-Z_EDGES = [0.2, 0.6, 1.0, 1.7]
+EDGES = [0.2, 0.6, 1.0, 1.7]
 
 
-def _toy(n_ref, n_sci=1500, seed=0):
-    """Reference z = a + b.f exactly; science z_phot_mean = z_true - 0.03, so Δz = +0.03."""
+def _population(n, rng):
+    """Galaxies whose redshift is a known function of two colours: z = 0.1 + f·(1, 0.5)."""
+    f = rng.uniform(0, 1, (n, 2))
+    return f, 0.1 + f @ np.array([1.0, 0.5])
+
+
+def _science(rng, n=20_000):
+    """A wide survey whose photo-z (p(z) mean) is biased low by SHIFT: true Δz = +SHIFT per bin."""
+    f, z = _population(n, rng)
+    z_phot = z - SHIFT + rng.normal(0, 0.01, n)
+    bins = np.digitize(z_phot, EDGES) - 1
+    bins[(z_phot < EDGES[0]) | (z_phot >= EDGES[-1])] = -1
+    return f, bins, z_phot
+
+
+def _colour_matched(n_ref, seed=0, **kw):
     rng = np.random.default_rng(seed)
-    f_ref = rng.uniform(0, 1, (n_ref, 2))
-    z_ref = A + f_ref @ B
-    f_sci = rng.uniform(0, 1, (n_sci, 2))
-    z_phot = A + f_sci @ B - SHIFT
-    bins = np.digitize(z_phot, Z_EDGES) - 1
-    bins[(z_phot < Z_EDGES[0]) | (z_phot >= Z_EDGES[-1])] = -1
-    return f_sci, bins, z_phot, f_ref, z_ref
+    f_sci, bins, z_phot = _science(rng)
+    f_ref, z_ref = _population(n_ref, rng)
+    nearest = nearest_science_neighbours(f_ref, f_sci)
+    return deep_field_delta_z(z_ref, bins[nearest], z_phot[nearest], 3, n_bootstrap=100, seed=seed, **kw)
 
 
-def _run(n_ref, seed=0, **kw):
-    f_sci, bins, z_phot, f_ref, z_ref = _toy(n_ref, seed=seed)
-    kw.setdefault("n_bootstrap", 40)
-    return colour_matched_delta_z(f_sci, bins, z_phot, f_ref, z_ref, 3, seed=seed, **kw)
+def test_colour_matched_reference_recovers_a_known_shift():
+    for row in _colour_matched(3000):
+        assert row["n_reference"] > 300
+        assert abs(row["delta_z"] - SHIFT) < 2 * row["sigma_total"] + 0.002, row
+        assert 0 < row["sigma_bootstrap"] < 0.01
 
 
-KEYS = {"bin", "n_science", "n_matched_unique", "mean_z_ref", "mean_z_phot", "delta_z",
-        "sigma_bootstrap", "sigma_sample_variance", "sigma_total", "note"}
+def test_no_shift_is_not_mistaken_for_one():
+    rng = np.random.default_rng(5)
+    f_ref, z_ref = _population(2000, rng)
+    bins = np.digitize(z_ref, EDGES) - 1
+    for row in deep_field_delta_z(z_ref, bins, z_ref, 3, n_bootstrap=50, seed=1):
+        assert row["delta_z"] == pytest.approx(0.0, abs=1e-12)
 
 
-def test_recovers_known_shift_within_two_sigma():
-    rows = _run(2000)
-    assert [r["bin"] for r in rows] == [0, 1, 2]
-    for r in rows:
-        assert KEYS <= set(r)
-        assert r["n_science"] > 100 and r["n_matched_unique"] > 50
-        assert r["sigma_bootstrap"] > 0
-        assert abs(r["delta_z"] - SHIFT) < 2 * r["sigma_bootstrap"]
-        assert r["sigma_sample_variance"] == 0.0
-        assert r["sigma_total"] == pytest.approx(r["sigma_bootstrap"])
-        assert r["delta_z"] == pytest.approx(r["mean_z_ref"] - r["mean_z_phot"])
+def test_errors_shrink_with_more_reference_objects():
+    small = np.array([r["sigma_bootstrap"] for r in _colour_matched(300)])
+    large = np.array([r["sigma_bootstrap"] for r in _colour_matched(5000)])
+    assert np.all(large < small / 2)
 
 
-def test_no_shift_is_not_detected_as_shift():
-    # the estimator must respond to the shift: with z_phot unbiased it finds ~0, not 0.03
-    f_sci, bins, z_phot, f_ref, z_ref = _toy(2000)
-    rows = colour_matched_delta_z(f_sci, bins, z_phot + SHIFT, f_ref, z_ref, 3, n_bootstrap=20)
-    for r in rows:
-        assert abs(r["delta_z"]) < 3 * r["sigma_bootstrap"] + 1e-3
+def test_deterministic_for_a_seed_and_sample_variance_adds_in_quadrature():
+    assert _colour_matched(500, seed=3) == _colour_matched(500, seed=3)
+    for row in _colour_matched(500, sample_variance_fraction=0.02):
+        assert row["sigma_sample_variance"] == pytest.approx(0.02 * row["mean_z_ref"])
+        assert row["sigma_total"] == pytest.approx(np.hypot(row["sigma_bootstrap"], row["sigma_sample_variance"]))
 
 
-def test_error_shrinks_with_more_reference_objects():
-    small = _run(200)
-    large = _run(2000)
-    for s, l in zip(small, large):
-        assert s["sigma_bootstrap"] > 2 * l["sigma_bootstrap"]
-
-
-def test_deterministic_with_seed():
-    a = _run(500, seed=0, max_per_bin=200)
-    b = _run(500, seed=0, max_per_bin=200)
-    assert a == b
-    f_sci, bins, z_phot, f_ref, z_ref = _toy(500, seed=0)
-    c = colour_matched_delta_z(f_sci, bins, z_phot, f_ref, z_ref, 3, n_bootstrap=40, seed=1,
-                               max_per_bin=200)
-    assert [r["sigma_bootstrap"] for r in a] != [r["sigma_bootstrap"] for r in c]
-
-
-def test_max_per_bin_subsamples():
-    rows = _run(500, max_per_bin=100)
-    for r in rows:
-        assert r["n_used"] == 100 and r["n_science"] > 100
-        assert r["n_matched_unique"] <= 100
-
-
-def test_k_neighbours_and_reference_only_bootstrap():
-    rows = _run(2000, k_neighbours=3, bootstrap_science=False)
-    for r in rows:
-        assert abs(r["delta_z"] - SHIFT) < 0.005
-        assert r["n_matched_unique"] > 100
-
-
-def test_nan_features_handled():
-    f_sci, bins, z_phot, f_ref, z_ref = _toy(1000)
-    rng = np.random.default_rng(3)
-    f_sci = f_sci.copy()
-    f_ref = f_ref.copy()
-    # "non-detections": half of the values at the faint end (f > 0.85) are missing, in both samples
-    f_sci[(f_sci > 0.85) & (rng.random(f_sci.shape) < 0.5)] = np.nan
-    f_ref[(f_ref > 0.85) & (rng.random(f_ref.shape) < 0.5)] = np.nan
-    assert np.isnan(f_sci).sum() > 100
-    z_ref = z_ref.copy()
-    z_ref[:10] = np.nan  # dropped
-    rows = colour_matched_delta_z(f_sci, bins, z_phot, f_ref, z_ref, 3, n_bootstrap=10)
-    for r in rows:
-        assert np.isfinite(r["delta_z"]) and np.isfinite(r["sigma_total"])
-        # missing values filled at the faint end match faint references: still close to the truth
-        assert abs(r["delta_z"] - SHIFT) < 0.01
+def test_empty_bins_say_why():
+    rows = deep_field_delta_z(np.array([0.3, 0.4, 0.35]), np.array([0, 0, -1]), np.array([0.3, 0.3, 0.3]), 2)
+    assert rows[0]["n_reference"] == 2 and rows[0]["delta_z"] == pytest.approx(0.05)
+    assert np.isnan(rows[1]["delta_z"]) and rows[1]["note"]
 
 
 def test_impute_rule():
@@ -121,33 +85,6 @@ def test_standardise_by_reference():
     s, r = standardise_features(sci, ref)
     np.testing.assert_allclose(r, [[-1.0, 0.0], [1.0, 0.0]])
     np.testing.assert_allclose(s, [[3.0, 1.0]])
-
-
-def test_empty_bin_and_no_reference():
-    f_sci, bins, z_phot, f_ref, z_ref = _toy(300)
-    rows = colour_matched_delta_z(f_sci, bins, z_phot, f_ref, z_ref, 4, n_bootstrap=5)
-    assert len(rows) == 4
-    assert rows[3]["n_science"] == 0 and np.isnan(rows[3]["delta_z"]) and rows[3]["note"]
-    assert np.isfinite(rows[0]["delta_z"]) and rows[0]["note"] == ""
-    rows = colour_matched_delta_z(f_sci, bins, z_phot, f_ref[:0], z_ref[:0], 3, n_bootstrap=5)
-    assert all(np.isnan(r["delta_z"]) and "reference" in r["note"] for r in rows)
-
-
-def test_sample_variance_fraction_and_jackknife():
-    rows = _run(1000, sample_variance_fraction=0.01)
-    for r in rows:
-        assert r["sample_variance_method"] == "fraction"
-        assert r["sigma_sample_variance"] == pytest.approx(0.01 * abs(r["mean_z_ref"]))
-        assert r["sigma_total"] == pytest.approx(np.hypot(r["sigma_bootstrap"],
-                                                          r["sigma_sample_variance"]))
-    f_sci, bins, z_phot, f_ref, z_ref = _toy(1000)
-    regions = (f_ref[:, 0] * 4).astype(int)  # 4 strips
-    rows = colour_matched_delta_z(f_sci, bins, z_phot, f_ref, z_ref, 3, n_bootstrap=10,
-                                  ref_regions=regions, sample_variance_fraction=0.01)
-    for r in rows:
-        assert r["sample_variance_method"] == "jackknife"
-        assert r["sigma_sample_variance"] > 0
-        assert r["sigma_total"] > r["sigma_bootstrap"]
 
 
 def test_true_delta_z():

@@ -34,6 +34,15 @@ class CatalogError(ValueError):
 # --------------------------------------------------------------------------------------------
 # Atomic outputs
 # --------------------------------------------------------------------------------------------
+def temporary_sibling(path: str | os.PathLike) -> Path:
+    """A hidden temporary name beside ``path`` with the same suffix; creates the directory."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
+    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+    return path.with_name(f".{stem}.tmp{os.getpid()}{suffix}")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
@@ -42,10 +51,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     so a killed job leaves nothing that looks like the finished output.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
-    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
-    tmp = path.with_name(f".{stem}.tmp{os.getpid()}{suffix}")
+    tmp = temporary_sibling(path)
     try:
         yield str(tmp)
         os.replace(tmp, path)

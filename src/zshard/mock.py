@@ -59,6 +59,8 @@ import pyarrow.parquet as pq
 from astropy.io import fits
 from scipy.special import gammainc, gammaincinv
 
+from zshard.io import temporary_sibling, write_parquet
+
 __all__ = [
     "NONDETECTION",
     "AB_ZEROPOINT",
@@ -1037,13 +1039,6 @@ def _format_of(path: str) -> str:
     raise ValueError(f"cannot infer format from extension of {path!r} (.parquet or .fits)")
 
 
-def _tmp_path(path: str) -> str:
-    """Temporary sibling path that keeps the extension: ``a/b.fits -> a/b.tmp<pid>.fits``."""
-    d, name = os.path.split(os.fspath(path))
-    stem, ext = os.path.splitext(name)
-    return os.path.join(d, f".{stem}.tmp{os.getpid()}{ext}")
-
-
 def _ensure_dir(path: str) -> None:
     d = os.path.dirname(os.fspath(path))
     if d:
@@ -1063,7 +1058,7 @@ class _PhotometryWriter:
         cards: Mapping[str, Any] | None = None,
     ):
         self.path, self.fmt, self.n_rows = os.fspath(path), fmt, n_rows
-        self.tmp = _tmp_path(self.path)
+        self.tmp = str(temporary_sibling(self.path))
         self.schema = _phot_schema(bands).with_metadata(meta)
         _ensure_dir(self.path)
         if os.path.exists(self.tmp):
@@ -1106,17 +1101,6 @@ class _PhotometryWriter:
         finally:
             if os.path.exists(self.tmp):
                 os.remove(self.tmp)
-
-
-def _write_parquet_atomic(table: pa.Table, path: str) -> None:
-    _ensure_dir(path)
-    tmp = _tmp_path(path)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def default_photometry_paths(
@@ -1196,7 +1180,7 @@ def generate_survey(
     per_file = []
 
     _ensure_dir(truth_path)
-    truth_tmp = _tmp_path(truth_path)
+    truth_tmp = str(temporary_sibling(truth_path))
     truth_writer = pq.ParquetWriter(truth_tmp, _TRUTH_SCHEMA.with_metadata(meta))
     writer: _PhotometryWriter | None = None
     try:
@@ -1280,9 +1264,9 @@ def generate_survey(
     specz = _cat(specz_parts, specz_schema)
     deep = _cat(deep_parts, deep_schema)
     clus = _cat(clus_parts, clus_schema)
-    _write_parquet_atomic(specz, specz_path)
-    _write_parquet_atomic(deep, deep_path)
-    _write_parquet_atomic(clus, clustering_path)
+    write_parquet(specz_path, specz, compression="zstd")
+    write_parquet(deep_path, deep, compression="zstd")
+    write_parquet(clustering_path, clus, compression="zstd")
 
     return {
         "n_photometric": int(cfg.n_objects),

@@ -7,14 +7,15 @@ canvas (no pyplot state, no display needed), writes one PNG atomically (a dot-pr
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from zshard.io import atomic_path
 
 __all__ = [
     "plot_pit_histograms",
@@ -29,22 +30,6 @@ OUTLIER_THRESHOLD = 0.15  # |z_phot - z_spec| / (1 + z_spec) above which an obje
 DPI = 110
 
 
-@contextlib.contextmanager
-def _atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Yield a dot-prefixed temporary path beside ``path`` with the same suffix; rename on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix
-    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
-    tmp = path.with_name(f".{stem}.tmp{os.getpid()}{suffix}")
-    try:
-        yield str(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _figure(ncols: int = 1, width: float = 6.0, height: float = 4.5):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -57,7 +42,7 @@ def _figure(ncols: int = 1, width: float = 6.0, height: float = 4.5):
 
 def _save(fig, path: str | os.PathLike) -> str:
     path = str(path)
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI)
     return path
 
@@ -496,6 +481,6 @@ def write_summary_markdown(path: str | os.PathLike, metrics: Mapping, figures: M
     lines += ["## Notes", ""]
     lines += [f"- {n}" for n in notes] if notes else ["_none_"]
     lines.append("")
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         Path(tmp).write_text("\n".join(lines), encoding="utf-8")
     return str(path)

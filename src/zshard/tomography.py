@@ -18,13 +18,13 @@ Conventions
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
+
+from zshard.io import atomic_path
 
 __all__ = [
     "DEFAULT_EDGES",
@@ -45,26 +45,6 @@ DEFAULT_EDGES = np.array([0.20, 0.43, 0.63, 0.90, 1.30])
 def default_grid_edges() -> np.ndarray:
     """Default fine redshift grid: edges 0, 0.01, ..., 3.00 (300 cells of width 0.01)."""
     return np.round(np.linspace(0.0, 3.0, 301), 10)
-
-
-@contextlib.contextmanager
-def _atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Yield a temporary path beside ``path`` (same suffix); rename it onto ``path`` on success.
-
-    The temporary file starts with a dot and is removed if the block raises, so an interrupted job
-    never leaves something that looks like the finished output.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix
-    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
-    tmp = path.with_name(f".{stem}.tmp{os.getpid()}{suffix}")
-    try:
-        yield str(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _check_edges(edges, name: str) -> np.ndarray:
@@ -180,7 +160,7 @@ class NzPartial:
         Returns the path written.
         """
         path = str(path)
-        with _atomic_path(path) as tmp:
+        with atomic_path(path) as tmp:
             # Writing through an open file object stops numpy from appending ".npz" to the name.
             with open(tmp, "wb") as fh:
                 np.savez(fh, edges=self.edges, grid_edges=self.grid_edges, counts=self.counts,
@@ -447,7 +427,7 @@ def write_nz_fits(path: str | os.PathLike, result: NzResult, extname: str = "NZ_
             hdr[f"ZHIGH_{i + 1}"] = (float(result.edges[i + 1]), "bin upper edge")
         hdr["NOBJ"] = (int(result.n_objects), "rows seen incl. unbinned")
     path = str(path)
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(tmp, overwrite=True)
     return path
 
@@ -471,6 +451,6 @@ def write_nz_text(path: str | os.PathLike, result: NzResult) -> str:
     ]
     table = np.column_stack([result.grid_centres, result.nz.T])
     path = str(path)
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         np.savetxt(tmp, table, fmt="%.8e", header="\n".join(header), comments="# ")
     return path

@@ -9,11 +9,12 @@ source galaxies", MNRAS 478, 592, eq. 2), where ``<z_phot>_i`` is the mean of th
 (here the per-object p(z) mean) over the bin's members and ``<z_true>_i`` is estimated
 independently. This module offers two estimates of ``<z_true>_i``:
 
-* :func:`colour_matched_delta_z` – the "COSMOS method" of Hoyle et al. 2018 §4: every science
-  object of the bin is matched in magnitude/colour space to its nearest neighbour(s) in a deep
-  reference field with accurate redshifts (many-band photo-z or spec-z), and the neighbours'
-  redshifts stand in for the bin's true redshifts (nearest-neighbour matching as in Lima et al.
-  2008, MNRAS 390, 118).
+* :func:`deep_field_delta_z` – the "COSMOS method" of Hoyle et al. 2018 §4: every object of a
+  deep reference field with accurate redshifts (many-band photo-z or spec-z) is given wide-survey
+  photometry — its own, where the field lies inside the survey, or that of its nearest wide
+  neighbour in magnitude space (:func:`nearest_science_neighbours`; Lima et al. 2008, MNRAS 390,
+  118) — and with it the wide survey's photo-z and tomographic bin; the reference redshifts of
+  the objects that land in a bin stand in for the bin's true redshifts.
 * :func:`true_delta_z` – on a mock, where the true redshifts are known.
 
 Each returns one ``dict`` per bin, so the results tabulate directly (``pandas.DataFrame(rows)``).
@@ -21,12 +22,15 @@ Each returns one ``dict`` per bin, so the results tabulate directly (``pandas.Da
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 __all__ = [
     "impute_missing_features",
     "standardise_features",
-    "colour_matched_delta_z",
+    "nearest_science_neighbours",
+    "deep_field_delta_z",
     "true_delta_z",
 ]
 
@@ -97,238 +101,77 @@ def _as_2d(x) -> np.ndarray:
     return x
 
 
-def _nan_row(b: int, n_sci: int, note: str) -> dict:
-    return {"bin": b, "method": "colour_matched", "n_science": n_sci, "n_used": 0,
-            "n_matched_unique": 0, "mean_z_ref": np.nan, "mean_z_phot": np.nan,
-            "delta_z": np.nan, "sigma_bootstrap": np.nan, "sigma_sample_variance": np.nan,
-            "sigma_total": np.nan, "sample_variance_method": "none", "note": note}
+def nearest_science_neighbours(ref_features: np.ndarray, sci_features: np.ndarray) -> np.ndarray:
+    """Index of each reference object's nearest science object in feature space.
 
-
-def _matched_z(ref_x: np.ndarray, ref_z: np.ndarray, query: np.ndarray,
-               k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean redshift of the k nearest reference objects of each query row (Euclidean).
-
-    Returns the (n_query,) matched redshifts and the (n_query, k) neighbour indices into ``ref_x``.
+    Missing values are filled by :func:`impute_missing_features` and the features standardised
+    by :func:`standardise_features` before the Euclidean nearest-neighbour search.
     """
     from sklearn.neighbors import NearestNeighbors
 
-    nn = NearestNeighbors(n_neighbors=k).fit(ref_x)
-    ind = nn.kneighbors(query, return_distance=False)
-    return ref_z[ind].mean(axis=1), ind
+    sci, ref, _ = impute_missing_features(sci_features, ref_features)
+    sci, ref = standardise_features(sci, ref)
+    return NearestNeighbors(n_neighbors=1).fit(sci).kneighbors(ref, return_distance=False)[:, 0]
 
 
-def _group_means(values: np.ndarray, groups: np.ndarray, n_groups: int,
-                 weights: np.ndarray | None = None) -> np.ndarray:
-    sums = np.bincount(groups, weights=values if weights is None else values * weights,
-                       minlength=n_groups)
-    norm = np.bincount(groups, weights=weights, minlength=n_groups)
-    return sums / norm
+def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean: np.ndarray, nbins: int,
+                       n_bootstrap: int = 200, seed: int | np.random.Generator = 0,
+                       sample_variance_fraction: float = 0.0, method: str = "deep reference") -> list[dict]:
+    """Δz per tomographic bin from a deep reference field (DES Y1 "COSMOS method").
 
+    Each reference object carries its accurate redshift ``ref_z`` and the wide survey's view of
+    it: the tomographic bin ``ref_bins`` and photo-z mean ``ref_z_phot_mean`` that the pipeline
+    gives its wide-survey photometry (its own, or its nearest wide neighbour's). Then, for bin i
+    (Hoyle et al. 2018, MNRAS 478, 592, §4),
 
-def colour_matched_delta_z(sci_features: np.ndarray, sci_bins: np.ndarray,
-                           sci_z_phot_mean: np.ndarray, ref_features: np.ndarray,
-                           ref_z: np.ndarray, nbins: int, n_bootstrap: int = 200,
-                           seed: int | np.random.Generator = 0, k_neighbours: int = 1,
-                           max_per_bin: int | None = None,
-                           sample_variance_fraction: float | None = None,
-                           ref_regions: np.ndarray | None = None,
-                           bootstrap_science: bool = True) -> list[dict]:
-    """Δz per tomographic bin from colour-matched deep-field redshifts (DES Y1 "COSMOS method").
+        Δz_i = mean(ref_z) − mean(ref_z_phot_mean)   over the reference objects in bin i.
 
-    For each bin i (Hoyle et al. 2018, MNRAS 478, 592, §4):
+    Errors: ``sigma_bootstrap``, the standard deviation of Δz_i over ``n_bootstrap`` resamplings
+    of the reference objects with replacement (their shot noise); ``sigma_sample_variance`` =
+    ``sample_variance_fraction`` × mean(ref_z), the cosmic variance of a small field, which
+    Hoyle et al. took from simulations; ``sigma_total`` their quadrature sum.
 
-    1. take the science objects of the bin with a finite ``sci_z_phot_mean`` (a seeded random
-       subsample of at most ``max_per_bin`` of them);
-    2. find each one's ``k_neighbours`` nearest neighbours among the reference objects in the
-       feature space (magnitudes and/or colours, missing values filled by
-       :func:`impute_missing_features`, then standardised by the reference's mean and std,
-       :func:`standardise_features`), Euclidean distance;
-    3. ``mean_z_ref`` = mean over the subsample of the neighbours' mean ``ref_z``;
-       ``mean_z_phot`` = mean of ``sci_z_phot_mean`` over the same subsample;
-       ``delta_z = mean_z_ref - mean_z_phot``.
-
-    Errors
-    ------
-    ``sigma_bootstrap``: standard deviation (ddof=1) of ``delta_z`` over ``n_bootstrap`` bootstrap
-    resamples of the reference objects (drawn with replacement, neighbours refitted on each): the
-    shot noise of the finite reference sample. With ``bootstrap_science`` (default) each bin's
-    science subsample is resampled with replacement in the same replicate as well; this adds the
-    noise of the ``max_per_bin`` subsampling and of where the science objects fall relative to
-    their matched neighbours, which a reference-only bootstrap of a nearest-neighbour estimator
-    misses (it underestimated the scatter by ~1.5x in toy tests).
-
-    ``sigma_sample_variance``: the sample (cosmic) variance of a small deep field, by one of
-
-    * ``ref_regions`` given (an integer region label per reference object, at least 2 distinct
-      labels): delete-one-region jackknife, ``sqrt((R - 1) / R * sum_r (m_r - mean(m))**2)`` over
-      the ``R`` regions, ``m_r`` the ``mean_z_ref`` without region r (method ``"jackknife"``);
-    * else ``sample_variance_fraction`` given: ``sample_variance_fraction * |mean_z_ref|``
-      (Hoyle et al. 2018 took the size of this term from simulations; method ``"fraction"``);
-    * else 0 (method ``"none"``).
-
-    ``sigma_total`` is the quadrature sum of the two.
-
-    Parameters
-    ----------
-    sci_features : (n_sci, k) array
-        Science features (e.g. magnitudes, or magnitudes and colours); NaN = missing.
-    sci_bins : (n_sci,) int array
-        Tomographic bin per science object; values outside 0..nbins-1 are ignored.
-    sci_z_phot_mean : (n_sci,) array
-        Photo-z point estimate averaged for ``<z_phot>`` (normally the p(z) mean).
-    ref_features : (n_ref, k) array
-        Reference features, same columns as ``sci_features``; NaN = missing.
-    ref_z : (n_ref,) array
-        Reference redshifts; reference objects with non-finite ``ref_z`` are dropped.
-    nbins : int
-        Number of tomographic bins.
-    n_bootstrap : int
-        Number of bootstrap resamples of the reference (fewer than 2 give ``sigma_bootstrap`` and
-        ``sigma_total`` = NaN).
-    seed : int or numpy.random.Generator
-        Seed of the subsampling and bootstrap; the result is a deterministic function of it.
-    k_neighbours : int
-        Number of nearest reference neighbours averaged per science object.
-    max_per_bin : int, optional
-        Cap on the number of science objects matched per bin.
-    sample_variance_fraction : float, optional
-        Fractional sample-variance error on ``mean_z_ref``.
-    ref_regions : (n_ref,) int array, optional
-        Region label per reference object, for the jackknife.
-    bootstrap_science : bool
-        Also resample the science subsample in each bootstrap replicate (see Errors).
-
-    Returns
-    -------
-    list of dict, one per bin
-        Keys: ``bin``, ``method`` (``"colour_matched"``), ``n_science`` (objects in the bin),
-        ``n_used`` (subsample size), ``n_matched_unique`` (distinct reference objects matched),
-        ``mean_z_ref``, ``mean_z_phot``, ``delta_z``, ``sigma_bootstrap``,
-        ``sigma_sample_variance``, ``sigma_total``, ``sample_variance_method``, ``note`` (empty,
-        or the reason the entries are NaN: no science objects, or too few reference objects).
+    Returns one dict per bin: ``bin``, ``method``, ``n_reference``, ``mean_z_ref``, ``mean_z_phot``,
+    ``delta_z``, ``sigma_bootstrap``, ``sigma_sample_variance``, ``sigma_total``, ``note``.
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    sci_x = _as_2d(sci_features)
-    ref_x = _as_2d(ref_features)
-    sci_b = np.asarray(sci_bins)
-    zp = np.asarray(sci_z_phot_mean, dtype=np.float64)
-    rz = np.asarray(ref_z, dtype=np.float64)
-    n_sci, n_ref = sci_x.shape[0], ref_x.shape[0]
-    if sci_b.shape != (n_sci,) or zp.shape != (n_sci,):
-        raise ValueError("sci_bins and sci_z_phot_mean must have one entry per science object")
-    if rz.shape != (n_ref,):
-        raise ValueError("ref_z must have one entry per reference object")
-    if sci_x.shape[1] != ref_x.shape[1]:
-        raise ValueError(f"science has {sci_x.shape[1]} features, reference {ref_x.shape[1]}")
-    k = int(k_neighbours)
-    if k < 1:
-        raise ValueError("k_neighbours must be >= 1")
-    regions = None
-    if ref_regions is not None:
-        regions = np.asarray(ref_regions)
-        if regions.shape != (n_ref,):
-            raise ValueError("ref_regions must have one entry per reference object")
+    z = np.asarray(ref_z, dtype=np.float64)
+    zp = np.asarray(ref_z_phot_mean, dtype=np.float64)
+    bins = np.asarray(ref_bins)
+    if not (z.shape == zp.shape == bins.shape):
+        raise ValueError("ref_z, ref_bins and ref_z_phot_mean must have one entry per reference object")
+    ok = np.isfinite(z) & np.isfinite(zp) & (bins >= 0) & (bins < nbins)
+    z, zp, bins = z[ok], zp[ok], bins[ok].astype(np.int64)
 
-    keep_ref = np.isfinite(rz)
-    ref_x, rz = ref_x[keep_ref], rz[keep_ref]
-    if regions is not None:
-        regions = regions[keep_ref]
-    n_ref = rz.size
+    def per_bin(weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n = np.bincount(bins, weights=weights, minlength=nbins)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_ref = np.bincount(bins, weights=z if weights is None else z * weights, minlength=nbins) / n
+            mean_phot = np.bincount(bins, weights=zp if weights is None else zp * weights, minlength=nbins) / n
+        return mean_ref, mean_phot, n
 
-    # science subsamples per bin (the same subsample is used in every resample)
-    chosen: list[np.ndarray] = []
-    rows: list[dict | None] = []
-    for b in range(nbins):
-        idx = np.flatnonzero((sci_b == b) & np.isfinite(zp))
-        n_in = idx.size
-        if n_in == 0:
-            rows.append(_nan_row(b, 0, "no science objects in bin"))
-            chosen.append(idx)
-            continue
-        if n_ref < k:
-            rows.append(_nan_row(b, n_in, f"too few reference objects ({n_ref} < k={k})"))
-            chosen.append(idx[:0])
-            continue
-        if max_per_bin is not None and n_in > max_per_bin:
-            idx = np.sort(rng.choice(idx, size=int(max_per_bin), replace=False))
-        chosen.append(idx)
-        rows.append(None)
-
-    active = [b for b in range(nbins) if rows[b] is None]
-    if not active:
-        return [r for r in rows if r is not None]
-
-    query_idx = np.concatenate([chosen[b] for b in active])
-    groups = np.concatenate([np.full(chosen[b].size, j) for j, b in enumerate(active)])
-    n_groups = len(active)
-    # fill values from all science objects in the bins (not the random subsample) and the reference
-    in_bins = np.flatnonzero((sci_b >= 0) & (sci_b < nbins))
-    sci_f, ref_f, _ = impute_missing_features(sci_x[in_bins], ref_x)
-    pos = np.searchsorted(in_bins, query_idx)
-    query, ref_s = standardise_features(sci_f[pos], ref_f)
-    zp_mean = np.bincount(groups, weights=zp[query_idx], minlength=n_groups) / np.bincount(groups)
-
-    z_match, ind = _matched_z(ref_s, rz, query, k)
-    mean_ref = _group_means(z_match, groups, n_groups)
-
-    # Bootstrap: resample the reference with replacement and refit the neighbours; with
-    # bootstrap_science, also resample the science subsample of each bin (multinomial counts,
-    # bin sizes fixed), which carries the noise of subsampling and of matching finite samples.
-    n_boot = max(int(n_bootstrap), 0)
-    boot = np.full((n_boot, n_groups), np.nan)
-    members = [np.flatnonzero(groups == j) for j in range(n_groups)]
-    for r in range(n_boot):
-        pick = rng.integers(0, n_ref, n_ref)
-        z_b, _ = _matched_z(ref_s[pick], rz[pick], query, k)
-        diff_obj = z_b - zp[query_idx]
-        if bootstrap_science:
-            mult = np.zeros(query_idx.size)
-            for m in members:
-                mult[m] = rng.multinomial(m.size, np.full(m.size, 1.0 / m.size))
-            boot[r] = _group_means(diff_obj, groups, n_groups, mult)
-        else:
-            boot[r] = _group_means(diff_obj, groups, n_groups)
-    sigma_boot = boot.std(axis=0, ddof=1) if n_boot >= 2 else np.full(n_groups, np.nan)
-
-    sv_method = "none"
-    sigma_sv = np.zeros(n_groups)
-    if regions is not None and np.unique(regions).size >= 2:
-        labels = np.unique(regions)
-        jk = np.empty((labels.size, n_groups))
-        for j, lab in enumerate(labels):
-            keep = regions != lab
-            if keep.sum() < k:
-                raise ValueError(f"jackknife: dropping region {lab} leaves fewer than k "
-                                 f"reference objects")
-            jk[j] = _group_means(_matched_z(ref_s[keep], rz[keep], query, k)[0], groups, n_groups)
-        R = labels.size
-        sigma_sv = np.sqrt((R - 1) / R * ((jk - jk.mean(axis=0)) ** 2).sum(axis=0))
-        sv_method = "jackknife"
-    elif sample_variance_fraction is not None:
-        sigma_sv = float(sample_variance_fraction) * np.abs(mean_ref)
-        sv_method = "fraction"
-    sigma_total = np.sqrt(sigma_boot ** 2 + sigma_sv ** 2)  # NaN without bootstrap
-
-    note_regions = ""
-    if regions is not None and sv_method != "jackknife":
-        note_regions = "ref_regions has fewer than 2 regions: no jackknife"
-
-    for j, b in enumerate(active):
-        members = ind[groups == j]
-        rows[b] = {
-            "bin": b, "method": "colour_matched",
-            "n_science": int(((sci_b == b) & np.isfinite(zp)).sum()),
-            "n_used": int(chosen[b].size),
-            "n_matched_unique": int(np.unique(members).size),
-            "mean_z_ref": float(mean_ref[j]), "mean_z_phot": float(zp_mean[j]),
-            "delta_z": float(mean_ref[j] - zp_mean[j]),
-            "sigma_bootstrap": float(sigma_boot[j]),
-            "sigma_sample_variance": float(sigma_sv[j]),
-            "sigma_total": float(sigma_total[j]),
-            "sample_variance_method": sv_method,
-            "note": note_regions,
-        }
-    return rows  # type: ignore[return-value]
+    mean_ref, mean_phot, counts = per_bin(None)
+    delta = mean_ref - mean_phot
+    # Bootstrap as multinomial weights on the reference objects: one vectorised pass per replicate.
+    replicates = np.array([np.subtract(*per_bin(rng.multinomial(z.size, np.full(z.size, 1.0 / z.size))
+                                               .astype(np.float64))[:2])
+                           for _ in range(int(n_bootstrap))]) if z.size else np.empty((0, nbins))
+    with warnings.catch_warnings():  # bins with fewer than 2 replicates give NaN, flagged below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sigma_boot = (np.nanstd(replicates, axis=0, ddof=1) if len(replicates) >= 2
+                      else np.full(nbins, np.nan))
+    sigma_sv = float(sample_variance_fraction) * np.abs(mean_ref)
+    rows = []
+    for i in range(nbins):
+        note = "" if counts[i] >= 2 else "fewer than 2 reference objects in this bin"
+        rows.append({"bin": i, "method": method, "n_reference": int(counts[i]),
+                     "mean_z_ref": float(mean_ref[i]), "mean_z_phot": float(mean_phot[i]),
+                     "delta_z": float(delta[i]) if counts[i] >= 2 else np.nan,
+                     "sigma_bootstrap": float(sigma_boot[i]) if counts[i] >= 2 else np.nan,
+                     "sigma_sample_variance": float(sigma_sv[i]) if counts[i] >= 2 else np.nan,
+                     "sigma_total": float(np.hypot(sigma_boot[i], sigma_sv[i])) if counts[i] >= 2 else np.nan,
+                     "note": note})
+    return rows
 
 
 def true_delta_z(z_true: np.ndarray, bins: np.ndarray, z_phot_mean: np.ndarray,

@@ -18,6 +18,8 @@ rule fit_calibration:
     resources:
         mem_mb=res("fit_calibration", "mem_mb"),
         runtime=res("fit_calibration", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/fit_calibration.py"
 
@@ -36,5 +38,7 @@ rule calibrate_shard:
     resources:
         mem_mb=res("calibrate_shard", "mem_mb"),
         runtime=res("calibrate_shard", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/calibrate_shard.py"

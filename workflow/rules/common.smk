@@ -101,6 +101,13 @@ def shard_path(key, root=f"{R}/catalog/dataset", suffix=".parquet"):
     return f"{root}/Norder={shard.order}/Dir={shard.directory}/Npix={shard.pixel}{suffix}"
 
 
+def split_dirs_of_shard(wildcards):
+    """The split outputs of the files that contribute rows to one shard (from the plan)."""
+    key = Shard(int(wildcards.order), int(wildcards.pixel)).key
+    entry = next(e for e in partition_plan()["shards"] if e["key"] == key)
+    return [f"{R}/partition/split/{fid}" for fid in entry["files"]]
+
+
 def per_shard(pattern):
     """Input function: ``pattern`` expanded over every shard of the plan."""
 

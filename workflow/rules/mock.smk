@@ -21,5 +21,7 @@ rule mock_survey:
     resources:
         mem_mb=res("mock_survey", "mem_mb"),
         runtime=res("mock_survey", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/mock_survey.py"

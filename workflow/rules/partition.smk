@@ -20,6 +20,8 @@ rule partition_map:
     resources:
         mem_mb=res("partition_map", "mem_mb"),
         runtime=res("partition_map", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/partition_map.py"
 
@@ -42,6 +44,8 @@ checkpoint partition_plan:
     resources:
         mem_mb=res("partition_plan", "mem_mb"),
         runtime=res("partition_plan", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/partition_plan.py"
 
@@ -65,14 +69,10 @@ rule partition_split:
     resources:
         mem_mb=res("partition_split", "mem_mb"),
         runtime=res("partition_split", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/partition_split.py"
-
-
-def split_dirs_of_shard(wildcards):
-    key = Shard(int(wildcards.order), int(wildcards.pixel)).key
-    entry = next(e for e in partition_plan()["shards"] if e["key"] == key)
-    return [f"{R}/partition/split/{fid}" for fid in entry["files"]]
 
 
 rule partition_reduce:
@@ -92,6 +92,8 @@ rule partition_reduce:
     resources:
         mem_mb=res("partition_reduce", "mem_mb"),
         runtime=res("partition_reduce", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/partition_reduce.py"
 
@@ -115,5 +117,7 @@ rule partition_manifest:
     resources:
         mem_mb=res("partition_manifest", "mem_mb"),
         runtime=res("partition_manifest", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/partition_manifest.py"

@@ -15,5 +15,7 @@ rule predict_shard:
     resources:
         mem_mb=res("predict_shard", "mem_mb"),
         runtime=res("predict_shard", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/predict_shard.py"

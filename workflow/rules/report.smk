@@ -41,5 +41,7 @@ rule summary:
     resources:
         mem_mb=res("summary", "mem_mb"),
         runtime=res("summary", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/summary.py"

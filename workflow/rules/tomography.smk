@@ -21,6 +21,8 @@ rule tomography_shard:
     resources:
         mem_mb=res("tomography_shard", "mem_mb"),
         runtime=res("tomography_shard", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/tomography_shard.py"
 
@@ -41,5 +43,7 @@ rule reduce_nz:
     resources:
         mem_mb=res("reduce_nz", "mem_mb"),
         runtime=res("reduce_nz", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/reduce_nz.py"

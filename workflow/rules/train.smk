@@ -22,6 +22,8 @@ rule prepare_samples:
     resources:
         mem_mb=res("prepare_samples", "mem_mb"),
         runtime=res("prepare_samples", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/prepare_samples.py"
 
@@ -44,5 +46,7 @@ rule train_model:
     resources:
         mem_mb=res("train_model", "mem_mb"),
         runtime=res("train_model", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/train_model.py"

@@ -18,6 +18,8 @@ rule validate_photoz:
     resources:
         mem_mb=res("validate_photoz", "mem_mb"),
         runtime=res("validate_photoz", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/validate_photoz.py"
 
@@ -25,8 +27,8 @@ rule validate_photoz:
 rule validate_delta_z:
     input:
         reference=source_files("deep_reference") if DEEP_REFERENCE else [],
+        bins=per_shard(f"{R}/tomography/bins/{{shard}}.parquet"),
         samples=per_shard(f"{R}/tomography/samples/{{shard}}.parquet"),
-        nz=f"{R}/nz/nz.json",
     output:
         delta_z=f"{R}/validation/delta_z.json",
     params:
@@ -43,6 +45,8 @@ rule validate_delta_z:
     resources:
         mem_mb=res("validate_delta_z", "mem_mb"),
         runtime=res("validate_delta_z", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/validate_delta_z.py"
 
@@ -66,5 +70,7 @@ rule validate_truth:
     resources:
         mem_mb=res("validate_truth", "mem_mb"),
         runtime=res("validate_truth", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
     script:
         "../../scripts/validate_truth.py"
