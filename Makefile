@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 
 demo: install
 	@start=$$(date +%s); \
-	$(SNAKEMAKE) --cores $(CORES) --printshellcmds --config results=$(RESULTS) && \
+	$(SNAKEMAKE) --cores $(CORES) --config results=$(RESULTS) && \
 	echo "" && echo "zshard demo finished in $$(( $$(date +%s) - start )) s." && \
 	echo "Results: $(RESULTS)/   Summary: $(RESULTS)/summary/summary.md   Metrics: $(RESULTS)/summary/metrics.json" && \
 	echo "" && sed -n '1,/^## Figures/p' $(RESULTS)/summary/summary.md
