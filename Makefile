@@ -6,7 +6,7 @@ CORES ?= 2
 RESULTS ?= results
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: install demo test test-fast lint dry-run report clean
+.PHONY: install demo test test-fast lint dry-run report clean bench-partition bench-dag bench-photoz
 
 # A stamp file: reinstall when the dependency pins change.
 $(VENV)/.installed: pyproject.toml
@@ -41,3 +41,20 @@ report: install
 
 clean:
 	rm -rf $(RESULTS) .snakemake
+
+# Benchmarks (bench/README.md). hats-import is installed into its own venv, never into zshard's.
+bench/out/peers-venv/.installed:
+	$(PYTHON) -m venv bench/out/peers-venv
+	bench/out/peers-venv/bin/python -m pip install --quiet "hats-import==0.11.1"
+	touch $@
+
+ROWS ?= 20000000
+bench-partition: install bench/out/peers-venv/.installed
+	$(BIN)/python bench/partition.py --rows $(ROWS)
+
+bench-dag: install
+	$(BIN)/python bench/dag_cost.py
+
+# Photo-z quality on real data (../shared/data): zshard's trained model vs plain xgboost vs kNN.
+bench-photoz: install
+	$(BIN)/python bench/photoz.py

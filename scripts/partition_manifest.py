@@ -1,4 +1,4 @@
-"""Rule partition_manifest: check the row accounting; write the manifest, partition info and rejects."""
+"""Rule partition_manifest: check the row accounting; write the manifest, the HATS metadata and the rejects."""
 import sys
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
@@ -6,18 +6,23 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 import pandas as pd
 import pyarrow.parquet as pq
 
-from zshard.io import atomic_path, read_json, write_json, write_parquet
-from zshard.partition import check_row_accounting, load_split_stats
+import zshard
+from zshard.io import read_json, write_json, write_parquet
+from zshard.partition import check_row_accounting, load_split_stats, remove_stale_shards, write_hats_metadata
 
 plan = read_json(snakemake.input.plan)
 split_stats = [load_split_stats(d) for d in snakemake.input.splits]
 reduce_stats = [read_json(p) for p in snakemake.input.stats]
 manifest = check_row_accounting(plan, split_stats, reduce_stats)  # raises on any mismatch
 manifest["plan"] = {k: plan[k] for k in ("histogram_order", "max_rows", "lowest_order", "oversized_shards")}
-write_json(snakemake.output.manifest, manifest)
 
-with atomic_path(snakemake.output.partition_info) as tmp:
-    pd.DataFrame([{"Norder": s["order"], "Npix": s["pixel"]} for s in manifest["shards"]]).to_csv(tmp, index=False)
+stale = remove_stale_shards(snakemake.params.catalog_dir, {s["shard"] for s in manifest["shards"]})
+if stale:
+    print(f"removed {len(stale)} shard files that the current plan no longer has: {stale}")
+manifest["removed_stale_shards"] = stale
+write_hats_metadata(snakemake.params.catalog_dir, manifest["shards"], plan["max_rows"],
+                    snakemake.params.catalog_name, f"zshard v{zshard.__version__}")
+write_json(snakemake.output.manifest, manifest)
 
 rejects = [pq.read_table(f"{d}/_rejects.parquet").to_pandas() for d in snakemake.input.splits]
 rejects += [pq.read_table(p).to_pandas() for p in snakemake.input.rejects]

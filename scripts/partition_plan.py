@@ -6,7 +6,7 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 import numpy as np
 
 from zshard.io import atomic_path, write_json
-from zshard.partition import load_histogram, make_plan
+from zshard.partition import existing_shards, load_histogram, make_plan, plan_changes
 
 inputs = snakemake.params.inputs
 histograms = {fid: f"{snakemake.input.histograms[i]}" for i, fid in enumerate(sorted(inputs))}
@@ -14,6 +14,16 @@ plan = make_plan(histograms, inputs, snakemake.params.max_rows, snakemake.params
 for key in plan["oversized_shards"]:
     print(f"WARNING: shard {key} holds more than {plan['max_rows']} rows at the finest order "
           f"{plan['histogram_order']}; raise partition.histogram_order to split it")
+previous = existing_shards(snakemake.params.catalog_dir)
+if previous:
+    changes = plan_changes(previous, plan)
+    if changes["added"] or changes["removed"]:
+        print(f"the plan changed: {len(changes['added'])} new shards {changes['added']}, "
+              f"{len(changes['removed'])} shards gone {changes['removed']}; only the splits of the files "
+              "whose shards changed, and the reduces of the new shards, run again")
+    else:
+        print("the plan's shards are unchanged")
+    plan["changes"] = changes
 write_json(snakemake.output.plan, plan)
 
 total = sum(load_histogram(path)[0] for path in histograms.values())

@@ -74,9 +74,22 @@ report.plot_delta_z(fig["delta_z"], [r for r in rows if r["method"] != "truth"] 
 with np.load(inp.sky) as sky:
     report.plot_sky_counts(fig["sky"], int(sky["histogram_order"]), sky["pixels"], sky["counts"])
 
+# The training stages (zshard.training_report): a table per stage, their figures beside the others.
+import shutil
+
+from zshard.io import atomic_path
+from zshard.training_report import summary_sections
+
+metrics.update(summary_sections(read_json(inp.representativeness), read_json(inp.anomalies), read_json(inp.selection),
+                                read_json(inp.leaderboard[0]) if inp.leaderboard else None, model))
+for source, target, caption in zip(inp.training_figures, out.training_figures, params.training_captions):
+    with atomic_path(target) as tmp:
+        shutil.copyfile(source, tmp)
+    fig[caption] = target
+
 write_json(out.metrics, {**metrics, "notes": notes, "photoz": photoz, "nz": {k: nz[k] for k in ("edges", "counts", "mean_z")},
                          "delta_z_deep_reference": delta_z, "truth": {k: truth[k] for k in ("point", "n_matched")} if truth else None})
 captions = {"pit": "PIT before and after calibration (test sample)", "zphot_vs_zspec": "z_phot vs z_spec (test sample)",
             "nz": "n(z) per tomographic bin", "delta_z": "Δz per bin", "sky": "Objects per HEALPix pixel"}
-report.write_summary_markdown(out.markdown, metrics, {captions[k]: v for k, v in fig.items()}, notes)
+report.write_summary_markdown(out.markdown, metrics, {captions.get(k, k): v for k, v in fig.items()}, notes)
 print(f"summary written to {out.markdown}")

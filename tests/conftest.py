@@ -25,6 +25,11 @@ def tiny_config(results: Path) -> dict:
     config["partition"].update(max_rows_per_shard=5000, chunk_rows=4000)
     config["model"]["xgboost"]["n_estimators"] = 80
     config["validation"]["deep_reference"]["n_bootstrap"] = 20
+    # the training stages, shrunk: a 1-draw, 2-fold zoo of small models, a small science sample
+    config["representativeness"]["science_sample_size"] = 4000
+    config["selection"].update(size_fractions=[0.5, 1.0], permutation_repeats=1)
+    config["zoo"].update(n_draws=1, folds=2, spaces={a: {"n_estimators": {"int": [20, 40]}} for a in
+                                                     ("xgboost_quantile", "xgboost", "random_forest", "adaboost")})
     return config
 
 

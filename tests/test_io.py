@@ -36,7 +36,7 @@ def test_every_format_reads_in_chunks_into_canonical_columns(tmp_path, suffix):
         frame.to_csv(path, index=False)
     spec = io.CatalogSpec(**SPEC)
     chunks = list(io.iter_catalog(path, spec, chunk_rows=20 if suffix != ".csv" else 1000))
-    table = pd.concat([c.frame for c in chunks], ignore_index=True)
+    table = pd.concat([c.table.to_pandas() for c in chunks], ignore_index=True)
     assert list(table.columns) == ["id", "ra", "dec", "mag_g", "mag_r", "magerr_g", "magerr_r", "z_spec"]
     assert len(table) == 50 and table["id"].tolist() == list(range(100, 150))
     assert np.isnan(table.loc[3, "mag_g"]) and np.isnan(table.loc[4, "mag_r"])
@@ -88,3 +88,22 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
 def test_glob_that_matches_nothing_is_an_error(tmp_path):
     with pytest.raises(io.CatalogError, match="no input file"):
         io.expand_paths([str(tmp_path / "*.fits")])
+
+
+def test_unparsable_csv_rows_are_set_aside_with_their_reason(tmp_path):
+    path = tmp_path / "cat.csv"
+    path.write_text("OBJ,RA,DEC,MAG_G,MAG_ERR_G,MAG_R,MAG_ERR_R,Z\n"
+                    "1,10.0,1.0,22.0,0.1,21.0,0.1,0.5\n"
+                    "2,11.0,2.0\n"                                   # too few fields
+                    "3,twelve,3.0,22.0,0.1,21.0,0.1,0.5\n"           # not a number
+                    "4,13.0,4.0,,0.1,21.0,0.1,0.5\n"                 # empty magnitude: missing, kept
+                    "123456789012345678,14.0,5.0,22.0,0.1,21.0,0.1,0.5\n")
+    chunks = list(io.iter_catalog(str(path), io.CatalogSpec(**SPEC)))
+    assert sum(c.n_rows for c in chunks) == 5
+    table = pa.concat_tables([c.table for c in chunks]).to_pandas()
+    assert table["id"].tolist() == [1, 4, 123456789012345678]  # 64-bit ids survive exactly
+    assert np.isnan(table.loc[1, "mag_g"])
+    assert [r for c in chunks for r in c.rows] == [0, 3, 4]
+    unparsable = [u for c in chunks for u in c.unparsable]
+    assert [row for row, _ in unparsable] == [1, 2]
+    assert "fields" in unparsable[0][1] and "'RA'" in unparsable[1][1]

@@ -193,3 +193,21 @@ def test_pdf_metrics_dict():
     assert m["pit_ks_stat"] == pytest.approx(ks)
     json.dumps(m)
     assert all(isinstance(v, (int, float, list)) for v in m.values())
+
+
+def test_weighted_point_metrics_match_the_unweighted_ones_and_duplicates():
+    rng = np.random.default_rng(4)
+    z = rng.uniform(0, 2, 4001)
+    zp = z + rng.standard_t(3, 4001) * 0.02 * (1 + z)
+    plain = metrics.point_metrics(zp, z)
+    unit = metrics.weighted_point_metrics(zp, z)
+    for key in ("bias_median", "nmad", "sigma68", "outlier_fraction", "bias_mean"):
+        assert unit[key] == pytest.approx(plain[key], rel=0.01, abs=1e-5)
+    w = rng.integers(1, 4, 4001).astype(float)
+    weighted = metrics.weighted_point_metrics(zp, z, w)
+    repeated = metrics.point_metrics(np.repeat(zp, w.astype(int)), np.repeat(z, w.astype(int)))
+    for key in ("nmad", "sigma68", "outlier_fraction"):
+        assert weighted[key] == pytest.approx(repeated[key], rel=0.02)
+    assert weighted["n_effective"] < 4001
+    assert metrics.weighted_quantile([1.0, 2.0, 3.0], [1.0, 1.0, 1.0], 0.5)[0] == 2.0
+    assert np.isnan(metrics.weighted_point_metrics([], [])["nmad"])

@@ -1,7 +1,8 @@
 import numpy as np
 import pandas as pd
+import pytest
 
-from zshard import metrics
+from zshard import metrics, pdf
 from zshard.features import FeatureSpec
 from zshard.models import PhotozModel, train_quantile_model
 
@@ -44,3 +45,52 @@ def test_training_is_deterministic_for_a_seed():
     a = train_quantile_model(data, spec, LEVELS, params={"n_estimators": 20}, seed=4).predict_quantiles(data)
     b = train_quantile_model(data, spec, LEVELS, params={"n_estimators": 20}, seed=4).predict_quantiles(data)
     np.testing.assert_array_equal(a, b)
+
+
+def test_artefact_holds_point_model_and_coverage_and_detects_tampering(tmp_path):
+    import json
+
+    from sklearn.neighbors import KNeighborsRegressor
+
+    from zshard import representativeness
+    from zshard.features import build_features
+
+    spec = FeatureSpec(("g", "r"), "adjacent")
+    train, test = _toy(2000, 0), _toy(500, 1)
+    model = train_quantile_model(train, spec, LEVELS, params={"n_estimators": 60}, seed=1)
+    model.point_model = KNeighborsRegressor(15).fit(build_features(train, spec), train["z_spec"])
+    model.recentre = True
+    result = representativeness.assess(train, test, ("g", "r"), seed=0, n_cells=10)
+    model.coverage = result.coverage
+    quantiles = model.predict_quantiles(test)
+    z_phot = model.predict_point(test)
+    median = pdf.summaries(quantiles, LEVELS, model.z_min, model.z_max)["z_median"]
+    np.testing.assert_allclose(median, z_phot, atol=2e-3)  # the p(z) is centred on z_phot
+
+    path = tmp_path / "model.json"
+    model.save(str(path))
+    loaded = PhotozModel.load(str(path))
+    np.testing.assert_array_equal(loaded.predict_point(test), z_phot)
+    np.testing.assert_array_equal(loaded.predict_quantiles(test), quantiles)
+    np.testing.assert_array_equal(loaded.assess_coverage(test)["in_coverage"], result.science_assessment["in_coverage"])
+    assert loaded.manifest["version"] == model.manifest["version"] and loaded.manifest["recentre_pdf"]
+
+    payload = json.loads(path.read_text())
+    payload["manifest"]["n_train"] = 1
+    data = bytearray(payload["point_model"]["data"].encode())
+    data[100] = ord("A") if data[100] != ord("A") else ord("B")
+    payload["point_model"]["data"] = data.decode()
+    path.write_text(json.dumps(payload))
+    with pytest.raises(ValueError, match="SHA-256"):
+        PhotozModel.load(str(path))
+    path.write_text("{}")
+    with pytest.raises(ValueError, match="not a zshard model"):
+        PhotozModel.load(str(path))
+
+
+def test_without_a_point_model_z_phot_is_the_pdf_median():
+    spec = FeatureSpec(("g", "r"))
+    data = _toy(800, 2)
+    model = train_quantile_model(data, spec, LEVELS, params={"n_estimators": 30}, seed=0)
+    quantiles = model.predict_quantiles(data)
+    np.testing.assert_allclose(model.predict_point(data), quantiles[:, 2], atol=1e-6)

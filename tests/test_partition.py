@@ -28,6 +28,8 @@ def _write_inputs(tmp_path):
             first = frame
         if k == 2:  # object 5 of file 0 again (an overlap between input tiles): same id, same position
             frame.loc[0, ["id", "ra", "dec"]] = [5, first.loc[5, "ra"], first.loc[5, "dec"]]
+            frame["ra"] = frame["ra"].astype(object)
+            frame.loc[7, "ra"] = "n/a"  # a CSV row that cannot be read
         path = str(tmp_path / f"part{k}{suffix}")
         if suffix == ".parquet":
             frame.to_parquet(path)
@@ -50,7 +52,8 @@ def _run(tmp_path, paths, max_rows=1500):
     splits = []
     for fid, path in inputs.items():
         out = str(tmp_path / "split" / fid)
-        partition.split_file(path, fid, spec, plan, out, chunk_rows=1000)
+        touched = [sky.Shard(e["order"], e["pixel"]) for e in plan["shards"] if fid in e["files"]]
+        partition.split_file(path, fid, spec, touched, plan["histogram_order"], out, chunk_rows=1000)
         splits.append(out)
     reduces = []
     for entry in plan["shards"]:
@@ -68,8 +71,8 @@ def test_partition_conserves_rows_and_writes_sorted_hats_shards(tmp_path):
     manifest = partition.check_row_accounting(plan, [partition.load_split_stats(d) for d in splits], reduces)
     totals = manifest["totals"]
     assert totals["rows_in"] == 9000
-    assert totals["rows_rejected"] == 3  # two bad coordinates, one duplicate id
-    assert totals["rows_in_shards"] == 8997
+    assert totals["rows_rejected"] == 4  # two bad coordinates, one unparsable row, one duplicate id
+    assert totals["rows_in_shards"] == 8996
     ids = []
     for entry in plan["shards"]:
         shard = sky.Shard(entry["order"], entry["pixel"])
@@ -79,11 +82,13 @@ def test_partition_conserves_rows_and_writes_sorted_hats_shards(tmp_path):
         # every row really lies in its shard's pixel
         assert (sky.coarsen(table["_healpix_29"].to_numpy(), 29, shard.order) == shard.pixel).all()
         ids.extend(table["id"])
-    assert len(ids) == len(set(ids)) == 8997
+    assert len(ids) == len(set(ids)) == 8996
     rejects = pd.read_parquet(tmp_path / "split" / "part1" / "_rejects.parquet")
     assert sorted(rejects["row"]) == [10, 11]
     assert set(rejects["reason"]) == {partition.REJECT_INVALID_COORDINATES}
     assert rejects["file"].iloc[0].endswith("part1.fits")
+    csv_rejects = pd.read_parquet(tmp_path / "split" / "part2" / "_rejects.parquet")
+    assert csv_rejects["row"].tolist() == [7] and "'n/a'" in csv_rejects["reason"].iloc[0]
 
 
 def test_accounting_fails_loudly_when_rows_go_missing(tmp_path):

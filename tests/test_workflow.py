@@ -144,6 +144,8 @@ def test_des_example_config_runs_on_real_data(tmp_path):
         config["inputs"][name]["paths"] = [des_file]
     config["results"] = str(tmp_path / "results")
     config["model"]["xgboost"] = {"n_estimators": 80}
+    config["zoo"] = {"n_draws": 1, "folds": 2, "spaces": {a: {"n_estimators": {"int": [20, 40]}} for a in
+                                                          ("xgboost_quantile", "xgboost", "random_forest", "adaboost")}}
     run_snakemake(tmp_path, config)
     results = tmp_path / "results"
     manifest = json.loads((results / "catalog/manifest.json").read_text())
@@ -158,3 +160,63 @@ def test_des_example_config_runs_on_real_data(tmp_path):
     assert truth["point"]["nmad"] < 0.1
     assert not (results / "validation/delta_z.json").exists()
     assert "deep reference field: switched off" in (results / "summary/summary.md").read_text()
+
+
+def test_catalogue_opens_in_hats_and_lsdb(mock_run):
+    hats = pytest.importorskip("hats")
+    lsdb = pytest.importorskip("lsdb")
+    _, _, results = mock_run
+    manifest = json.loads((results / "catalog/manifest.json").read_text())
+    catalog = hats.read_hats(results / "catalog")
+    assert catalog.catalog_info.total_rows == manifest["totals"]["rows_in_shards"]
+    assert len(catalog.get_healpix_pixels()) == len(manifest["shards"])
+    assert len(lsdb.read_hats(results / "catalog").compute()) == manifest["totals"]["rows_in_shards"]
+
+
+def _executed(stdout: str) -> list[tuple[str, str]]:
+    """(rule, output) of every job a Snakemake run executed, from its log."""
+    jobs = re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):\n(?:    input: .*\n)?    output: ([^\n,]*)", stdout, re.M)
+    return jobs
+
+
+def test_editing_one_file_reruns_only_its_shards(mock_run, tmp_path):
+    """Three spatially separate input files; editing one reruns its split and its shards only."""
+    _, base, mock_results = mock_run
+    photometry = pd.concat([pd.read_parquet(p) for p in sorted((mock_results / "mock/photometry").glob("*.parquet"))],
+                           ignore_index=True)
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    ra = photometry["ra"].to_numpy()
+    cuts = np.quantile(ra, [1 / 3, 2 / 3])
+    parts = {"west": photometry[ra < cuts[0]], "middle": photometry[(ra >= cuts[0]) & (ra < cuts[1])],
+             "east": photometry[ra >= cuts[1]]}
+    for name, part in parts.items():
+        part.to_parquet(inputs / f"{name}.parquet", index=False)
+    config = json.loads(json.dumps(base))
+    config.update(source="files", results=str(tmp_path / "results"))
+    config["inputs"] = {"photometry": {"paths": [str(inputs / "*.parquet")], "sentinels": [99.0]},
+                        "specz": {"paths": [str(mock_results / "mock/specz.parquet")], "sentinels": [99.0],
+                                  "columns": {"redshift": "z_spec"}}}
+    config["partition"]["max_rows_per_shard"] = 3000
+    run_snakemake(tmp_path, config)
+    plan = json.loads((tmp_path / "results/partition/plan.json").read_text())
+    east_shards = {e["key"] for e in plan["shards"] if "east" in e["files"]}
+    assert east_shards and len(east_shards) < len(plan["shards"])  # some shards have no east rows
+
+    east = parts["east"].copy()
+    east.loc[east.index[:10], "mag_r"] += 0.1  # a re-reduction of a few objects' photometry
+    east.to_parquet(inputs / "east.parquet", index=False)
+    dry = run_snakemake(tmp_path, config, "-n").stdout
+    assert _jobs(dry).get("partition_map") == 1 and "train_model" not in _jobs(dry), dry[-3000:]
+    jobs = _executed(run_snakemake(tmp_path, config).stderr)  # Snakemake logs jobs on stderr
+    ran = {}
+    for rule, output in jobs:
+        ran.setdefault(rule, []).append(output)
+    assert ran["partition_map"] == [str(tmp_path / "results/partition/histograms/east.npz")]
+    assert ran["partition_split"] == [str(tmp_path / "results/partition/split/east")]
+    reduced = {re.search(r"Norder=(\d+)/Dir=\d+/Npix=(\d+)", o).expand(r"o\1_p\2") for o in ran["partition_reduce"]}
+    assert reduced == east_shards
+    predicted = {re.search(r"raw/(o\d+_p\d+)", o).group(1) for o in ran["predict_shard"]}
+    assert predicted == east_shards
+    assert "train_model" not in ran and "fit_calibration" not in ran
+    assert "partition_manifest" in ran and "reduce_nz" in ran

@@ -16,12 +16,15 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: the partition jobs never need it
+    import pandas as pd
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".fits": "fits", ".fit": "fits", ".fits.gz": "fits",
            ".csv": "csv", ".csv.gz": "csv", ".txt": "csv"}
@@ -87,17 +90,21 @@ def read_json(path: str | os.PathLike) -> dict:
         return json.load(handle)
 
 
-def write_parquet(path: str | os.PathLike, table: pa.Table | pd.DataFrame, compression: str = "snappy",
-                  metadata: dict[str, str] | None = None) -> None:
-    """Write a table as Parquet atomically, optionally adding key/value schema metadata."""
-    if isinstance(table, pd.DataFrame):
+def write_parquet(path: str | os.PathLike, table: "pa.Table | pd.DataFrame", compression: str = "snappy",
+                  metadata: dict[str, str] | None = None, use_dictionary: bool = True) -> None:
+    """Write a table as Parquet atomically, optionally adding key/value schema metadata.
+
+    ``use_dictionary=False`` skips dictionary encoding, which costs ~2/3 of the write time of
+    tables of unique floats (catalogue shards) and saves nothing there.
+    """
+    if not isinstance(table, pa.Table):
         table = pa.Table.from_pandas(table, preserve_index=False)
     if metadata:
         merged = dict(table.schema.metadata or {})
         merged.update({k.encode(): v.encode() for k, v in metadata.items()})
         table = table.replace_schema_metadata(merged)
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression=compression)
+        pq.write_table(table, tmp, compression=compression, use_dictionary=use_dictionary)
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,23 +260,88 @@ def _iter_fits(path: str, columns: list[str], chunk_rows: int, hdu: int | None) 
             yield chunk
 
 
-def _iter_csv(path: str, columns: list[str], chunk_rows: int, delimiter: str) -> Iterator[dict[str, np.ndarray]]:
+UNPARSABLE = "__unparsable__"
+
+
+def _iter_csv(path: str, columns: list[str], chunk_rows: int, delimiter: str, integers: set[str],
+              numeric: set[str]) -> Iterator[dict[str, np.ndarray]]:
+    """CSV blocks; rows that cannot be parsed are set aside, not fatal.
+
+    A row with the wrong number of fields, or with a non-numeric value in one of the ``numeric``
+    columns (``integers`` among them must be integers: ids keep their 64 bits), is removed from its block and listed under the ``UNPARSABLE`` key
+    as ``(data row index, reason)`` so that the caller can reject it with its reason.
+    """
+    bad_rows: list[tuple[int, str]] = []
+
+    def skip(row) -> str:  # pyarrow's hook for rows with the wrong number of fields
+        bad_rows.append((row.number - 2, f"unparsable row ({row.actual_columns} fields, expected "
+                                         f"{row.expected_columns}): {row.text[:120]}"))
+        return "skip"
+
     # ~100 bytes per row: pick a block size that gives chunks of roughly chunk_rows rows.
-    read_options = pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 100))
-    parse_options = pacsv.ParseOptions(delimiter=delimiter)
+    read_options = pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 100), use_threads=False)
+    parse_options = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=skip)
+    header = pacsv.open_csv(path, read_options=read_options,
+                            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=lambda row: "skip"))
+    _check_columns(path, columns, header.schema.names)
+    # Read as text and convert here: type inference on the first block would turn a bad value in a
+    # later block into a fatal error instead of one rejected row.
     reader = pacsv.open_csv(path, read_options=read_options, parse_options=parse_options,
-                            convert_options=pacsv.ConvertOptions(include_columns=columns))
-    _check_columns(path, columns, reader.schema.names)
-    row = 0
+                            convert_options=pacsv.ConvertOptions(include_columns=columns,
+                                                                 column_types={c: pa.string() for c in columns}))
+    row = 0  # data rows consumed so far, parsed or not
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             return
         except pa.ArrowInvalid as exc:
-            raise CatalogError(f"{path}: unparsable CSV after row {row}: {exc}") from exc
-        row += batch.num_rows
-        yield {name: batch.column(name).to_numpy(zero_copy_only=False) for name in columns}
+            raise CatalogError(f"{path}: unparsable CSV after data row {row}: {exc}") from exc
+        skipped, bad_rows[:] = list(bad_rows), []
+        skipped_index = {index for index, _ in skipped}
+        n = batch.num_rows + len(skipped)
+        kept_index = (np.arange(row, row + n, dtype=np.int64) if not skipped_index else
+                      np.array([i for i in range(row, row + n) if i not in skipped_index], dtype=np.int64))
+        values = {}
+        bad_value = np.zeros(batch.num_rows, dtype=bool)
+        for name in columns:
+            column = batch.column(name)
+            if name not in numeric:
+                values[name] = column.to_numpy(zero_copy_only=False)
+                continue
+            target = pa.int64() if name in integers else pa.float64()
+            try:  # fast path: every value is a number
+                values[name] = column.cast(target).to_numpy(zero_copy_only=False)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                numbers, failed = _parse_numbers(column.to_pylist(), integer=name in integers)
+                for i in np.flatnonzero(failed & ~bad_value):
+                    skipped.append((int(kept_index[i]), f"unparsable value {column[int(i)].as_py()!r} in column {name!r}"))
+                bad_value |= failed
+                values[name] = numbers
+        keep = ~bad_value
+        chunk = {name: v[keep] for name, v in values.items()}
+        chunk[UNPARSABLE] = sorted(skipped)
+        row += n
+        yield chunk
+
+
+def _parse_numbers(items: list, integer: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers from strings; the mask marks values that are not numbers.
+
+    An empty float field is missing (NaN); an empty or non-integer id is unparsable.
+    """
+    out = np.zeros(len(items), dtype=np.int64) if integer else np.full(len(items), np.nan)
+    failed = np.zeros(len(items), dtype=bool)
+    convert = int if integer else float
+    for i, item in enumerate(items):
+        if item is None or item.strip() == "":
+            failed[i] = integer
+            continue
+        try:
+            out[i] = convert(item)
+        except ValueError:
+            failed[i] = True
+    return out, failed
 
 
 def _check_columns(path: str, wanted: list[str], present: Sequence[str]) -> None:
@@ -290,14 +362,16 @@ def _to_float(path: str, column: str, values: np.ndarray, row_start: int) -> np.
 class Chunk:
     """Rows ``row_start … row_start + n_rows − 1`` of a file, in canonical columns.
 
-    ``frame`` holds the rows kept by the id-hashed subset; ``rows`` their row numbers in the file.
+    ``table`` (Arrow) holds the rows kept by the id-hashed subset; ``rows`` their row numbers in
+    the file; ``unparsable`` the ``(row number, reason)`` of rows that could not be read (CSV).
     """
 
     path: str
     row_start: int
     n_rows: int
-    frame: pd.DataFrame
+    table: pa.Table
     rows: np.ndarray
+    unparsable: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def row_range(self) -> str:
@@ -318,10 +392,14 @@ def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> I
     elif fmt == "fits":
         chunks = _iter_fits(path, source, chunk_rows, spec.hdu)
     else:
-        chunks = _iter_csv(path, source, chunk_rows, spec.csv_delimiter)
+        extra = set(spec.extra_columns.values())
+        chunks = _iter_csv(path, source, chunk_rows, spec.csv_delimiter, integers={spec.id_column},
+                           numeric={c for c in source if c not in extra})
     row_start = 0
     for raw in chunks:
-        n = len(next(iter(raw.values())))
+        unparsable = raw.pop(UNPARSABLE, [])
+        n_kept = len(next(iter(raw.values())))
+        n = n_kept + len(unparsable)
         frame = {}
         for canonical, column in mapping.items():
             values = raw[column]
@@ -339,12 +417,13 @@ def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> I
                 frame[canonical] = floats.astype(np.float32) if canonical.startswith("mag") else floats
             else:
                 frame[canonical] = values
-        table = pd.DataFrame(frame)
-        rows = np.arange(row_start, row_start + n, dtype=np.int64)
+        skipped = {index for index, _ in unparsable}
+        rows = (np.arange(row_start, row_start + n, dtype=np.int64) if not skipped else
+                np.array([i for i in range(row_start, row_start + n) if i not in skipped], dtype=np.int64))
         if spec.subset_fraction < 1.0 or spec.subset_keep != "below":
-            keep = subset_mask(table["id"].to_numpy(), spec.subset_fraction, spec.subset_seed, spec.subset_keep)
-            table, rows = table[keep].reset_index(drop=True), rows[keep]
-        yield Chunk(path, row_start, n, table, rows)
+            keep = subset_mask(frame["id"], spec.subset_fraction, spec.subset_seed, spec.subset_keep)
+            frame, rows = {name: values[keep] for name, values in frame.items()}, rows[keep]
+        yield Chunk(path, row_start, n, pa.table(frame), rows, unparsable)
         row_start += n
 
 
@@ -357,12 +436,14 @@ def _mask_sentinels(values: np.ndarray, sentinels: Sequence[float], tolerance: f
     return values
 
 
-def read_catalog(paths: Sequence[str] | str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> pd.DataFrame:
+def read_catalog(paths: Sequence[str] | str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> "pd.DataFrame":
     """Read whole (small) catalogues — spec-z samples, reference fields — into one canonical frame."""
-    frames = [chunk.frame for path in expand_paths(paths) for chunk in iter_catalog(path, spec, chunk_rows)]
-    if not frames:
+    import pandas as pd
+
+    tables = [chunk.table for path in expand_paths(paths) for chunk in iter_catalog(path, spec, chunk_rows)]
+    if not tables:
         return pd.DataFrame(columns=list(spec.source_columns()))
-    return pd.concat(frames, ignore_index=True)
+    return pa.concat_tables(tables).to_pandas()
 
 
 def count_rows(path: str) -> int:
@@ -386,11 +467,14 @@ PDF_COLUMN = "pdf_quantiles"
 
 
 def write_pdf_table(path: str, ids: np.ndarray, quantiles: np.ndarray, levels: np.ndarray, z_min: float,
-                    z_max: float, metadata: dict[str, str] | None = None) -> None:
+                    z_max: float, metadata: dict[str, str] | None = None,
+                    extra_columns: dict[str, np.ndarray] | None = None) -> None:
     """Write per-object p(z) as a fixed-size list of float32 quantiles, with point summaries.
 
     The quantile levels and the redshift range travel in the Parquet schema metadata, so that a
-    reader needs nothing else to rebuild the PDFs (see :func:`read_pdf_table`).
+    reader needs nothing else to rebuild the PDFs (see :func:`read_pdf_table`). ``extra_columns``
+    (e.g. the model's ``z_phot``, ``in_coverage``, ``coverage_weight``) are written after the
+    summaries; :meth:`PdfTable.extra_columns` gives them back so a rewriter can carry them on.
     """
     from zshard import pdf
 
@@ -400,10 +484,20 @@ def write_pdf_table(path: str, ids: np.ndarray, quantiles: np.ndarray, levels: n
                PDF_COLUMN: pa.FixedSizeListArray.from_arrays(pa.array(quantiles.reshape(-1)), k)}
     for name, values in pdf.summaries(quantiles, levels, z_min, z_max).items():
         columns[name] = pa.array(np.asarray(values, dtype=np.float32))
+    for name, values in (extra_columns or {}).items():
+        if name in columns:
+            raise ValueError(f"extra column {name!r} would overwrite a PDF table column")
+        values = np.asarray(values)
+        if len(values) != n:
+            raise ValueError(f"extra column {name!r} has {len(values)} rows for {n} objects")
+        columns[name] = pa.array(values.astype(np.float32) if values.dtype.kind == "f" else values)
     table = pa.table(columns)
     meta = {"zshard.quantile_levels": json.dumps([float(a) for a in levels]),
             "zshard.z_min": str(z_min), "zshard.z_max": str(z_max), **(metadata or {})}
     write_parquet(path, table, metadata=meta)
+
+
+PDF_SUMMARY_COLUMNS = ("z_median", "z_mean", "z_mode", "z_sigma", "z_lo68", "z_hi68")
 
 
 @dataclass
@@ -413,8 +507,13 @@ class PdfTable:
     levels: np.ndarray
     z_min: float
     z_max: float
-    summaries: pd.DataFrame
+    summaries: "pd.DataFrame"
     metadata: dict[str, str]
+
+    def extra_columns(self) -> dict[str, np.ndarray]:
+        """The columns that are neither the PDF nor its summaries (see :func:`write_pdf_table`)."""
+        return {name: self.summaries[name].to_numpy() for name in self.summaries.columns
+                if name not in PDF_SUMMARY_COLUMNS}
 
 
 def read_pdf_table(path: str) -> PdfTable:

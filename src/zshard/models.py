@@ -1,17 +1,39 @@
-"""The photo-z model: one xgboost multi-quantile regressor, saved as one versioned artefact.
+"""The photo-z model: one versioned artefact that the fan-out only reads.
 
-A single booster predicts K conditional quantiles of z given the features (pinball loss,
-Koenker & Bassett 1978; xgboost's ``reg:quantileerror`` with a vector ``quantile_alpha``). The
-quantiles are the object's p(z) (see :mod:`zshard.pdf`); their median is the point estimate.
-The artefact is the booster in xgboost's own JSON format with the manifest embedded beside it:
-features, levels, parameters, library versions, a hash of the training data and the metrics.
+**p(z)**: a single xgboost booster predicts K conditional quantiles of z given the features
+(pinball loss, Koenker & Bassett 1978; xgboost's ``reg:quantileerror`` with a vector
+``quantile_alpha``). The quantiles are the object's p(z) (see :mod:`zshard.pdf`). Its
+hyper-parameters are the best draw of the ``xgboost_quantile`` family of the model zoo
+(:mod:`zshard.zoo`) when the zoo runs, else ``model.xgboost`` of the config.
+
+**z_phot**: the point estimate of the zoo's winner. The zoo ranks every learner (and a stack of
+them) by cross-validated NMAD (or σ68, or outlier fraction) of its point estimates. The
+``xgboost_quantile`` candidate *is* the median of the p(z) model, so when it wins no other model
+is stored and ``z_phot`` is the PDF median; when another learner or the stack wins, it is refit on
+the whole training sample and stored in the same artefact, and ``z_phot`` comes from it while the
+p(z) stays the quantile model's. Why not one model for both: the quantile model gives calibratable
+PDFs, the best point estimator is an empirical question answered per data set by the zoo, and
+keeping both in one file keeps one version for the fan-out.
+
+**The artefact** is one JSON document (``photoz_model.json``): the manifest (features and their
+selection, quantile levels, parameters of both models, the zoo's leaderboard summary and the
+winner's CV metrics, library versions, the SHA-256 of the training matrix, labels and weights,
+representativeness and anomaly summaries), the quantile booster (xgboost UBJSON, base64), the
+point model if any (pickle, base64) and the coverage model of :mod:`zshard.representativeness`
+(npz, base64), each with its SHA-256, checked before loading. The pickle makes the artefact as
+trustworthy as its origin: load only artefacts you (or your workflow) wrote; the manifest's
+library versions say which scikit-learn unpickles it. ``version`` is a hash of everything.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import pickle
 import platform
+import warnings
+import zlib
 from dataclasses import dataclass, field
 from importlib import metadata
 
@@ -23,6 +45,9 @@ from zshard import pdf
 from zshard.features import FeatureSpec, build_features
 from zshard.io import atomic_path
 
+ARTEFACT_FORMAT = "zshard.photoz_model"
+ARTEFACT_VERSION = 2
+
 DEFAULT_XGB_PARAMS = {
     "n_estimators": 400,
     "learning_rate": 0.05,
@@ -33,12 +58,26 @@ DEFAULT_XGB_PARAMS = {
 }
 
 
-def training_data_hash(features: np.ndarray, z: np.ndarray) -> str:
-    """SHA-256 of the training matrix and labels: identifies the data a model was fit on."""
+def training_data_hash(features: np.ndarray, z: np.ndarray, weights: np.ndarray | None = None) -> str:
+    """SHA-256 of the training matrix, labels and (if any) weights: identifies the data a model was fit on."""
     digest = hashlib.sha256()
     digest.update(np.ascontiguousarray(features, dtype=np.float32).tobytes())
     digest.update(np.ascontiguousarray(z, dtype=np.float64).tobytes())
+    if weights is not None:
+        digest.update(np.ascontiguousarray(weights, dtype=np.float64).tobytes())
     return digest.hexdigest()
+
+
+def _blob(data: bytes, encoding: str) -> dict:
+    return {"encoding": encoding, "sha256": hashlib.sha256(data).hexdigest(),
+            "data": base64.b64encode(data).decode("ascii")}
+
+
+def _unblob(entry: dict, path: str) -> bytes:
+    data = base64.b64decode(entry["data"])
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise ValueError(f"{path}: a {entry['encoding']} member fails its SHA-256 check (corrupted artefact)")
+    return data
 
 
 def library_versions() -> dict[str, str]:
@@ -54,7 +93,12 @@ def library_versions() -> dict[str, str]:
 
 @dataclass
 class PhotozModel:
-    """A trained quantile model with everything needed to apply it to a shard."""
+    """A trained model with everything needed to apply it to a shard.
+
+    ``point_model`` (an estimator with ``predict(X)``) gives ``z_phot``; ``None`` means the p(z)
+    median. ``coverage`` (a :class:`zshard.representativeness.CoverageModel`) flags each object's
+    coverage by the training sample; ``None`` when the representativeness stage did not run.
+    """
 
     booster: xgb.Booster
     features: FeatureSpec
@@ -63,45 +107,146 @@ class PhotozModel:
     z_max: float
     max_density: float | None = None
     manifest: dict = field(default_factory=dict)
+    point_model: object | None = None
+    coverage: object | None = None
+    recentre: bool = False
 
-    def predict_quantiles(self, catalog: pd.DataFrame, batch_rows: int = 500_000) -> np.ndarray:
-        """Sanitised quantiles (n, K) for a canonical catalogue frame."""
+    def predict(self, catalog: pd.DataFrame, batch_rows: int = 500_000) -> tuple[np.ndarray, np.ndarray]:
+        """Sanitised quantiles (n, K) and z_phot (n,), float32, for a canonical catalogue frame.
+
+        With a point model and ``recentre``, each p(z) is shifted so that its median is the point
+        model's z_phot (the quantile model gives the shape, the zoo's winner the location), then
+        sanitised again (clipped to [z_min, z_max]); the PIT calibration is fitted on these.
+        Without a point model z_phot is the p(z) median.
+        """
         out = np.empty((len(catalog), len(self.levels)), dtype=np.float32)
+        z_out = np.empty(len(catalog), dtype=np.float32)
         for start in range(0, len(catalog), batch_rows):
             part = catalog.iloc[start:start + batch_rows]
-            matrix = xgb.DMatrix(build_features(part, self.features), missing=np.nan,
-                                 feature_names=self.features.names)
-            raw = self.booster.predict(matrix).reshape(len(part), len(self.levels))
-            out[start:start + len(part)] = pdf.sanitize_quantiles(raw, self.z_min, self.z_max, levels=self.levels,
-                                                                  max_density=self.max_density)
+            X = build_features(part, self.features)
+            raw = self.booster.predict(xgb.DMatrix(X, missing=np.nan, feature_names=self.features.names))
+            q = pdf.sanitize_quantiles(raw.reshape(len(part), len(self.levels)), self.z_min, self.z_max,
+                                       levels=self.levels, max_density=self.max_density)
+            if self.point_model is not None:
+                z_phot = np.clip(self.point_model.predict(X), self.z_min, self.z_max)
+                if self.recentre:
+                    median = pdf.ppf(q, self.levels, [0.5], self.z_min, self.z_max)[:, 0]
+                    q = pdf.sanitize_quantiles(q + (z_phot - median)[:, None].astype(np.float32), self.z_min,
+                                               self.z_max, levels=self.levels, max_density=self.max_density)
+            else:
+                z_phot = pdf.summaries(q, self.levels, self.z_min, self.z_max)["z_median"]
+            out[start:start + len(part)] = q
+            z_out[start:start + len(part)] = z_phot
+        return out, z_out
+
+    def predict_quantiles(self, catalog: pd.DataFrame, batch_rows: int = 500_000) -> np.ndarray:
+        """Sanitised quantiles (n, K) for a canonical catalogue frame (see :meth:`predict`)."""
+        return self.predict(catalog, batch_rows)[0]
+
+    def predict_point(self, catalog: pd.DataFrame, quantiles: np.ndarray | None = None,
+                      batch_rows: int = 500_000) -> np.ndarray:
+        """z_phot (float32): the zoo winner's estimate, or the p(z) median (from ``quantiles`` if given)."""
+        if self.point_model is None:
+            if quantiles is None:
+                return self.predict(catalog, batch_rows)[1]
+            return pdf.summaries(quantiles, self.levels, self.z_min, self.z_max)["z_median"].astype(np.float32)
+        out = np.empty(len(catalog), dtype=np.float32)
+        for start in range(0, len(catalog), batch_rows):
+            part = catalog.iloc[start:start + batch_rows]
+            z = self.point_model.predict(build_features(part, self.features))
+            out[start:start + len(part)] = np.clip(z, self.z_min, self.z_max)
         return out
 
+    def assess_coverage(self, catalog: pd.DataFrame) -> dict[str, np.ndarray] | None:
+        """``in_coverage``, ``coverage_weight`` and ``coverage_distance`` per object (None without a coverage model)."""
+        return None if self.coverage is None else self.coverage.assess(catalog)
+
     def save(self, path: str) -> None:
-        """Write the booster (xgboost JSON, manifest stored as a booster attribute) atomically."""
-        self.booster.set_attr(zshard_manifest=json.dumps(self.manifest_payload()))
+        """Write the one-file artefact (see the module docstring) atomically."""
+        payload = self.artefact_payload()
         with atomic_path(path) as tmp:
-            self.booster.save_model(tmp)
+            with open(tmp, "w") as handle:
+                json.dump(payload, handle)
+
+    def artefact_payload(self) -> dict:
+        members = {"quantile_model": _blob(bytes(self.booster.save_raw(raw_format="ubj")), "xgboost-ubj/base64"),
+                   "point_model": None if self.point_model is None else
+                   _blob(zlib.compress(pickle.dumps(self.point_model, protocol=5), 6), "pickle+zlib/base64"),
+                   "coverage": None if self.coverage is None else _blob(self.coverage.to_bytes(), "npz/base64")}
+        manifest = self.manifest_payload()
+        digest = hashlib.sha256(json.dumps({k: v for k, v in manifest.items() if k != "version"}, sort_keys=True,
+                                           default=str).encode())
+        for entry in members.values():
+            digest.update((entry or {}).get("sha256", "none").encode())
+        manifest["version"] = digest.hexdigest()[:16]
+        self.manifest["version"] = manifest["version"]
+        return {"format": ARTEFACT_FORMAT, "format_version": ARTEFACT_VERSION, "manifest": manifest, **members}
 
     def manifest_payload(self) -> dict:
         payload = dict(self.manifest)
         payload.update({"features": self.features.to_dict(), "feature_names": self.features.names,
+                        "recentre_pdf": bool(self.recentre and self.point_model is not None),
                         "quantile_levels": [float(a) for a in self.levels],
-                        "z_min": self.z_min, "z_max": self.z_max, "max_density": self.max_density})
+                        "z_min": self.z_min, "z_max": self.z_max, "max_density": self.max_density,
+                        "point_estimate": payload.get("point_estimate", {"algorithm": "pdf_median"})
+                        if self.point_model is None else payload.get("point_estimate", {"algorithm": "custom"})})
         return payload
 
     @classmethod
     def load(cls, path: str, threads: int = 1) -> "PhotozModel":
+        with open(path) as handle:
+            try:
+                payload = json.load(handle)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}: not a zshard model (not JSON: {exc})") from exc
+        if payload.get("format") != ARTEFACT_FORMAT:
+            raise ValueError(f"{path}: not a zshard model artefact (format {payload.get('format')!r})")
+        if int(payload.get("format_version", 0)) > ARTEFACT_VERSION:
+            raise ValueError(f"{path}: artefact format {payload['format_version']} is newer than this zshard "
+                             f"({ARTEFACT_VERSION})")
+        manifest = payload["manifest"]
         booster = xgb.Booster()
-        booster.load_model(path)
+        booster.load_model(bytearray(_unblob(payload["quantile_model"], path)))
         booster.set_param({"nthread": threads})
-        raw = booster.attr("zshard_manifest")
-        if raw is None:
-            raise ValueError(f"{path}: not a zshard model (no manifest attribute)")
-        manifest = json.loads(raw)
+        point_model = None
+        if payload.get("point_model"):
+            _warn_on_version_change(path, manifest.get("library_versions", {}))
+            blob = _unblob(payload["point_model"], path)
+            if payload["point_model"]["encoding"].startswith("pickle+zlib"):
+                blob = zlib.decompress(blob)
+            point_model = pickle.loads(blob)
+            _set_threads(point_model, threads)
+        coverage = None
+        if payload.get("coverage"):
+            from zshard.representativeness import CoverageModel
+
+            coverage = CoverageModel.from_bytes(_unblob(payload["coverage"], path))
         return cls(booster=booster, features=FeatureSpec.from_dict(manifest["features"]),
                    levels=np.asarray(manifest["quantile_levels"], dtype=np.float64),
                    z_min=float(manifest["z_min"]), z_max=float(manifest["z_max"]),
-                   max_density=manifest.get("max_density"), manifest=manifest)
+                   max_density=manifest.get("max_density"), manifest=manifest, point_model=point_model,
+                   coverage=coverage, recentre=bool(manifest.get("recentre_pdf", False)))
+
+
+def _warn_on_version_change(path: str, saved: dict) -> None:
+    current = library_versions()
+    changed = {name: (saved[name], current.get(name)) for name in ("scikit-learn", "xgboost", "xgboost-cpu", "numpy")
+               if name in saved and current.get(name) not in (None, saved[name])}
+    if changed:
+        warnings.warn(f"{path}: the point model was pickled with other library versions {changed}; "
+                      f"retrain for reproducible predictions", stacklevel=3)
+
+
+def _set_threads(model, threads: int) -> None:
+    """Limit the threads of a loaded estimator (and of a stack's members) for the fan-out."""
+    members = getattr(model, "members", None)
+    for member in members if members is not None else [model]:
+        estimator = member.steps[-1][1] if hasattr(member, "steps") else member
+        if hasattr(estimator, "n_jobs"):
+            try:
+                estimator.set_params(n_jobs=threads)
+            except ValueError:
+                pass
 
 
 def train_quantile_model(train: pd.DataFrame, features: FeatureSpec, levels: np.ndarray, *,
@@ -140,7 +285,7 @@ def train_quantile_model(train: pd.DataFrame, features: FeatureSpec, levels: np.
         "model": "xgboost multi-quantile regression (reg:quantileerror)",
         "params": {"n_estimators": n_rounds, "learning_rate": learning_rate, **merged, "seed": seed},
         "n_train": int(len(z)),
-        "training_data_sha256": training_data_hash(X, z),
+        "training_data_sha256": training_data_hash(X, z, w),
         "library_versions": library_versions(),
     }
     manifest["version"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]

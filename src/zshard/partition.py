@@ -10,6 +10,7 @@ reject file with its reason.
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 import shutil
@@ -17,14 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from zshard import sky
 from zshard.io import CatalogSpec, atomic_path, iter_catalog, read_json, write_json, write_parquet
 
 REJECT_INVALID_COORDINATES = "invalid coordinates (non-finite or out of range)"
+# Unparsable rows (CSV) are rejected with a reason that starts "unparsable" and says what was wrong.
 REJECT_DUPLICATE_ID = "duplicate id"
 REJECT_COLUMNS = ["file", "row", "id", "ra", "dec", "reason"]
 
@@ -50,22 +52,34 @@ def file_ids(paths: list[str]) -> dict[str, str]:
     return ids
 
 
-def _reject_frame(path: str, rows: np.ndarray, frame: pd.DataFrame, reason: str) -> pd.DataFrame:
-    return pd.DataFrame({"file": path, "row": rows, "id": frame["id"].to_numpy(), "ra": frame["ra"].to_numpy(),
-                         "dec": frame["dec"].to_numpy(), "reason": reason})
+REJECT_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("id", pa.int64()), ("ra", pa.float64()),
+                           ("dec", pa.float64()), ("reason", pa.string())])
+
+
+def reject_table(source: str, rows: np.ndarray, table: pa.Table, reason: str) -> pa.Table:
+    """Rejected rows with where they came from (file, or shard for duplicates; file row, −1 if unknown)."""
+    n = table.num_rows
+    return pa.table({"file": pa.array([source] * n, pa.string()), "row": pa.array(rows, pa.int64()),
+                     "id": table.column("id").cast(pa.int64()), "ra": table.column("ra").cast(pa.float64()),
+                     "dec": table.column("dec").cast(pa.float64()), "reason": pa.array([reason] * n, pa.string())},
+                    schema=REJECT_SCHEMA)
 
 
 # --------------------------------------------------------------------------------------------
 # Map: pixel histogram per input file
 # --------------------------------------------------------------------------------------------
 def map_file(path: str, spec: CatalogSpec, histogram_order: int, out_path: str, chunk_rows: int) -> dict:
-    """Count the valid rows of one file per pixel at ``histogram_order``; write a sparse ``.npz``."""
+    """Count the valid rows of one file per pixel at ``histogram_order``; write a sparse ``.npz``.
+
+    Only the id and coordinate columns are read (a columnar read for Parquet).
+    """
+    spec = dataclasses.replace(spec, with_photometry=False, redshift_column=None, extra_columns={})
     counts = np.zeros(12 * 4**histogram_order, dtype=np.int64)
     n_rows = n_selected = n_invalid = 0
     for chunk in iter_catalog(path, spec, chunk_rows):
         n_rows += chunk.n_rows
-        n_selected += len(chunk.frame)
-        ra, dec = chunk.frame["ra"].to_numpy(), chunk.frame["dec"].to_numpy()
+        n_selected += chunk.table.num_rows
+        ra, dec = chunk.table.column("ra").to_numpy(), chunk.table.column("dec").to_numpy()
         valid = sky.valid_coordinates(ra, dec)
         n_invalid += int((~valid).sum())
         pixels = sky.radec_to_healpix(ra[valid], dec[valid], histogram_order)
@@ -121,23 +135,32 @@ def make_plan(histograms: dict[str, str], inputs: dict[str, str], max_rows: int,
             "oversized_shards": oversized}
 
 
-def plan_shards(plan: dict) -> list[sky.Shard]:
-    return [sky.Shard(e["order"], e["pixel"]) for e in plan["shards"]]
-
-
 # --------------------------------------------------------------------------------------------
 # Split: one file into per-shard fragments
 # --------------------------------------------------------------------------------------------
-def split_file(path: str, fid: str, spec: CatalogSpec, plan: dict, out_dir: str, chunk_rows: int,
-               compression: str = "snappy") -> dict:
-    """Write this file's rows as fragments ``<shard key>.c<chunk>.parquet`` in ``out_dir``.
+def write_fragment(table: pa.Table, path: str | os.PathLike) -> None:
+    """A split fragment: Arrow IPC, uncompressed. Fragments live only until the reduce reads them,
+    so they skip Parquet's encoding and compression (the shards are Parquet)."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
 
-    Rows with invalid coordinates go to ``_rejects.parquet`` with their file row number and reason.
-    The directory is assembled under a temporary name and renamed when complete. Returns (and writes
-    to ``_stats.json``) the row accounting of the file.
+
+def read_fragment(path: str | os.PathLike) -> pa.Table:
+    with pa.memory_map(str(path), "r") as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def split_file(path: str, fid: str, spec: CatalogSpec, shards: list[sky.Shard], histogram_order: int,
+               out_dir: str, chunk_rows: int) -> dict:
+    """Write this file's rows as fragments ``<shard key>.c<chunk>.arrow`` in ``out_dir``.
+
+    ``shards`` are the plan's shards that this file touches (its histogram says which); a row that
+    falls in none of them means the plan is stale, and the split fails. Rows with invalid
+    coordinates go to ``_rejects.parquet`` with their file row number and reason. The directory is
+    assembled under a temporary name and renamed when complete. Returns (and writes to
+    ``_stats.json``) the row accounting of the file.
     """
-    shards = plan_shards(plan)
-    order = plan["histogram_order"]
+    order = histogram_order
     final = Path(out_dir)
     tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -148,35 +171,42 @@ def split_file(path: str, fid: str, spec: CatalogSpec, plan: dict, out_dir: str,
     try:
         for chunk_index, chunk in enumerate(iter_catalog(path, spec, chunk_rows)):
             n_rows += chunk.n_rows
-            frame = chunk.frame
-            n_selected += len(frame)
-            ra, dec = frame["ra"].to_numpy(), frame["dec"].to_numpy()
+            table = chunk.table
+            if chunk.unparsable:
+                rows, reasons = zip(*chunk.unparsable)
+                rejects.append(pa.table({"file": pa.array([path] * len(rows), pa.string()),
+                                         "row": pa.array(rows, pa.int64()), "id": pa.nulls(len(rows), pa.int64()),
+                                         "ra": pa.nulls(len(rows), pa.float64()),
+                                         "dec": pa.nulls(len(rows), pa.float64()),
+                                         "reason": pa.array(reasons, pa.string())}, schema=REJECT_SCHEMA))
+            n_selected += table.num_rows + len(chunk.unparsable)
+            ra, dec = table.column("ra").to_numpy(), table.column("dec").to_numpy()
             valid = sky.valid_coordinates(ra, dec)
             if not valid.all():
-                rejects.append(_reject_frame(path, chunk.rows[~valid], frame[~valid], REJECT_INVALID_COORDINATES))
-            frame = frame[valid]
+                rejects.append(reject_table(path, chunk.rows[~valid], table.filter(pa.array(~valid)),
+                                            REJECT_INVALID_COORDINATES))
+                table = table.filter(pa.array(valid))
             shard_index = sky.assign_shards(sky.radec_to_healpix(ra[valid], dec[valid], order), shards, order)
             if np.any(shard_index < 0):
-                raise RuntimeError(f"{path}: {int((shard_index < 0).sum())} rows fall outside the plan's shards; "
-                                   "the plan is stale (rerun the partition plan)")
+                raise RuntimeError(f"{path}, {chunk.row_range}: {int((shard_index < 0).sum())} rows fall outside "
+                                   "the plan's shards for this file; the plan is stale (rerun partition_plan)")
             by_shard = np.argsort(shard_index, kind="stable")
             sorted_index = shard_index[by_shard]
             bounds = np.flatnonzero(np.diff(sorted_index)) + 1
-            table = pa.Table.from_pandas(frame.iloc[by_shard], preserve_index=False)
+            table = table.take(pa.array(by_shard))
             for start, stop in zip(np.r_[0, bounds], np.r_[bounds, len(sorted_index)]):
                 if stop <= start:
                     continue
                 key = shards[int(sorted_index[start])].key
-                pq.write_table(table.slice(start, stop - start), tmp / f"{key}.c{chunk_index:05d}.parquet",
-                               compression=compression)
+                write_fragment(table.slice(start, stop - start), tmp / f"{key}.c{chunk_index:05d}.arrow")
                 per_shard[key] = per_shard.get(key, 0) + int(stop - start)
-        reject_frame = (pd.concat(rejects, ignore_index=True) if rejects
-                        else pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                                           zip(REJECT_COLUMNS, ["str", "int64", "int64", "float64", "float64", "str"])}))
-        write_parquet(tmp / "_rejects.parquet", reject_frame)
+        rejected = pa.concat_tables(rejects) if rejects else REJECT_SCHEMA.empty_table()
+        write_parquet(tmp / "_rejects.parquet", rejected)
+        reasons, counts = np.unique(np.asarray(rejected.column("reason").to_pylist(), dtype=object).astype(str),
+                                    return_counts=True)
         stats = {"file": path, "file_id": fid, "n_rows": n_rows, "n_excluded_by_subset": n_rows - n_selected,
-                 "n_rejected": len(reject_frame),
-                 "rejected_by_reason": reject_frame["reason"].value_counts().to_dict(),
+                 "n_rejected": rejected.num_rows,
+                 "rejected_by_reason": {str(r): int(c) for r, c in zip(reasons, counts)},
                  "rows_per_shard": dict(sorted(per_shard.items()))}
         write_json(tmp / "_stats.json", stats)
         shutil.rmtree(final, ignore_errors=True)
@@ -202,29 +232,30 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, rejects
     """
     fragments = []
     for directory in sorted(split_dirs):
-        fragments.extend(sorted(glob.glob(os.path.join(directory, f"{shard.key}.c*.parquet"))))
+        fragments.extend(sorted(glob.glob(os.path.join(directory, f"{shard.key}.c*.arrow"))))
     if not fragments:
         raise FileNotFoundError(f"shard {shard.key}: no fragments in {split_dirs}")
-    tables = [pq.read_table(f) for f in fragments]
+    tables = [read_fragment(f) for f in fragments]
     table = pa.concat_tables(tables)
     n_in = table.num_rows
-    ids = table.column("id").to_numpy()
-    _, first = np.unique(ids, return_index=True)
-    keep = np.zeros(n_in, dtype=bool)
-    keep[first] = True
-    duplicates = table.filter(pa.array(~keep)).to_pandas()
-    rejects = pd.DataFrame({"file": f"shard {shard.key}", "row": np.full(len(duplicates), -1, dtype=np.int64),
-                            "id": duplicates["id"].to_numpy(np.int64), "ra": duplicates["ra"].to_numpy(np.float64),
-                            "dec": duplicates["dec"].to_numpy(np.float64), "reason": REJECT_DUPLICATE_ID})
-    table = table.filter(pa.array(keep))
+    ids = table.column("id")
+    if pc.count_distinct(ids).as_py() == n_in:  # a hash count: the common case needs no sort
+        rejects = REJECT_SCHEMA.empty_table()
+    else:
+        _, first = np.unique(ids.to_numpy(), return_index=True)
+        keep = np.zeros(n_in, dtype=bool)
+        keep[first] = True
+        duplicates = table.filter(pa.array(~keep))
+        rejects = reject_table(f"shard {shard.key}", np.full(duplicates.num_rows, -1), duplicates,
+                               REJECT_DUPLICATE_ID)
+        table = table.filter(pa.array(keep))
     spatial = healpix29(table.column("ra").to_numpy(), table.column("dec").to_numpy())
     order = np.argsort(spatial, kind="stable")
     table = table.take(pa.array(order)).add_column(0, "_healpix_29", pa.array(spatial[order]))
     write_parquet(rejects_path, rejects)
-    write_parquet(out_path, table, compression=compression,
-                  metadata={"zshard.shard": shard.key})
+    write_parquet(out_path, table, compression=compression, use_dictionary=False)
     return {"shard": shard.key, "order": shard.order, "pixel": shard.pixel, "n_in": n_in,
-            "n_out": table.num_rows, "n_duplicates": len(rejects)}
+            "n_out": table.num_rows, "n_duplicates": rejects.num_rows}
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,3 +318,85 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
 
 def load_split_stats(split_dir: str) -> dict:
     return read_json(os.path.join(split_dir, "_stats.json"))
+
+
+# --------------------------------------------------------------------------------------------
+# HATS catalogue metadata
+# --------------------------------------------------------------------------------------------
+def existing_shards(catalog_dir: str) -> set[str]:
+    """Keys of the shard files present under ``<catalog_dir>/dataset``."""
+    keys = set()
+    for path in glob.glob(os.path.join(catalog_dir, "dataset", "Norder=*", "Dir=*", "Npix=*.parquet")):
+        order = int(path.split("Norder=")[1].split(os.sep)[0])
+        pixel = int(os.path.basename(path)[len("Npix="):-len(".parquet")])
+        keys.add(sky.Shard(order, pixel).key)
+    return keys
+
+
+def plan_changes(previous: set[str], plan: dict) -> dict[str, list[str]]:
+    """Shards a new plan adds and drops relative to the shards on disk."""
+    current = {e["key"] for e in plan["shards"]}
+    return {"added": sorted(current - previous), "removed": sorted(previous - current)}
+
+
+def remove_stale_shards(catalog_dir: str, plan_keys: set[str]) -> list[str]:
+    """Delete shard files that the current plan no longer has (after a pixel was split or merged)."""
+    removed = []
+    for key in sorted(existing_shards(catalog_dir) - plan_keys):
+        os.remove(os.path.join(catalog_dir, sky.Shard.from_key(key).hats_path()))
+        removed.append(key)
+    return removed
+
+
+def write_hats_metadata(catalog_dir: str, shards: list[dict], max_rows: int, catalog_name: str,
+                        builder: str) -> dict:
+    """Write the HATS catalogue metadata beside the shards, so that hats/LSDB can open the catalogue.
+
+    Files (HATS IVOA Note, https://www.ivoa.net/documents/Notes/HATS/): ``properties`` (catalogue
+    description, Java-properties format), ``partition_info.csv`` (Norder, Npix), and in ``dataset/``
+    ``_common_metadata`` (the schema) and ``_metadata`` (every shard's row-group footers, with file
+    paths relative to ``dataset/``), all in breadth-first (order, pixel) order.
+    """
+    import datetime
+
+    ordered = sorted(shards, key=lambda s: (s["order"], s["pixel"]))
+    dataset = os.path.join(catalog_dir, "dataset")
+    combined = None
+    schema = None
+    total_bytes = 0
+    for entry in ordered:
+        relative = sky.Shard(entry["order"], entry["pixel"]).hats_path()[len("dataset/"):]
+        path = os.path.join(dataset, relative)
+        metadata = pq.read_metadata(path)
+        total_bytes += os.path.getsize(path)
+        metadata.set_file_path(relative)
+        if combined is None:
+            combined, schema = metadata, metadata.schema.to_arrow_schema()
+        else:
+            combined.append_row_groups(metadata)
+    if combined is None:
+        raise ValueError("no shards to describe")
+    with atomic_path(os.path.join(dataset, "_common_metadata")) as tmp:
+        pq.write_metadata(schema, tmp)
+    with atomic_path(os.path.join(dataset, "_metadata")) as tmp:
+        combined.write_metadata_file(tmp)
+    with atomic_path(os.path.join(catalog_dir, "partition_info.csv")) as tmp:
+        with open(tmp, "w") as handle:
+            handle.write("Norder,Npix\n")
+            handle.writelines(f"{s['order']},{s['pixel']}\n" for s in ordered)
+    max_order = max(s["order"] for s in ordered)
+    sky_fraction = sum(4.0 ** -s["order"] for s in ordered) / 12.0
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M%Z")
+    properties = {
+        "obs_collection": catalog_name, "dataproduct_type": "object",
+        "hats_nrows": sum(s["rows"] for s in ordered), "hats_col_ra": "ra", "hats_col_dec": "dec",
+        "hats_col_healpix": "_healpix_29", "hats_col_healpix_order": sky.HEALPIX29_ORDER,
+        "hats_max_rows": max_rows, "hats_order": max_order, "moc_sky_fraction": f"{sky_fraction:.5f}",
+        "hats_builder": builder, "hats_creation_date": now, "hats_estsize": total_bytes // 1024,
+        "hats_release_date": now[:10], "hats_version": "v0.1",
+    }
+    with atomic_path(os.path.join(catalog_dir, "properties")) as tmp:
+        with open(tmp, "w") as handle:
+            handle.write("#HATS catalog\n")
+            handle.writelines(f"{key}={value}\n" for key, value in properties.items())
+    return properties

@@ -1,5 +1,7 @@
 """HEALPix geometry: pixel indices, the adaptive partition plan, HATS paths.
 
+Pixel look-ups use hpgeom (LSST DESC; the HEALPix C++ routines behind a numpy interface), which
+imports in ~0.1 s where healpy takes ~0.8 s: this module runs in every partition job.
 All pixel indices are in the NESTED scheme, as in HATS (Hierarchical Adaptive Tiling Scheme,
 LINCC Frameworks / astronomy-commons): a pixel of order ``k`` holds the pixels ``4**(K-k)`` times
 its index up to the next one at order ``K > k``, so coarsening is an integer shift.
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import healpy as hp
+import hpgeom
 import numpy as np
 
 HEALPIX29_ORDER = 29
@@ -29,8 +31,8 @@ def radec_to_healpix(ra: np.ndarray, dec: np.ndarray, order: int) -> np.ndarray:
     int64 array of nested pixel indices.
     """
     return np.asarray(
-        hp.ang2pix(1 << order, np.asarray(ra, dtype=np.float64), np.asarray(dec, dtype=np.float64),
-                   nest=True, lonlat=True),
+        hpgeom.angle_to_pixel(1 << order, np.asarray(ra, dtype=np.float64), np.asarray(dec, dtype=np.float64),
+                              nest=True, lonlat=True, degrees=True),
         dtype=np.int64,
     )
 
@@ -51,7 +53,7 @@ def valid_coordinates(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
 
 def pixel_area_deg2(order: int) -> float:
     """Area of one HEALPix pixel of ``order`` in square degrees."""
-    return float(hp.nside2pixarea(1 << order, degrees=True))
+    return float(hpgeom.nside_to_pixel_area(1 << order, degrees=True))
 
 
 @dataclass(frozen=True, order=True)

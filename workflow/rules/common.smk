@@ -87,12 +87,40 @@ def source_files(name):
 # --------------------------------------------------------------------------------------------
 # Shards: known once the partition plan (a checkpoint) exists.
 # --------------------------------------------------------------------------------------------
+class PlanIndex:
+    """The partition plan with the look-ups the input functions need, read once per plan file.
+
+    Input functions are called for every job of the DAG (four per shard); re-reading and scanning
+    a plan of thousands of shards each time would make a dry run quadratic in the shard count.
+    """
+
+    _cache = {}
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.keys = [entry["key"] for entry in plan["shards"]]
+        self.files_of_shard = {entry["key"]: entry["files"] for entry in plan["shards"]}
+        self.shards_of_file = {}
+        for entry in plan["shards"]:
+            for fid in entry["files"]:
+                self.shards_of_file.setdefault(fid, []).append(entry["key"])
+
+    @classmethod
+    def load(cls, path):
+        stamp = (path, os.path.getmtime(path))
+        if stamp not in cls._cache:
+            cls._cache.clear()
+            cls._cache[stamp] = cls(read_json(path))
+        return cls._cache[stamp]
+
+
 def partition_plan():
-    return read_json(checkpoints.partition_plan.get().output["plan"])
+    """The plan (waits for the partition_plan checkpoint)."""
+    return PlanIndex.load(checkpoints.partition_plan.get().output["plan"])
 
 
 def shard_keys(wildcards=None):
-    return [entry["key"] for entry in partition_plan()["shards"]]
+    return partition_plan().keys
 
 
 def shard_path(key, root=f"{R}/catalog/dataset", suffix=".parquet"):
@@ -104,8 +132,22 @@ def shard_path(key, root=f"{R}/catalog/dataset", suffix=".parquet"):
 def split_dirs_of_shard(wildcards):
     """The split outputs of the files that contribute rows to one shard (from the plan)."""
     key = Shard(int(wildcards.order), int(wildcards.pixel)).key
-    entry = next(e for e in partition_plan()["shards"] if e["key"] == key)
-    return [f"{R}/partition/split/{fid}" for fid in entry["files"]]
+    return [f"{R}/partition/split/{fid}" for fid in partition_plan().files_of_shard[key]]
+
+
+def input_of_split(wildcards):
+    """The input file of a split, once the plan exists (the split waits for the checkpoint)."""
+    partition_plan()
+    return INPUTS[wildcards.file_id]
+
+
+def shards_of_file(wildcards):
+    """The shards one input file contributes to: its split's parameters.
+
+    The split depends on the plan through this parameter, not through the plan file: a new plan
+    that leaves a file's shards as they were does not rerun that file's split.
+    """
+    return partition_plan().shards_of_file.get(wildcards.file_id, [])
 
 
 def per_shard(pattern):

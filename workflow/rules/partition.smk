@@ -34,6 +34,7 @@ checkpoint partition_plan:
         sky=f"{R}/partition/sky_histogram.npz",
     params:
         inputs=INPUTS,
+        catalog_dir=f"{R}/catalog",
         max_rows=config["partition"]["max_rows_per_shard"],
         lowest_order=config["partition"]["lowest_order"],
     log:
@@ -52,15 +53,15 @@ checkpoint partition_plan:
 
 rule partition_split:
     input:
-        catalog=lambda wc: INPUTS[wc.file_id],
-        plan=f"{R}/partition/plan.json",
+        catalog=input_of_split,
     output:
         directory(f"{R}/partition/split/{{file_id}}"),
     params:
+        shards=shards_of_file,
+        histogram_order=config["partition"]["histogram_order"],
         catalog=SOURCES["photometry"],
         bands=BANDS,
         chunk_rows=config["partition"]["chunk_rows"],
-        compression=config["partition"]["compression"],
     log:
         f"{R}/logs/partition_split/{{file_id}}.log",
     benchmark:
@@ -107,8 +108,14 @@ rule partition_manifest:
         rejects=lambda wc: [shard_path(k, f"{R}/partition/reduce", ".rejects.parquet") for k in shard_keys()],
     output:
         manifest=f"{R}/catalog/manifest.json",
-        partition_info=f"{R}/catalog/partition_info.csv",
         rejects=f"{R}/catalog/rejects.parquet",
+        partition_info=f"{R}/catalog/partition_info.csv",
+        properties=f"{R}/catalog/properties",
+        metadata=f"{R}/catalog/dataset/_metadata",
+        common_metadata=f"{R}/catalog/dataset/_common_metadata",
+    params:
+        catalog_dir=lambda wildcards, output: os.path.dirname(output.manifest),
+        catalog_name=config["partition"]["catalog_name"],
     log:
         f"{R}/logs/partition_manifest.log",
     benchmark:

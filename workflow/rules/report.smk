@@ -21,6 +21,11 @@ rule summary:
         nz_text=f"{R}/nz/nz.txt",
         delta_z=[f"{R}/validation/delta_z.json"] if DEEP_REFERENCE else [],
         truth=[f"{R}/validation/truth.json"] if TRUTH else [],
+        representativeness=f"{R}/representativeness/report.json",
+        anomalies=f"{R}/anomalies/report.json",
+        selection=f"{R}/selection/report.json",
+        leaderboard=[f"{R}/zoo/leaderboard.json"] if config["zoo"]["enabled"] else [],
+        training_figures=[path for path, _ in TRAINING_FIGURES.values()],
     output:
         metrics=f"{R}/summary/metrics.json",
         markdown=f"{R}/summary/summary.md",
@@ -29,8 +34,14 @@ rule summary:
                    labels={"figure": title})
             for name, title in SUMMARY_FIGURES.items()
         ],
+        training_figures=[
+            report(f"{R}/summary/figures/{name}.png", caption="../report/figure.rst", category="Training",
+                   labels={"figure": title})
+            for name, (_, title) in TRAINING_FIGURES.items()
+        ],
     params:
         config=config,
+        training_captions=[title for _, title in TRAINING_FIGURES.values()],
         deep_reference=DEEP_REFERENCE,
         truth=TRUTH,
     log:

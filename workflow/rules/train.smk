@@ -1,4 +1,17 @@
-# The labelled samples and the one model artefact (zshard.models).
+# The labelled samples, the training stages and the one model artefact (zshard.training):
+# science_sample -> representativeness -> anomalies -> features -> select_features -> model_zoo
+# -> train_model. Training happens once; the fan-out (predict.smk) only reads the artefact.
+
+# Each stage's figure (copied into the summary by rule summary): name -> (stage figure, caption)
+TRAINING_FIGURES = {
+    "representativeness": (f"{R}/representativeness/representativeness.png",
+                           "Representativeness of the spec-z sample: per-feature KS, kNN coverage distance, "
+                           "weighted n(z), colour–magnitude cells"),
+    "anomalies": (f"{R}/anomalies/anomalies.png", "Anomalous training objects in colour–redshift space, and their scores"),
+    "features": (f"{R}/features/features.png", "Candidate features: Spearman correlations and |ρ| with z"),
+    "selection": (f"{R}/selection/selection.png", "Feature rankings (gain, permutation, MINT) and the CV size scan"),
+    "zoo": (f"{R}/zoo/zoo.png", "Model zoo: cross-validated metrics of every random-search draw, per algorithm"),
+}
 
 
 rule prepare_samples:
@@ -28,15 +41,194 @@ rule prepare_samples:
         "../../scripts/prepare_samples.py"
 
 
+rule science_sample:
+    # ancient(): the sample is a snapshot taken when the model is trained ("train once"); a
+    # re-reduced photometry file does not retrain. Delete the output (or -R science_sample) to refresh.
+    input:
+        ancient(PHOTOMETRY_FILES),
+    output:
+        sample=f"{R}/representativeness/science_sample.parquet",
+        summary=f"{R}/representativeness/science_sample.json",
+    params:
+        catalog=SOURCES["photometry"],
+        bands=BANDS,
+        size=config["representativeness"]["science_sample_size"],
+        chunk_rows=config["representativeness"]["chunk_rows"],
+        seed=SEED,
+    log:
+        f"{R}/logs/science_sample.log",
+    benchmark:
+        f"{R}/benchmarks/science_sample.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("science_sample", "mem_mb"),
+        runtime=res("science_sample", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
+    script:
+        "../../scripts/science_sample.py"
+
+
+rule representativeness:
+    input:
+        train=f"{R}/samples/train.parquet",
+        science=f"{R}/representativeness/science_sample.parquet",
+        science_summary=f"{R}/representativeness/science_sample.json",
+    output:
+        report=f"{R}/representativeness/report.json",
+        ks=f"{R}/representativeness/ks.csv",
+        cells=f"{R}/representativeness/cells.csv",
+        weights=f"{R}/representativeness/train_weights.parquet",
+        coverage=f"{R}/representativeness/coverage.npz",
+        figure=f"{R}/representativeness/representativeness.png",
+    params:
+        cfg={k: v for k, v in config["representativeness"].items() if k not in ("science_sample_size", "chunk_rows")},
+        bands=BANDS,
+        source=config["source"],
+        seed=SEED,
+    log:
+        f"{R}/logs/representativeness.log",
+    benchmark:
+        f"{R}/benchmarks/representativeness.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("representativeness", "mem_mb"),
+        runtime=res("representativeness", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
+    script:
+        "../../scripts/representativeness.py"
+
+
+rule anomalies:
+    input:
+        train=f"{R}/samples/train.parquet",
+        validation=f"{R}/samples/validation.parquet",
+        weights=f"{R}/representativeness/train_weights.parquet",
+    output:
+        flags=f"{R}/anomalies/flags.parquet",
+        report=f"{R}/anomalies/report.json",
+        table=f"{R}/anomalies/flagged.csv",
+        figure=f"{R}/anomalies/anomalies.png",
+    params:
+        cfg=config["anomalies"],
+        quick_model=config["selection"]["quick_model"],
+        bands=BANDS,
+        seed=SEED,
+    log:
+        f"{R}/logs/anomalies.log",
+    benchmark:
+        f"{R}/benchmarks/anomalies.tsv"
+    threads: res("anomalies", "threads")
+    resources:
+        mem_mb=res("anomalies", "mem_mb"),
+        runtime=res("anomalies", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
+    script:
+        "../../scripts/anomalies.py"
+
+
+rule features:
+    input:
+        train=f"{R}/samples/train.parquet",
+        anomalies=f"{R}/anomalies/flags.parquet",
+        science=f"{R}/representativeness/science_sample.parquet",
+    output:
+        pool=f"{R}/features/pool.json",
+        table=f"{R}/features/summary.csv",
+        figure=f"{R}/features/features.png",
+    params:
+        cfg=config["features"],
+        bands=BANDS,
+    log:
+        f"{R}/logs/features.log",
+    benchmark:
+        f"{R}/benchmarks/features.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("features", "mem_mb"),
+        runtime=res("features", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
+    script:
+        "../../scripts/features.py"
+
+
+rule select_features:
+    input:
+        train=f"{R}/samples/train.parquet",
+        anomalies=f"{R}/anomalies/flags.parquet",
+        weights=f"{R}/representativeness/train_weights.parquet",
+        science=f"{R}/representativeness/science_sample.parquet",
+        pool=f"{R}/features/pool.json",
+    output:
+        report=f"{R}/selection/report.json",
+        feature_set=f"{R}/selection/feature_set.json",
+        table=f"{R}/selection/rankings.csv",
+        figure=f"{R}/selection/selection.png",
+    params:
+        cfg=config["selection"],
+        seed=SEED,
+    log:
+        f"{R}/logs/select_features.log",
+    benchmark:
+        f"{R}/benchmarks/select_features.tsv"
+    threads: res("select_features", "threads")
+    resources:
+        mem_mb=res("select_features", "mem_mb"),
+        runtime=res("select_features", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
+    script:
+        "../../scripts/select_features.py"
+
+
+rule model_zoo:
+    input:
+        train=f"{R}/samples/train.parquet",
+        anomalies=f"{R}/anomalies/flags.parquet",
+        weights=f"{R}/representativeness/train_weights.parquet",
+        feature_set=f"{R}/selection/feature_set.json",
+    output:
+        leaderboard=f"{R}/zoo/leaderboard.json",
+        table=f"{R}/zoo/draws.csv",
+        oof=f"{R}/zoo/out_of_fold.parquet",
+        figure=f"{R}/zoo/zoo.png",
+    params:
+        cfg=config["zoo"],
+        seed=SEED,
+    log:
+        f"{R}/logs/model_zoo.log",
+    benchmark:
+        f"{R}/benchmarks/model_zoo.tsv"
+    threads: res("model_zoo", "threads")
+    resources:
+        mem_mb=res("model_zoo", "mem_mb"),
+        runtime=res("model_zoo", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
+    script:
+        "../../scripts/model_zoo.py"
+
+
 rule train_model:
     input:
         train=f"{R}/samples/train.parquet",
+        validation=f"{R}/samples/validation.parquet",
+        anomalies=f"{R}/anomalies/flags.parquet",
+        anomalies_report=f"{R}/anomalies/report.json",
+        weights=f"{R}/representativeness/train_weights.parquet",
+        coverage=f"{R}/representativeness/coverage.npz",
+        representativeness=f"{R}/representativeness/report.json",
+        feature_set=f"{R}/selection/feature_set.json",
+        selection=f"{R}/selection/report.json",
+        leaderboard=[f"{R}/zoo/leaderboard.json"] if config["zoo"]["enabled"] else [],
     output:
         model=f"{R}/model/photoz_model.json",
         manifest=f"{R}/model/manifest.json",
     params:
         model=config["model"],
-        bands=BANDS,
         seed=SEED,
     log:
         f"{R}/logs/train_model.log",

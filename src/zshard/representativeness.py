@@ -1,0 +1,379 @@
+"""How well the labelled (spec-z) sample represents the science sample, in colour–magnitude space.
+
+Spectroscopic samples are bright, colour-selected and incomplete; an empirical photo-z learns
+p(z | photometry) only where the labelled sample has objects (e.g. Newman et al. 2015, APh 63, 81).
+This module measures the mismatch and corrects for what can be corrected:
+
+* **per-feature distances**: the two-sample Kolmogorov–Smirnov statistic of every feature, before
+  and after reweighting the labelled sample;
+* **a classifier two-sample test**: a gradient-boosted classifier tries to tell labelled from
+  science objects; the cross-validated ROC AUC is 0.5 when it cannot (Friedman 2003, PHYSTAT;
+  Lopez-Paz & Oquab 2017, ICLR). The AUC of the same scores with the training weights applied
+  measures what the reweighting leaves;
+* **training weights**: the nearest-neighbour density ratio of Lima et al. (2008, MNRAS 390,
+  118): for each labelled object, the number of science objects inside the sphere that holds its
+  k nearest labelled neighbours, w = (n_sci / N_sci) / (k / N_train). Weighted, the labelled
+  sample has the science sample's distribution in feature space (and its weighted n(z) estimates
+  the science n(z) where the mapping colour → z is unique). Used as importance weights in training
+  and validation they correct for covariate shift (Shimodaira 2000, JSPI 90, 227; Sugiyama,
+  Krauledat & Müller 2007, JMLR 8, 985). Importance weights have a heavy tail, so they are
+  clipped to ``[floor, max]`` times their mean (Cortes, Mansour & Mohri 2010, NeurIPS) and
+  renormalised to mean 1;
+* **coverage of each science object**: its distance to the k-th nearest labelled object, against
+  the same distance of labelled objects among themselves (leave-one-out); beyond the
+  ``coverage_quantile`` of the latter the object is outside the labelled sample's coverage (the
+  model extrapolates). ``coverage_weight`` is the labelled-to-science density ratio at the object,
+  normalised by the sample sizes and capped at 1: 1 where the labelled sample samples the
+  neighbourhood at least as densely as on average, 0 where it has nothing;
+* **a cell map of spectroscopic completeness**: k-means cells of the science sample in
+  colour–magnitude space, with the labelled and science counts per cell (the colour-space cells of
+  Masters et al. 2015, ApJ 813, 53, with k-means instead of a self-organising map, in the spirit
+  of the colour–magnitude completeness maps of Bonnett et al. 2015). The fraction of science objects
+  in cells with no labelled object is the part of the survey no empirical method can calibrate.
+
+Distances are Euclidean in a robustly standardised space (median / IQR of the science sample);
+missing features are set to the median there (they add no distance along that axis).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.neighbors import KDTree
+
+from zshard.features import FeatureSpec, build_features
+
+__all__ = [
+    "RobustScaling",
+    "CoverageModel",
+    "comparison_space",
+    "ks_table",
+    "weighted_ks",
+    "classifier_auc",
+    "lima_weights",
+    "normalise_weights",
+    "fit_coverage",
+    "completeness_cells",
+    "assess",
+]
+
+
+def comparison_space(bands, colours: str = "adjacent") -> FeatureSpec:
+    """The feature space of the comparison: magnitudes and colours (no selection, no PCA)."""
+    return FeatureSpec(tuple(bands), colours)
+
+
+@dataclass(frozen=True)
+class RobustScaling:
+    """x → (x − median) / (IQR / 1.349); NaN → 0 (the median)."""
+
+    centre: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> "RobustScaling":
+        X = np.asarray(X, dtype=np.float64)
+        centre = np.nanmedian(X, axis=0)
+        q75, q25 = np.nanpercentile(X, [75, 25], axis=0)
+        scale = (q75 - q25) / 1.349
+        centre[~np.isfinite(centre)] = 0.0
+        scale[~np.isfinite(scale) | (scale <= 0)] = 1.0
+        return cls(centre, scale)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        out = (np.asarray(X, dtype=np.float64) - self.centre) / self.scale
+        out[~np.isfinite(out)] = 0.0
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# Distances between the samples
+# --------------------------------------------------------------------------------------------
+def weighted_ks(x: np.ndarray, y: np.ndarray, wx: np.ndarray | None = None) -> float:
+    """sup |F_x,w − F_y|: the KS statistic between a weighted sample x and an unweighted sample y."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    wx = np.ones_like(x) if wx is None else np.asarray(wx, dtype=np.float64)
+    okx, oky = np.isfinite(x) & (wx > 0), np.isfinite(y)
+    x, wx, y = x[okx], wx[okx], np.sort(y[oky])
+    if not x.size or not y.size:
+        return float("nan")
+    order = np.argsort(x, kind="stable")
+    x, wx = x[order], wx[order]
+    grid = np.concatenate([x, y])
+    fx = np.concatenate([[0.0], np.cumsum(wx)])[np.searchsorted(x, grid, side="right")] / wx.sum()
+    fy = np.searchsorted(y, grid, side="right") / y.size
+    return float(np.max(np.abs(fx - fy)))
+
+
+def ks_table(train_X: np.ndarray, science_X: np.ndarray, names, train_weights: np.ndarray | None = None) -> list[dict]:
+    """Per feature: KS statistic and p-value (unweighted) and the KS statistic after reweighting."""
+    rows = []
+    for j, name in enumerate(names):
+        a, b = train_X[:, j].astype(np.float64), science_X[:, j].astype(np.float64)
+        a_ok, b_ok = a[np.isfinite(a)], b[np.isfinite(b)]
+        if a_ok.size and b_ok.size:
+            result = stats.ks_2samp(a_ok, b_ok)
+            stat, p = float(result.statistic), float(result.pvalue)
+        else:
+            stat, p = float("nan"), float("nan")
+        row = {"feature": name, "ks": stat, "ks_pvalue": p,
+               "median_train": float(np.median(a_ok)) if a_ok.size else float("nan"),
+               "median_science": float(np.median(b_ok)) if b_ok.size else float("nan")}
+        if train_weights is not None:
+            row["ks_weighted"] = weighted_ks(a, b, train_weights)
+        rows.append(row)
+    return rows
+
+
+def classifier_auc(train_X: np.ndarray, science_X: np.ndarray, seed: int, folds: int = 3,
+                   weights: dict[str, np.ndarray] | None = None) -> dict:
+    """Cross-validated ROC AUC of a classifier telling labelled (1) from science (0) objects.
+
+    A histogram gradient-boosting classifier (NaN-aware) gives out-of-fold scores; AUC = 0.5 means
+    the samples are indistinguishable in these features. For every entry ``name`` of ``weights``,
+    ``auc_weighted_<name>`` is the AUC of the same scores with the labelled objects weighted: if
+    the weights made the two distributions equal it would be 0.5 for any classifier.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    X = np.vstack([train_X, science_X]).astype(np.float64)
+    y = np.concatenate([np.ones(len(train_X), dtype=int), np.zeros(len(science_X), dtype=int)])
+    classifier = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=31,
+                                                random_state=seed % (2**31))
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed % (2**31))
+    score = cross_val_predict(classifier, X, y, cv=cv, method="predict_proba")[:, 1]
+    out = {"auc": float(roc_auc_score(y, score)), "n_train": int(len(train_X)), "n_science": int(len(science_X)),
+           "folds": int(folds)}
+    for name, train_weights in (weights or {}).items():
+        w = np.concatenate([np.asarray(train_weights, dtype=np.float64), np.ones(len(science_X))])
+        keep = w > 0
+        out[f"auc_weighted_{name}"] = float(roc_auc_score(y[keep], score[keep], sample_weight=w[keep]))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Weights and coverage
+# --------------------------------------------------------------------------------------------
+def lima_weights(train_S: np.ndarray, science_S: np.ndarray, k: int) -> np.ndarray:
+    """Nearest-neighbour density-ratio weights of the labelled objects (Lima et al. 2008, eq. 24).
+
+    ``train_S``, ``science_S``: standardised features. For each labelled object the radius of its
+    k nearest labelled neighbours (itself excluded) and the number of science objects inside it:
+    w = (n_sci / N_sci) / (k / N_train). Mean ≈ 1 when the samples overlap; 0 where no science
+    object is near.
+    """
+    n_train, n_sci = len(train_S), len(science_S)
+    k = int(min(k, n_train - 1))
+    if k < 1 or n_sci == 0:
+        return np.ones(n_train)
+    dist, _ = KDTree(train_S).query(train_S, k=k + 1)
+    radius = np.maximum(dist[:, -1], 1e-12)
+    counts = KDTree(science_S).query_radius(train_S, radius, count_only=True)
+    return (counts / n_sci) / (k / n_train)
+
+
+def normalise_weights(raw: np.ndarray, floor: float = 0.0, maximum: float | None = None) -> np.ndarray:
+    """Weights with mean 1, clipped to [floor, maximum] × mean, then renormalised to mean 1."""
+    w = np.asarray(raw, dtype=np.float64).copy()
+    w[~np.isfinite(w) | (w < 0)] = 0.0
+    mean = w.mean() if w.size else 0.0
+    if mean <= 0:
+        return np.ones_like(w)
+    w /= mean
+    w = np.clip(w, floor, maximum if maximum else np.inf)
+    return w / w.mean()
+
+
+@dataclass
+class CoverageModel:
+    """What the fan-out needs to flag each object's coverage by the labelled sample.
+
+    ``train`` and ``science`` are the standardised labelled sample and science reference sample
+    (float32), ``threshold`` the coverage distance, ``k`` the neighbour count.
+    """
+
+    space: FeatureSpec
+    scaling: RobustScaling
+    train: np.ndarray
+    science: np.ndarray
+    k: int
+    threshold: float
+    quantile: float
+    _trees: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def standardise(self, catalog: pd.DataFrame) -> np.ndarray:
+        return self.scaling.transform(build_features(catalog, self.space))
+
+    def _tree(self, name: str) -> KDTree:
+        if name not in self._trees:
+            self._trees[name] = KDTree(getattr(self, name).astype(np.float64))
+        return self._trees[name]
+
+    def assess(self, catalog: pd.DataFrame, batch_rows: int = 200_000) -> dict[str, np.ndarray]:
+        """``in_coverage`` (bool), ``coverage_weight`` (float32 in [0, 1]) and ``coverage_distance``."""
+        n = len(catalog)
+        out = {"in_coverage": np.zeros(n, dtype=bool), "coverage_weight": np.zeros(n, dtype=np.float32),
+               "coverage_distance": np.zeros(n, dtype=np.float32)}
+        n_train, n_sci = len(self.train), len(self.science)
+        k_train, k_sci = min(self.k, n_train), min(self.k, n_sci)
+        for start in range(0, n, batch_rows):
+            part = slice(start, min(n, start + batch_rows))
+            S = self.standardise(catalog.iloc[part])
+            distance = self._tree("train").query(S, k=k_train)[0][:, -1]
+            radius = np.maximum(self._tree("science").query(S, k=k_sci)[0][:, -1], 1e-12)
+            n_in = self._tree("train").query_radius(S, radius, count_only=True)
+            ratio = (n_in / n_train) / (k_sci / n_sci)
+            out["in_coverage"][part] = distance <= self.threshold
+            out["coverage_weight"][part] = np.minimum(ratio, 1.0)
+            out["coverage_distance"][part] = distance
+        return out
+
+    # serialisation: one npz (embedded in the model artefact)
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, train=self.train.astype(np.float32), science=self.science.astype(np.float32),
+                            centre=self.scaling.centre, scale=self.scaling.scale,
+                            meta=np.frombuffer(repr({"k": self.k, "threshold": self.threshold, "quantile": self.quantile,
+                                                     "space": self.space.to_dict()}).encode(), dtype=np.uint8))
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, payload: bytes) -> "CoverageModel":
+        import ast
+
+        with np.load(io.BytesIO(payload)) as data:
+            meta = ast.literal_eval(bytes(data["meta"]).decode())
+            return cls(space=FeatureSpec.from_dict(meta["space"]),
+                       scaling=RobustScaling(data["centre"], data["scale"]), train=data["train"],
+                       science=data["science"], k=int(meta["k"]), threshold=float(meta["threshold"]),
+                       quantile=float(meta["quantile"]))
+
+    def to_base64(self) -> str:
+        return base64.b64encode(self.to_bytes()).decode("ascii")
+
+    def summary(self) -> dict:
+        return {"space": self.space.names, "k": self.k, "threshold": self.threshold, "quantile": self.quantile,
+                "n_train": int(len(self.train)), "n_science_reference": int(len(self.science))}
+
+
+def fit_coverage(train_S: np.ndarray, science_S: np.ndarray, space: FeatureSpec, scaling: RobustScaling,
+                 k: int, quantile: float) -> tuple[CoverageModel, np.ndarray]:
+    """The coverage model and the labelled objects' own leave-one-out k-NN distances."""
+    k = int(max(1, min(k, len(train_S) - 1)))
+    loo = KDTree(train_S).query(train_S, k=k + 1)[0][:, -1]
+    threshold = float(np.quantile(loo, quantile))
+    model = CoverageModel(space, scaling, train_S.astype(np.float32), science_S.astype(np.float32), k, threshold,
+                          float(quantile))
+    return model, loo
+
+
+# --------------------------------------------------------------------------------------------
+# Colour–magnitude cells
+# --------------------------------------------------------------------------------------------
+def completeness_cells(train_S: np.ndarray, science_S: np.ndarray, n_cells: int, seed: int,
+                       train_z: np.ndarray | None = None, science_fraction: float | None = None
+                       ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """k-means cells of the science sample and the labelled / science counts per cell.
+
+    Returns the per-cell table, the cell of every labelled and science object, and the cell
+    centres (standardised space). ``density_ratio`` = (n_train / N_train) / (n_science / N_science);
+    ``completeness`` = n_train / (n_science / science_fraction), the fraction of the cell's
+    catalogue objects with a spec-z, when the science sample is a known fraction of the catalogue
+    and the labelled objects belong to the same catalogue.
+    """
+    from sklearn.cluster import KMeans
+
+    n_cells = int(max(2, min(n_cells, len(science_S) // 5)))
+    kmeans = KMeans(n_clusters=n_cells, n_init=2, random_state=seed % (2**31)).fit(science_S)
+    sci_cell = kmeans.labels_.astype(np.int32)
+    train_cell = kmeans.predict(train_S).astype(np.int32)
+    n_sci = np.bincount(sci_cell, minlength=n_cells)
+    n_tr = np.bincount(train_cell, minlength=n_cells)
+    table = pd.DataFrame({"cell": np.arange(n_cells), "n_science": n_sci, "n_train": n_tr})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["density_ratio"] = (n_tr / max(len(train_S), 1)) / (n_sci / max(len(science_S), 1))
+        if science_fraction:
+            table["completeness"] = n_tr / (n_sci / science_fraction)
+    if train_z is not None:
+        z = np.asarray(train_z, dtype=np.float64)
+        sums = np.bincount(train_cell, weights=z, minlength=n_cells)
+        table["mean_z_train"] = np.where(n_tr > 0, sums / np.maximum(n_tr, 1), np.nan)
+    return table, train_cell, sci_cell, kmeans.cluster_centers_
+
+
+# --------------------------------------------------------------------------------------------
+# The whole stage
+# --------------------------------------------------------------------------------------------
+@dataclass
+class Representativeness:
+    report: dict
+    ks: list[dict]
+    weights: np.ndarray
+    weights_raw: np.ndarray
+    coverage: CoverageModel
+    train_distance: np.ndarray
+    science_assessment: dict
+    cells: pd.DataFrame
+    cell_centres: np.ndarray
+    space: FeatureSpec
+    scaling: RobustScaling
+
+
+def assess(train: pd.DataFrame, science: pd.DataFrame, bands, *, seed: int, colours: str = "adjacent",
+           n_neighbors: int = 10, coverage_quantile: float = 0.99, classifier_folds: int = 3,
+           weights_enabled: bool = True, weight_floor: float = 0.0, weight_max: float | None = 20.0,
+           n_cells: int = 100, science_fraction: float | None = None, redshift_column: str = "z_spec"
+           ) -> Representativeness:
+    """Every measurement of the stage for one labelled and one science sample (canonical frames).
+
+    Seeds (``seed`` is the master seed): the classifier folds and k-means derive their own.
+    """
+    from zshard.io import derive_seed
+
+    space = comparison_space(bands, colours)
+    train_X = build_features(train, space)
+    science_X = build_features(science, space)
+    scaling = RobustScaling.fit(science_X)
+    train_S, science_S = scaling.transform(train_X), scaling.transform(science_X)
+
+    raw = lima_weights(train_S, science_S, n_neighbors)
+    weights = normalise_weights(raw, weight_floor, weight_max) if weights_enabled else np.ones(len(train))
+    ks = ks_table(train_X, science_X, space.names, weights)
+    auc = classifier_auc(train_X, science_X, derive_seed(seed, "representativeness.classifier"), classifier_folds,
+                         {"raw": raw, "used": weights} if weights_enabled else None)
+    coverage, train_distance = fit_coverage(train_S, science_S, space, scaling, n_neighbors, coverage_quantile)
+    science_assessment = coverage.assess(science)
+    z = train[redshift_column].to_numpy(dtype=np.float64)
+    cells, _, _, centres = completeness_cells(
+        train_S, science_S, n_cells, derive_seed(seed, "representativeness.cells"), z, science_fraction)
+    empty = cells["n_train"].to_numpy() == 0
+    in_empty = float(cells.loc[empty, "n_science"].sum() / max(len(science), 1))
+    w = weights
+    report = {
+        "n_train": int(len(train)), "n_science_sample": int(len(science)), "space": space.names,
+        "classifier_two_sample_test": auc,
+        "ks_max": float(np.nanmax([r["ks"] for r in ks])) if ks else float("nan"),
+        "ks_weighted_max": float(np.nanmax([r.get("ks_weighted", np.nan) for r in ks])) if ks else float("nan"),
+        "coverage": {**coverage.summary(),
+                     "science_fraction_in_coverage": float(science_assessment["in_coverage"].mean()),
+                     "science_mean_coverage_weight": float(science_assessment["coverage_weight"].mean())},
+        "weights": {"enabled": bool(weights_enabled), "method": "kNN density ratio (Lima et al. 2008)",
+                    "k": int(n_neighbors), "floor": weight_floor, "max": weight_max,
+                    "fraction_zero_raw": float(np.mean(raw == 0)),
+                    "effective_sample_size": float(w.sum() ** 2 / np.sum(w * w)),
+                    "min": float(w.min()), "max_value": float(w.max()),
+                    "mean_z_unweighted": float(np.mean(z)), "mean_z_weighted": float(np.average(z, weights=w))},
+        "cells": {"n_cells": int(len(cells)), "cells_without_specz": int(empty.sum()),
+                  "science_fraction_in_cells_without_specz": in_empty,
+                  "science_fraction_of_catalogue": science_fraction},
+    }
+    return Representativeness(report, ks, weights, raw, coverage, train_distance, science_assessment, cells,
+                              centres, space, scaling)

@@ -1,0 +1,299 @@
+"""Train once: the stages from the labelled sample to the one model artefact.
+
+Hoyle's machine-learning workflow (e.g. Hoyle 2016, A&C 16, 34; Hoyle et al. 2015, MNRAS 449,
+1275 and 452, 4183): examine the samples, generate features, pre-select them, try many algorithms
+over random hyper-parameters with no favourite, keep one versioned model. Each stage is one
+function here, called by its own Snakemake rule (``workflow/rules/train.smk``) and, in sequence,
+by :func:`train_chain` (the benchmark, notebooks), so both run the same code:
+
+1. :func:`stage_representativeness` — :mod:`zshard.representativeness`
+2. :func:`stage_anomalies` — :mod:`zshard.anomalies`
+3. :func:`stage_features` — :mod:`zshard.features`
+4. :func:`stage_selection` — :mod:`zshard.selection`
+5. :func:`stage_zoo` — :mod:`zshard.zoo`
+6. :func:`build_model` — :mod:`zshard.models`
+
+Every function takes its section of the workflow config (``config["representativeness"]`` …) as
+a plain dict, the master seed, and derives its own seeds with :func:`zshard.io.derive_seed`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from zshard import anomalies, metrics, pdf, representativeness, selection, zoo
+from zshard.features import FeatureSpec, build_features, build_pool, fit_pca, pool_summary
+from zshard.io import derive_seed
+from zshard.models import PhotozModel, library_versions, train_quantile_model
+
+REDSHIFT = "z_spec"
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Representativeness
+# --------------------------------------------------------------------------------------------
+def stage_representativeness(train: pd.DataFrame, science: pd.DataFrame, cfg: dict, bands, seed: int,
+                             science_fraction: float | None = None) -> representativeness.Representativeness:
+    weights = cfg.get("weights", {})
+    return representativeness.assess(
+        train, science, bands, seed=seed, colours=cfg.get("colours", "adjacent"),
+        n_neighbors=int(cfg.get("n_neighbors", 10)), coverage_quantile=float(cfg.get("coverage_quantile", 0.99)),
+        classifier_folds=int(cfg.get("classifier_folds", 3)), weights_enabled=bool(weights.get("enabled", True)),
+        weight_floor=float(weights.get("floor", 0.0)), weight_max=weights.get("max"),
+        n_cells=int(cfg.get("n_cells", 100)), science_fraction=science_fraction)
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Anomalies
+# --------------------------------------------------------------------------------------------
+def stage_anomalies(train: pd.DataFrame, validation: pd.DataFrame | None, cfg: dict, bands, seed: int, *,
+                    weights: np.ndarray | None = None, quick_params: dict | None = None,
+                    threads: int = 1) -> tuple[np.ndarray, pd.DataFrame, dict]:
+    """Flags (bool per training row), a per-object table and the report (what, and its effect)."""
+    space = representativeness.comparison_space(bands, "adjacent")
+    n = len(train)
+    table = pd.DataFrame({"id": train["id"].to_numpy()})
+    flagged = np.zeros(n, dtype=bool)
+    methods = {}
+    enabled = cfg.get("enabled", True)
+    nz = cfg.get("neighbour_redshift", {})
+    if enabled and nz.get("enabled", True) and nz.get("fraction", 0) > 0:
+        score = anomalies.neighbour_redshift_scores(train, space, n_neighbors=int(nz.get("n_neighbors", 20)),
+                                                    sigma_floor=float(nz.get("sigma_floor", 0.01)))
+        flags = anomalies.flag_anomalies(score, float(nz["fraction"]))
+        table["neighbour_redshift_score"] = score
+        flagged |= flags.flagged
+        methods["neighbour_redshift"] = anomalies.describe_flagged(train, flags, bands)
+    iso = cfg.get("isolation_forest", {})
+    if enabled and iso.get("enabled", False) and iso.get("fraction", 0) > 0:
+        score = anomalies.isolation_forest_scores(train, space, seed=derive_seed(seed, "anomalies.isolation_forest"),
+                                                  n_estimators=int(iso.get("n_estimators", 200)),
+                                                  include_redshift=bool(iso.get("include_redshift", True)),
+                                                  threads=threads)
+        flags = anomalies.flag_anomalies(score, float(iso["fraction"]))
+        table["isolation_forest_score"] = score
+        flagged |= flags.flagged
+        methods["isolation_forest"] = anomalies.describe_flagged(train, flags, bands)
+    table["flagged"] = flagged
+    remove = bool(enabled and cfg.get("remove", True))
+    table["removed"] = flagged & remove
+    report = {"enabled": bool(enabled), "remove": remove, "n_train": int(n), "n_flagged": int(flagged.sum()),
+              "n_removed": int((flagged & remove).sum()), "methods": methods}
+    if validation is not None and len(validation) and flagged.any():
+        report["effect_on_validation"] = anomalies.removal_effect(
+            train, validation, flagged, FeatureSpec(tuple(bands), "all"), params=quick_params or {},
+            seed=derive_seed(seed, "anomalies.effect"), weights=weights, threads=threads)
+    return flagged & remove, table, report
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Features
+# --------------------------------------------------------------------------------------------
+def stage_features(train: pd.DataFrame, science: pd.DataFrame | None, cfg: dict, bands) -> tuple[FeatureSpec, list[dict]]:
+    """The candidate pool (with the PCA fitted on the training sample) and a per-feature table."""
+    spec = FeatureSpec(tuple(bands), cfg.get("colours", "all"), errors=bool(cfg.get("errors", False)))
+    n_pca = int(cfg.get("pca_components", 0))
+    if n_pca:
+        spec = fit_pca(train, spec, n_pca)
+    return spec, pool_summary(train, science, spec)
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Selection
+# --------------------------------------------------------------------------------------------
+def candidate_sizes(n_pool: int, fractions) -> list[int]:
+    sizes = sorted({int(min(n_pool, max(1, round(f * n_pool)))) for f in fractions})
+    return sizes or [n_pool]
+
+
+def stage_selection(train: pd.DataFrame, weights: np.ndarray | None, science: pd.DataFrame | None, pool: FeatureSpec,
+                    cfg: dict, seed: int, threads: int = 1) -> tuple[FeatureSpec, dict]:
+    """Gain, permutation and MINT rankings; the top-k of the configured ranking, k by CV."""
+    names = pool.pool_names
+    X = build_pool(train, pool)
+    z = train[REDSHIFT].to_numpy(dtype=np.float64)
+    quick = dict(cfg.get("quick_model", {}))
+    rankings = {
+        "gain": selection.gain_ranking(X, z, names, params=quick, seed=derive_seed(seed, "selection.gain"),
+                                       weights=weights, threads=threads),
+        "permutation": selection.permutation_ranking(X, z, names, params=quick,
+                                                     seed=derive_seed(seed, "selection.permutation"), weights=weights,
+                                                     repeats=int(cfg.get("permutation_repeats", 3)), threads=threads),
+    }
+    mint_cfg = cfg.get("mint", {})
+    science_X = build_pool(science, pool) if science is not None and len(science) else X
+    rankings["mint"] = selection.mint_ranking(X, z, science_X, names, n_neighbors=int(mint_cfg.get("n_neighbors", 3)),
+                                              seed=derive_seed(seed, "selection.mint"),
+                                              max_rows=int(mint_cfg.get("max_rows", 5000)))
+    used = cfg.get("ranking", "mint")
+    if not cfg.get("enabled", True):
+        return pool.with_selection(None), {"enabled": False, "rankings": rankings, "chosen": names}
+    order = [row["feature"] for row in rankings[used]]
+    sizes = candidate_sizes(len(names), cfg.get("size_fractions", [1.0]))
+    folds = zoo.cv_folds(train["id"].to_numpy(), int(cfg.get("folds", 3)), derive_seed(seed, "selection.folds"))
+    rank_by = cfg.get("rank_by", "nmad")
+    scan = selection.size_scan(X, z, names, order, sizes, folds=folds, params=quick,
+                               seed=derive_seed(seed, "selection.scan"), weights=weights, threads=threads)
+    k = selection.choose_size(scan, rank_by, float(cfg.get("tolerance", 0.01)))
+    chosen = order[:k]
+    report = {"enabled": True, "ranking_used": used, "rank_by": rank_by, "tolerance": cfg.get("tolerance", 0.01),
+              "pool": names, "rankings": rankings, "size_scan": scan, "chosen": chosen, "n_chosen": k}
+    return pool.with_selection(chosen), report
+
+
+# --------------------------------------------------------------------------------------------
+# 5. The zoo
+# --------------------------------------------------------------------------------------------
+def stage_zoo(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSpec, cfg: dict, seed: int,
+              threads: int = 1, log=print) -> zoo.ZooResult:
+    X = build_features(train, spec)
+    z = train[REDSHIFT].to_numpy(dtype=np.float64)
+    return zoo.run_zoo(X, z, train["id"].to_numpy(), algorithms=cfg.get("algorithms", zoo.ALGORITHMS),
+                       n_draws=cfg.get("n_draws", 3), folds=int(cfg.get("folds", 3)), seed=seed, weights=weights,
+                       rank_by=cfg.get("rank_by", "nmad"), time_budget_s=float(cfg.get("time_budget_s", 0)),
+                       spaces=cfg.get("spaces"), stack=bool(cfg.get("stack", True)),
+                       stack_min_improvement=float(cfg.get("stack_min_improvement", 0.01)), threads=threads,
+                       feature_names=spec.names, log=log)
+
+
+# --------------------------------------------------------------------------------------------
+# 6. The artefact
+# --------------------------------------------------------------------------------------------
+def quantile_params(model_cfg: dict, leaderboard: dict | None) -> tuple[dict, str]:
+    """Parameters of the production quantile model: the zoo's best ``xgboost_quantile`` draw over
+    ``model.xgboost``, or ``model.xgboost`` alone (and where they came from)."""
+    base = dict(model_cfg.get("xgboost", {}))
+    best = ((leaderboard or {}).get("algorithms", {}).get("xgboost_quantile") or {}).get("best")
+    if best:
+        return {**base, **best["params"]}, "zoo: best xgboost_quantile draw"
+    return base, "config: model.xgboost"
+
+
+def build_model(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSpec, model_cfg: dict, seed: int, *,
+                leaderboard: dict | None = None, coverage=None, threads: int = 1, extra_manifest: dict | None = None,
+                validation: pd.DataFrame | None = None) -> PhotozModel:
+    """Refit the production quantile model and the zoo's point winner on the whole training sample."""
+    params, origin = quantile_params(model_cfg, leaderboard)
+    model = train_quantile_model(train, spec, model_cfg["quantile_levels"], weights=weights, params=params,
+                                 seed=derive_seed(seed, "model.quantile"), threads=threads,
+                                 z_min=model_cfg["z_min"], z_max=model_cfg["z_max"],
+                                 max_density=model_cfg["max_density"])
+    winner = (leaderboard or {}).get("winner")
+    point = {"algorithm": "pdf_median", "source": "the p(z) median of the quantile model"}
+    if winner is not None:
+        X = build_features(train, spec)
+        z = train[REDSHIFT].to_numpy(dtype=np.float64)
+        model.point_model = zoo.fit_winner(winner, X, z, weights, seed, threads)
+        point = {"algorithm": winner["algorithm"], "params": winner["params"],
+                 "cv": {k: winner[k] for k in ("nmad", "sigma68", "bias_median", "outlier_fraction", "nmad_fold_std")},
+                 "source": "the p(z) median of the quantile model" if model.point_model is None
+                 else "refit of the zoo winner on the whole training sample"}
+        if winner["algorithm"] == "stack":
+            point["members"] = winner["members"]
+    model.coverage = coverage
+    model.recentre = bool(model_cfg.get("recentre_pdf", True)) and model.point_model is not None
+    model.manifest.update({
+        "quantile_model_params_from": origin,
+        "point_estimate": point,
+        "n_train": int(len(train)),
+        "weighted": weights is not None,
+        "library_versions": library_versions(),
+        **(extra_manifest or {}),
+    })
+    if leaderboard is not None:
+        model.manifest["zoo"] = {"rank_by": leaderboard["rank_by"], "folds": leaderboard["folds"],
+                                 "ranking": [{"algorithm": r["algorithm"], "nmad": r["nmad"], "sigma68": r["sigma68"],
+                                              "bias_median": r["bias_median"],
+                                              "outlier_fraction": r["outlier_fraction"]}
+                                             for r in leaderboard["ranking"]]}
+    if validation is not None and len(validation):
+        model.manifest["validation_metrics"] = evaluate(model, validation)
+    return model
+
+
+def evaluate(model: PhotozModel, sample: pd.DataFrame) -> dict:
+    """Point metrics of z_phot and of the p(z) median, and the raw p(z) metrics, on a labelled sample
+    (with a re-centred p(z), also those of the quantile model as it came, for comparison)."""
+    z = sample[REDSHIFT].to_numpy(dtype=np.float64)
+    out = {"n": int(len(sample))}
+    variants = [("", model.recentre)] + ([("quantile_model_alone_", False)] if model.recentre else [])
+    for prefix, recentre in variants:
+        saved, model.recentre = model.recentre, recentre
+        try:
+            quantiles = model.predict_quantiles(sample)
+        finally:
+            model.recentre = saved
+        z_median = pdf.summaries(quantiles, model.levels, model.z_min, model.z_max)["z_median"]
+        pdf_metrics = metrics.pdf_metrics(quantiles, model.levels, z, model.z_min, model.z_max)
+        pdf_metrics.pop("pit_histogram", None)
+        out[f"{prefix}pdf_median"] = metrics.point_metrics(z_median, z)
+        out[f"{prefix}pdf_raw"] = pdf_metrics
+    out["z_phot"] = metrics.point_metrics(model.predict_point(sample), z)
+    return {"n": out.pop("n"), "z_phot": out.pop("z_phot"), **out}
+
+
+# --------------------------------------------------------------------------------------------
+# All stages in one call
+# --------------------------------------------------------------------------------------------
+@dataclass
+class TrainingResult:
+    model: PhotozModel
+    reports: dict = field(default_factory=dict)
+
+
+def train_chain(train: pd.DataFrame, science: pd.DataFrame, config: dict, *, validation: pd.DataFrame | None = None,
+                science_fraction: float | None = None, threads: int = 1, log=print) -> TrainingResult:
+    """Every stage in sequence on in-memory frames, with the workflow's config (a full config dict)."""
+    bands, seed = list(config["bands"]), int(config["seed"])
+    reports = {}
+    rep = stage_representativeness(train, science, config["representativeness"], bands, seed, science_fraction)
+    weights = rep.weights if config["representativeness"].get("weights", {}).get("enabled", True) else None
+    reports["representativeness"] = rep.report
+    log(f"representativeness: AUC {rep.report['classifier_two_sample_test']['auc']:.3f}, "
+        f"in coverage {rep.report['coverage']['science_fraction_in_coverage']:.3f}")
+    removed, _, reports["anomalies"] = stage_anomalies(train, validation, config["anomalies"], bands, seed,
+                                                       weights=weights,
+                                                       quick_params=config["selection"].get("quick_model"),
+                                                       threads=threads)
+    keep = ~removed
+    clean = train[keep].reset_index(drop=True)
+    w = None if weights is None else weights[keep]
+    log(f"anomalies: {int(removed.sum())} of {len(train)} removed")
+    pool, reports["features"] = stage_features(clean, science, config["features"], bands)
+    spec, reports["selection"] = stage_selection(clean, w, science, pool, config["selection"], seed, threads)
+    log(f"selection: {len(spec.names)} of {len(pool.pool_names)} features: {spec.names}")
+    leaderboard = None
+    if config["zoo"].get("enabled", True):
+        result = stage_zoo(clean, w, spec, config["zoo"], seed, threads, log)
+        leaderboard = result.leaderboard
+        reports["zoo"] = leaderboard
+        log(f"zoo: winner {leaderboard['winner']['algorithm']} (CV nmad {leaderboard['winner']['nmad']:.5f})")
+    model = build_model(clean, w, spec, config["model"], seed, leaderboard=leaderboard, coverage=rep.coverage,
+                        threads=threads, validation=validation)
+    return TrainingResult(model, reports)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the stages' products back (the rule scripts)
+# --------------------------------------------------------------------------------------------
+def cleaned_training_sample(train: pd.DataFrame, anomalies_table: pd.DataFrame | None,
+                            weights_table: pd.DataFrame | None) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The training sample without the removed anomalies, and its weights (None: unweighted).
+
+    Both tables are matched to ``train`` by id; a mismatch is an error (a stale product).
+    """
+    ids = train["id"].to_numpy()
+    keep = np.ones(len(train), dtype=bool)
+    if anomalies_table is not None:
+        if not np.array_equal(anomalies_table["id"].to_numpy(), ids):
+            raise ValueError("the anomaly flags list other objects than the training sample (stale product?)")
+        keep = ~anomalies_table["removed"].to_numpy(dtype=bool)
+    weights = None
+    if weights_table is not None and len(weights_table) and bool(weights_table["enabled"].iloc[0]):
+        if not np.array_equal(weights_table["id"].to_numpy(), ids):
+            raise ValueError("the training weights list other objects than the training sample (stale product?)")
+        weights = weights_table["weight"].to_numpy(dtype=np.float64)[keep]
+    return train[keep].reset_index(drop=True), weights

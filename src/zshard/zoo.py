@@ -1,0 +1,413 @@
+"""The model zoo: many learners, random hyper-parameters, k-fold cross-validation, one leaderboard.
+
+No favourite: every algorithm gets the same folds, the same number of random draws from its search
+space (random search beats a grid for the same budget when few parameters matter, Bergstra &
+Bengio 2012, JMLR 13, 281) and the same metrics, computed on its out-of-fold predictions:
+
+==================  ===========================================================================
+``xgboost_quantile`` gradient-boosted trees with the pinball loss at α = 0.5 (Koenker & Bassett
+                     1978): the median of the production model. Its best hyper-parameters train
+                     the production multi-quantile p(z) model (:mod:`zshard.models`).
+``xgboost``          gradient-boosted trees, squared or absolute error (Chen & Guestrin 2016)
+``random_forest``    Breiman (2001, Mach. Learn. 45, 5); NaN-aware splits in scikit-learn
+``adaboost``         AdaBoost.R2 of regression trees (Drucker 1997, ICML; Freund & Schapire 1997),
+                     the machine-learning photo-z benchmark of Hoyle et al.
+``knn``              k nearest neighbours in standardised features (e.g. Ball et al. 2008, ApJ
+                     683, 12)
+``mlp``              a multi-layer perceptron (as ANNz, Collister & Lahav 2004, PASP 116, 345)
+==================  ===========================================================================
+
+Learners that cannot take NaN (AdaBoost, kNN, MLP) see median-imputed features plus missing-value
+indicators (:mod:`zshard.features`). Training weights (the representativeness weights) are passed
+to every learner that accepts them (all but kNN) and the CV metrics are weighted by them too:
+importance-weighted cross-validation (Sugiyama, Krauledat & Müller 2007, JMLR 8, 985) estimates the
+metrics on the science sample rather than on the labelled one.
+
+A stacked ensemble (Wolpert 1992, Neural Netw. 5, 241) of the best draw of each algorithm is also
+scored: convex weights of their out-of-fold predictions that minimise the ranking metric (after
+Breiman 1996, Mach. Learn. 24, 49, who minimised squared error; see :func:`_stack_weights`),
+themselves cross-validated over the same folds. It wins only if it beats the
+best single learner by ``stack_min_improvement`` (relative): a stack is heavier to store and apply,
+and its CV score is slightly optimistic (its members were picked on the same folds).
+
+The folds come from a hash of the object id (:func:`zshard.io.id_hash_unit`), every draw from a
+generator seeded with ``derive_seed(seed, "zoo.<algorithm>")``. A time budget per algorithm stops
+drawing once spent (the draws already made are kept; at least one is always evaluated): with a
+binding budget the number of draws depends on the machine, and the leaderboard says how many ran.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from zshard import metrics
+from zshard.io import derive_seed, id_hash_unit
+
+__all__ = ["ALGORITHMS", "DEFAULT_SPACES", "draw_params", "make_estimator", "fit_estimator", "cv_folds",
+           "run_zoo", "StackedPoint", "fit_winner", "RANK_METRICS"]
+
+ALGORITHMS = ("xgboost_quantile", "xgboost", "random_forest", "adaboost", "knn", "mlp")
+RANK_METRICS = ("nmad", "sigma68", "outlier_fraction")
+
+_XGB_SPACE = {
+    "n_estimators": {"int": [100, 500]},
+    "learning_rate": {"loguniform": [0.02, 0.2]},
+    "max_depth": {"int": [3, 9]},
+    "min_child_weight": {"loguniform": [1.0, 30.0]},
+    "subsample": {"uniform": [0.6, 1.0]},
+    "colsample_bytree": {"uniform": [0.5, 1.0]},
+    "reg_lambda": {"loguniform": [0.1, 10.0]},
+}
+#: Search spaces: per parameter a distribution ``{int: [lo, hi]}`` (inclusive), ``{uniform: [lo, hi]}``,
+#: ``{loguniform: [lo, hi]}``, ``{choice: [values]}``, or a fixed value. ``zoo.spaces`` in the
+#: config overrides entries per algorithm and parameter.
+DEFAULT_SPACES: dict[str, dict] = {
+    "xgboost_quantile": dict(_XGB_SPACE),
+    "xgboost": {**_XGB_SPACE, "objective": {"choice": ["reg:squarederror", "reg:absoluteerror"]}},
+    "random_forest": {"n_estimators": {"int": [50, 200]}, "max_features": {"uniform": [0.3, 1.0]},
+                      "min_samples_leaf": {"int": [1, 10]}, "max_depth": {"choice": [None, 12, 20]}},
+    "adaboost": {"n_estimators": {"int": [20, 100]}, "learning_rate": {"loguniform": [0.05, 1.0]},
+                 "loss": {"choice": ["linear", "square", "exponential"]}, "max_depth": {"int": [3, 8]}},
+    "knn": {"n_neighbors": {"int": [5, 50]}, "weights": {"choice": ["uniform", "distance"]}, "p": {"choice": [1, 2]}},
+    "mlp": {"hidden_layer_sizes": {"choice": [[64], [64, 64], [128, 64]]}, "alpha": {"loguniform": [1e-5, 1e-2]},
+            "learning_rate_init": {"loguniform": [5e-4, 5e-3]}, "batch_size": {"choice": [128, 256]},
+            "max_iter": 200},
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Random draws
+# --------------------------------------------------------------------------------------------
+def _draw_one(spec, rng: np.random.Generator):
+    if not isinstance(spec, Mapping):
+        return copy.deepcopy(spec)
+    if len(spec) != 1:
+        raise ValueError(f"a search distribution has one key (int, uniform, loguniform, choice), got {dict(spec)}")
+    kind, args = next(iter(spec.items()))
+    if kind == "int":
+        lo, hi = int(args[0]), int(args[1])
+        return int(rng.integers(lo, hi + 1))
+    if kind == "uniform":
+        return float(rng.uniform(float(args[0]), float(args[1])))
+    if kind == "loguniform":
+        lo, hi = float(args[0]), float(args[1])
+        if lo <= 0 or hi < lo:
+            raise ValueError(f"loguniform needs 0 < low <= high, got {args}")
+        return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    if kind == "choice":
+        return copy.deepcopy(args[int(rng.integers(len(args)))])
+    raise ValueError(f"unknown search distribution {kind!r} (int, uniform, loguniform, choice)")
+
+
+def merged_space(algorithm: str, overrides: Mapping | None = None) -> dict:
+    if algorithm not in DEFAULT_SPACES:
+        raise ValueError(f"unknown algorithm {algorithm!r}; known: {ALGORITHMS}")
+    return {**DEFAULT_SPACES[algorithm], **dict((overrides or {}).get(algorithm, {}))}
+
+
+def draw_params(space: Mapping, n: int, seed: int) -> list[dict]:
+    """``n`` parameter sets drawn from ``space`` by a generator seeded with ``seed`` (parameters in sorted order)."""
+    rng = np.random.default_rng(seed)
+    return [{name: _draw_one(space[name], rng) for name in sorted(space)} for _ in range(n)]
+
+
+# --------------------------------------------------------------------------------------------
+# Estimators
+# --------------------------------------------------------------------------------------------
+def make_estimator(algorithm: str, params: Mapping, seed: int, threads: int = 1):
+    """A scikit-learn-compatible regressor of ``algorithm`` with ``params``."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rs = int(seed % (2**31))
+    p = dict(params)
+
+    def imputer():
+        return SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+
+    if algorithm in ("xgboost_quantile", "xgboost"):
+        import xgboost as xgb
+
+        fixed = {"objective": "reg:quantileerror", "quantile_alpha": 0.5} if algorithm == "xgboost_quantile" else {}
+        return xgb.XGBRegressor(tree_method="hist", random_state=rs, n_jobs=threads, **{**p, **fixed})
+    if algorithm == "random_forest":
+        from sklearn.ensemble import RandomForestRegressor
+
+        return RandomForestRegressor(random_state=rs, n_jobs=threads, **p)
+    if algorithm == "adaboost":
+        from sklearn.ensemble import AdaBoostRegressor
+        from sklearn.tree import DecisionTreeRegressor
+
+        depth = p.pop("max_depth", 3)
+        return make_pipeline(imputer(), AdaBoostRegressor(DecisionTreeRegressor(max_depth=depth, random_state=rs),
+                                                          random_state=rs, **p))
+    if algorithm == "knn":
+        from sklearn.neighbors import KNeighborsRegressor
+
+        return make_pipeline(imputer(), StandardScaler(), KNeighborsRegressor(n_jobs=threads, **p))
+    if algorithm == "mlp":
+        from sklearn.neural_network import MLPRegressor
+
+        p["hidden_layer_sizes"] = tuple(int(v) for v in p.get("hidden_layer_sizes", (64,)))
+        p.setdefault("early_stopping", True)
+        return make_pipeline(imputer(), StandardScaler(), MLPRegressor(random_state=rs, **p))
+    raise ValueError(f"unknown algorithm {algorithm!r}; known: {ALGORITHMS}")
+
+
+def fit_estimator(algorithm: str, estimator, X: np.ndarray, z: np.ndarray, weights: np.ndarray | None):
+    """Fit with sample weights where the learner takes them (all but kNN)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if weights is None or algorithm == "knn":
+            return estimator.fit(X, z)
+        if hasattr(estimator, "steps"):
+            return estimator.fit(X, z, **{f"{estimator.steps[-1][0]}__sample_weight": weights})
+        return estimator.fit(X, z, sample_weight=weights)
+
+
+def cv_folds(ids: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Fold index in 0 … k−1 of every object, from a hash of its id (stable when the sample grows)."""
+    return np.minimum((id_hash_unit(np.asarray(ids), seed) * k).astype(np.int64), k - 1)
+
+
+def _oof(algorithm, params, X, z, weights, folds, seed, threads) -> np.ndarray:
+    oof = np.full(len(z), np.nan)
+    for f in np.unique(folds):
+        test = folds == f
+        w = None if weights is None else weights[~test]
+        estimator = fit_estimator(algorithm, make_estimator(algorithm, params, seed, threads), X[~test], z[~test], w)
+        oof[test] = estimator.predict(X[test])
+    return oof
+
+
+def _scores(oof: np.ndarray, z: np.ndarray, weights: np.ndarray | None, folds: np.ndarray) -> dict:
+    weighted = metrics.weighted_point_metrics(oof, z, weights)
+    fold_nmad = [metrics.weighted_point_metrics(oof[folds == f], z[folds == f],
+                                                None if weights is None else weights[folds == f])["nmad"]
+                 for f in np.unique(folds)]
+    unweighted = metrics.point_metrics(oof, z)
+    return {**{k: weighted[k] for k in ("nmad", "sigma68", "bias_median", "bias_mean", "outlier_fraction")},
+            "nmad_fold_std": float(np.std(fold_nmad)),
+            "unweighted": {k: unweighted[k] for k in ("nmad", "sigma68", "bias_median", "outlier_fraction")}}
+
+
+# --------------------------------------------------------------------------------------------
+# Stacking
+# --------------------------------------------------------------------------------------------
+def _metric(prediction: np.ndarray, z: np.ndarray, weights: np.ndarray | None, rank_by: str) -> float:
+    d = (prediction - z) / (1.0 + z)
+    if rank_by == "outlier_fraction":
+        bad = np.abs(d) > 0.15
+        return float(bad.mean() if weights is None else np.average(bad, weights=weights))
+    if weights is None:
+        if rank_by == "nmad":
+            return float(metrics.NMAD_SCALE * np.median(np.abs(d - np.median(d))))
+        p16, p84 = np.percentile(d, [15.865525393145708, 84.13447460685429])
+        return float(0.5 * (p84 - p16))
+    return float(metrics.weighted_point_metrics(prediction, z, weights)[rank_by])
+
+
+def _lad_weights(P: np.ndarray, z: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """Non-negative least-absolute-deviation weights of the columns of ``P`` (a linear programme;
+    L1 regression, Koenker & Bassett 1978, Econometrica 46, 33)."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    n, m = P.shape
+    w = np.ones(n) if weights is None else weights
+    identity = sparse.identity(n, format="csr")
+    constraints = sparse.hstack([sparse.csr_matrix(P), identity, -identity], format="csr")
+    solution = linprog(np.concatenate([np.zeros(m), w, w]), A_eq=constraints, b_eq=z,
+                       bounds=[(0, None)] * (m + 2 * n), method="highs")
+    if not solution.success or solution.x[:m].sum() <= 0:
+        return np.full(m, 1.0 / m)
+    return solution.x[:m]
+
+
+def _stack_weights(P: np.ndarray, z: np.ndarray, weights: np.ndarray | None, rank_by: str = "nmad") -> np.ndarray:
+    """Convex weights (≥ 0, summing to 1) of the columns of ``P`` that minimise the ranking metric.
+
+    Breiman (1996) fits non-negative least squares; here the ranking metric itself (NMAD by
+    default) is minimised, because squared and even absolute losses let a member's few
+    catastrophic predictions (leverage points) decide its weight. Softmax-parametrised weights,
+    Nelder–Mead (Nelder & Mead 1965, Comput. J. 7, 308) from equal weights, from each member alone
+    and from the (normalised) least-absolute-deviation weights; the best optimum is kept.
+    """
+    from scipy.optimize import minimize
+
+    m = P.shape[1]
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    keep = np.isfinite(P).all(axis=1) & np.isfinite(z) & (True if w is None else (w > 0))
+    P, z = P[keep], z[keep]
+    w = None if w is None else w[keep]
+    if len(z) == 0 or m == 1:
+        return np.full(m, 1.0 / m)
+
+    def convex(theta):
+        e = np.exp(theta - theta.max())
+        return e / e.sum()
+
+    def objective(theta):
+        return _metric(P @ convex(theta), z, w, rank_by)
+
+    lad = _lad_weights(P, z, w)
+    lad = np.clip(lad / lad.sum(), 1e-4, None)
+    starts = [np.zeros(m), np.log(lad)] + [np.where(np.arange(m) == j, 6.0, 0.0) for j in range(m)]
+    best_theta, best_value = starts[0], objective(starts[0])
+    for theta0 in starts:
+        result = minimize(objective, theta0, method="Nelder-Mead",
+                          options={"xatol": 1e-3, "fatol": 1e-7, "maxiter": 150 * m})
+        if result.fun < best_value:
+            best_theta, best_value = result.x, float(result.fun)
+    return convex(best_theta)
+
+
+@dataclass
+class StackedPoint:
+    """A non-negative linear combination of fitted learners' predictions."""
+
+    algorithms: list[str]
+    members: list
+    coefficients: np.ndarray
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.column_stack([m.predict(X) for m in self.members]) @ self.coefficients
+
+
+# --------------------------------------------------------------------------------------------
+# The search
+# --------------------------------------------------------------------------------------------
+@dataclass
+class ZooResult:
+    leaderboard: dict
+    oof: dict[str, np.ndarray] = field(default_factory=dict)  # best draw per algorithm (and the stack)
+
+
+def _thread_limit(threads: int):
+    """Cap the BLAS/OpenMP threads of the learners (MLP, kNN) at the job's threads."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a scikit-learn dependency
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=max(1, int(threads)))
+
+
+def run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Sequence[str] = ALGORITHMS,
+            n_draws: int | Mapping[str, int] = 5, folds: int = 3, seed: int = 0, weights: np.ndarray | None = None,
+            rank_by: str = "nmad", time_budget_s: float = 0.0, spaces: Mapping | None = None, stack: bool = True,
+            stack_min_improvement: float = 0.01, threads: int = 1, feature_names: Sequence[str] = (),
+            log=print) -> ZooResult:
+    """Random search over every algorithm with k-fold CV; the leaderboard and the winner.
+
+    ``seed`` is the master seed: the folds use ``derive_seed(seed, "zoo.folds")``, the draws of an
+    algorithm ``derive_seed(seed, "zoo.<algorithm>")`` and the learner's own randomness
+    ``derive_seed(seed, "zoo.<algorithm>.fit")``.
+    """
+    if rank_by not in RANK_METRICS:
+        raise ValueError(f"rank_by must be one of {RANK_METRICS}")
+    with _thread_limit(threads):
+        return _run_zoo(X, z, ids, algorithms=algorithms, n_draws=n_draws, folds=folds, seed=seed, weights=weights,
+                        rank_by=rank_by, time_budget_s=time_budget_s, spaces=spaces, stack=stack,
+                        stack_min_improvement=stack_min_improvement, threads=threads, feature_names=feature_names,
+                        log=log)
+
+
+def _run_zoo(X, z, ids, *, algorithms, n_draws, folds, seed, weights, rank_by, time_budget_s, spaces, stack,
+             stack_min_improvement, threads, feature_names, log) -> ZooResult:
+    z = np.asarray(z, dtype=np.float64)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    fold = cv_folds(ids, folds, derive_seed(seed, "zoo.folds"))
+    draws, per_algorithm, oofs = [], {}, {}
+    for algorithm in algorithms:
+        space = merged_space(algorithm, spaces)
+        n = int(n_draws.get(algorithm, 0) if isinstance(n_draws, Mapping) else n_draws)
+        if n <= 0:
+            continue
+        candidates = draw_params(space, n, derive_seed(seed, f"zoo.{algorithm}"))
+        fit_seed = derive_seed(seed, f"zoo.{algorithm}.fit")
+        start = time.perf_counter()
+        best = None
+        for i, params in enumerate(candidates):
+            if i > 0 and time_budget_s and time.perf_counter() - start > time_budget_s:
+                log(f"{algorithm}: time budget of {time_budget_s} s spent after {i} of {n} draws")
+                break
+            t0 = time.perf_counter()
+            oof = _oof(algorithm, params, X, z, w, fold, fit_seed, threads)
+            row = {"algorithm": algorithm, "draw": i, "params": params, **_scores(oof, z, w, fold),
+                   "seconds": round(time.perf_counter() - t0, 3)}
+            draws.append(row)
+            log(f"{algorithm} draw {i}: nmad {row['nmad']:.5f} sigma68 {row['sigma68']:.5f} "
+                f"outliers {row['outlier_fraction']:.4f} ({row['seconds']:.1f} s) {params}")
+            if best is None or row[rank_by] < best[rank_by]:
+                best, oofs[algorithm] = row, oof
+        per_algorithm[algorithm] = {"n_draws": n, "n_evaluated": sum(1 for d in draws if d["algorithm"] == algorithm),
+                                    "seconds": round(time.perf_counter() - start, 3), "best": best}
+
+    ranking = sorted((entry["best"] for entry in per_algorithm.values()), key=lambda r: r[rank_by])
+    result = {"rank_by": rank_by, "folds": int(folds), "n_train": int(len(z)), "weighted": w is not None,
+              "features": list(feature_names), "algorithms": per_algorithm, "draws": draws}
+    winner = dict(ranking[0]) if ranking else None
+    stack_row = None
+    if stack and len(oofs) >= 2:
+        names = [r["algorithm"] for r in ranking]
+        P = np.column_stack([oofs[a] for a in names])
+        stack_oof = np.full(len(z), np.nan)
+        for f in np.unique(fold):
+            test = fold == f
+            coefficients = _stack_weights(P[~test], z[~test], None if w is None else w[~test], rank_by)
+            stack_oof[test] = P[test] @ coefficients
+        coefficients = _stack_weights(P, z, w, rank_by)
+        stack_row = {"algorithm": "stack", "draw": None,
+                     "params": {"members": names, "coefficients": [float(c) for c in coefficients]},
+                     **_scores(stack_oof, z, w, fold), "seconds": 0.0}
+        oofs["stack"] = stack_oof
+        result["stack"] = stack_row
+        if winner is not None and stack_row[rank_by] < winner[rank_by] * (1.0 - stack_min_improvement):
+            # members with a zero weight are not refit nor stored
+            used = [j for j, c in enumerate(coefficients) if c > 1e-9]
+            winner = dict(stack_row)
+            winner["params"] = {"members": [names[j] for j in used],
+                                "coefficients": [float(coefficients[j]) for j in used]}
+            winner["members"] = [{"algorithm": names[j], "params": per_algorithm[names[j]]["best"]["params"]}
+                                 for j in used]
+    result["ranking"] = ranking + ([stack_row] if stack_row else [])
+    result["ranking"] = sorted(result["ranking"], key=lambda r: r[rank_by])
+    result["winner"] = winner
+    result["stack_min_improvement"] = stack_min_improvement
+    return ZooResult(result, oofs)
+
+
+def fit_winner(winner: Mapping, X: np.ndarray, z: np.ndarray, weights: np.ndarray | None, seed: int,
+               threads: int = 1):
+    """Refit the winner on the whole training sample: a fitted estimator, a :class:`StackedPoint`, or
+    ``None`` when the winner is ``xgboost_quantile`` (its median is the production model's PDF median)."""
+    with _thread_limit(threads):
+        return _fit_winner(winner, X, z, weights, seed, threads)
+
+
+def _fit_winner(winner, X, z, weights, seed, threads):
+    algorithm = winner["algorithm"]
+    if algorithm == "xgboost_quantile":
+        return None
+    if algorithm == "stack":
+        members = []
+        for member in winner["members"]:
+            name = member["algorithm"]
+            estimator = make_estimator(name, member["params"], derive_seed(seed, f"zoo.{name}.fit"), threads)
+            members.append(fit_estimator(name, estimator, X, z, weights))
+        return StackedPoint([m["algorithm"] for m in winner["members"]], members,
+                            np.asarray(winner["params"]["coefficients"], dtype=np.float64))
+    estimator = make_estimator(algorithm, winner["params"], derive_seed(seed, f"zoo.{algorithm}.fit"), threads)
+    return fit_estimator(algorithm, estimator, X, z, weights)

@@ -1,0 +1,47 @@
+import numpy as np
+import pandas as pd
+
+from zshard import anomalies
+from zshard.features import FeatureSpec
+
+
+def _sample(n=2000, seed=0, n_wrong=20):
+    rng = np.random.default_rng(seed)
+    colour = rng.uniform(0, 2, n)
+    r = rng.uniform(19, 22, n)
+    z = 0.6 * colour + rng.normal(0, 0.02, n)
+    wrong = np.zeros(n, dtype=bool)
+    wrong[rng.choice(n, n_wrong, replace=False)] = True
+    z[wrong] = rng.uniform(2.0, 3.0, n_wrong)  # catastrophic spec-z failures
+    frame = pd.DataFrame({"id": np.arange(n), "mag_g": r + colour, "mag_r": r, "mag_i": r - 0.3 * colour, "z_spec": z})
+    return frame, wrong
+
+
+SPACE = FeatureSpec(("g", "r", "i"))
+
+
+def test_neighbour_redshift_flags_the_wrong_redshifts():
+    frame, wrong = _sample()
+    flags = anomalies.flag_anomalies(anomalies.neighbour_redshift_scores(frame, SPACE), 0.01)
+    assert flags.n_flagged == 20
+    assert (flags.flagged & wrong).sum() >= 18
+
+
+def test_isolation_forest_flags_isolated_photometry():
+    frame, _ = _sample(n_wrong=0)
+    frame.loc[:9, "mag_g"] += 4.0  # corrupted g band
+    flags = anomalies.flag_anomalies(anomalies.isolation_forest_scores(frame, SPACE, seed=1), 0.01)
+    assert flags.flagged[:10].sum() >= 8
+    none = anomalies.flag_anomalies(np.arange(10.0), 0.0)
+    assert none.n_flagged == 0
+
+
+def test_removal_effect_is_measured_on_an_untouched_validation_sample():
+    frame, wrong = _sample(seed=1, n_wrong=60)
+    validation, _ = _sample(n=800, seed=2, n_wrong=0)
+    effect = anomalies.removal_effect(frame, validation, wrong, FeatureSpec(("g", "r", "i"), "all"),
+                                      params={"n_estimators": 60}, seed=0)
+    assert effect["n_removed"] == 60 and effect["all"]["n"] == effect["cleaned"]["n"] == 800
+    assert effect["cleaned"]["nmad"] <= effect["all"]["nmad"] * 1.05
+    summary = anomalies.describe_flagged(frame, anomalies.AnomalyFlags(np.zeros(len(frame)), wrong, 0.0), ("g", "r", "i"))
+    assert summary["n_flagged"] == 60 and summary["z_quartiles_flagged"][0] > 1.9

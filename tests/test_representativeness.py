@@ -1,0 +1,64 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from zshard import representativeness as rep
+from zshard.features import FeatureSpec
+
+
+def _frame(n, seed, shift=0.0, scale=1.0):
+    rng = np.random.default_rng(seed)
+    r = rng.normal(21.0 + shift, 0.8 * scale, n)
+    colour = rng.normal(0.8 + 0.5 * shift, 0.3, n)
+    return pd.DataFrame({"id": np.arange(n) + 1_000_000 * seed, "mag_g": r + colour, "mag_r": r,
+                         "mag_i": r - 0.5 * colour, "z_spec": 0.3 * colour + 0.05 * (r - 21)})
+
+
+def test_identical_samples_are_indistinguishable_and_shifted_ones_are_not():
+    same = rep.classifier_auc(rep.build_features(_frame(1500, 1), FeatureSpec(("g", "r", "i"))),
+                              rep.build_features(_frame(1500, 2), FeatureSpec(("g", "r", "i"))), seed=3)
+    assert abs(same["auc"] - 0.5) < 0.05
+    shifted = rep.classifier_auc(rep.build_features(_frame(1500, 1), FeatureSpec(("g", "r", "i"))),
+                                 rep.build_features(_frame(1500, 2, shift=1.0), FeatureSpec(("g", "r", "i"))), seed=3)
+    assert shifted["auc"] > 0.8
+
+
+def test_lima_weights_recover_a_known_density_ratio():
+    """Training ~ N(0, 1), science ~ N(0.5, 1): the true ratio is exp(0.5 x − 0.125)."""
+    rng = np.random.default_rng(0)
+    train = rng.normal(0, 1, (4000, 1))
+    science = rng.normal(0.5, 1, (8000, 1))
+    w = rep.lima_weights(train, science, k=50)
+    truth = np.exp(0.5 * train[:, 0] - 0.125)
+    core = np.abs(train[:, 0]) < 1.5
+    assert np.median(np.abs(w[core] / truth[core] - 1)) < 0.15
+    assert abs(w.mean() - 1) < 0.1
+    # reweighted, the training mean moves to the science mean
+    assert np.average(train[:, 0], weights=w) == pytest.approx(0.5, abs=0.08)
+
+
+def test_weighted_ks_and_normalised_weights():
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    assert rep.weighted_ks(x, x) == 0.0
+    assert rep.weighted_ks(x, x, np.array([1.0, 0, 0, 0])) == pytest.approx(0.75)
+    w = rep.normalise_weights(np.array([0.0, 1.0, 1.0, 100.0]), floor=0.1, maximum=2.0)
+    assert w.mean() == pytest.approx(1.0) and w.min() > 0 and w.max() / w.min() <= 20 + 1e-9
+
+
+def test_assess_flags_objects_outside_the_training_coverage_and_round_trips():
+    train = _frame(2000, 1)
+    science = pd.concat([_frame(2000, 2), _frame(500, 3, shift=4.0)], ignore_index=True)  # a faint tail
+    result = rep.assess(train, science, ("g", "r", "i"), seed=5, n_neighbors=10, n_cells=20, science_fraction=0.5)
+    flags = result.science_assessment
+    assert flags["in_coverage"][:2000].mean() > 0.95
+    assert flags["in_coverage"][2000:].mean() < 0.05
+    assert flags["coverage_weight"][2000:].max() < 0.05 and flags["coverage_weight"][:2000].mean() > 0.5
+    assert result.report["classifier_two_sample_test"]["auc"] > 0.55
+    cells = result.cells
+    assert cells["n_science"].sum() == len(science) and cells["n_train"].sum() == len(train)
+    assert result.report["cells"]["science_fraction_in_cells_without_specz"] > 0.1
+    assert result.weights.mean() == pytest.approx(1.0)
+    loaded = rep.CoverageModel.from_bytes(result.coverage.to_bytes())
+    again = loaded.assess(science.iloc[:300])
+    np.testing.assert_array_equal(again["in_coverage"], flags["in_coverage"][:300])
+    np.testing.assert_allclose(again["coverage_weight"], flags["coverage_weight"][:300])

@@ -1,0 +1,61 @@
+"""The training stages in sequence (zshard.training.train_chain) on a small toy survey."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import yaml
+from conftest import ROOT
+
+from zshard import metrics, training
+from zshard.models import PhotozModel
+
+
+def _survey(n, seed, faint=0.0):
+    rng = np.random.default_rng(seed)
+    z = rng.uniform(0.05, 1.2, n)
+    r = rng.uniform(19, 22.5, n) + faint
+    gr = 0.4 + 1.2 * z + rng.normal(0, 0.04, n)
+    ri = 0.2 + 0.5 * z ** 2 + rng.normal(0, 0.04, n)
+    frame = pd.DataFrame({"id": np.arange(n) + 10_000_000 * seed, "mag_g": r + gr, "mag_r": r, "mag_i": r - ri,
+                          "mag_z": r - ri - 0.3 * z, "z_spec": z})
+    for band in "griz":
+        frame[f"magerr_{band}"] = 0.02
+    return frame
+
+
+def _config():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    config["bands"] = ["g", "r", "i", "z"]
+    config["representativeness"]["n_cells"] = 20
+    config["selection"].update(size_fractions=[0.5, 1.0], permutation_repeats=1)
+    small = {"n_estimators": {"int": [20, 40]}}
+    config["zoo"].update(algorithms=["xgboost_quantile", "random_forest", "knn"], n_draws=1, folds=2,
+                         spaces={"xgboost_quantile": small, "random_forest": small})
+    config["model"]["xgboost"] = {"n_estimators": 30}
+    return config
+
+
+def test_train_chain_gives_one_artefact_with_a_complete_manifest(tmp_path):
+    train, validation = _survey(1500, 1), _survey(400, 2)
+    train.loc[:14, "z_spec"] = 2.9  # wrong redshifts
+    science = _survey(3000, 3, faint=0.3)
+    result = training.train_chain(train, science, _config(), validation=validation, log=lambda m: None)
+    model = result.model
+    manifest = model.manifest_payload()
+    for key in ("features", "feature_names", "quantile_levels", "params", "point_estimate", "library_versions",
+                "training_data_sha256", "zoo", "validation_metrics"):
+        assert key in manifest, key
+    assert manifest["quantile_model_params_from"].startswith("zoo")
+    assert set(manifest["feature_names"]) <= set(result.reports["selection"]["pool"])
+    assert result.reports["anomalies"]["n_removed"] == 30  # 2% of 1500, the 15 wrong ones among them
+    assert result.reports["zoo"]["winner"]["algorithm"] in ("xgboost_quantile", "random_forest", "knn", "stack")
+    test = _survey(500, 4)
+    assert metrics.nmad(model.predict_point(test), test["z_spec"]) < 0.05
+    path = tmp_path / "model.json"
+    model.save(str(path))
+    loaded = PhotozModel.load(str(path))
+    np.testing.assert_allclose(loaded.predict_point(test), model.predict_point(test))
+    flags = loaded.assess_coverage(test)
+    assert flags["in_coverage"].mean() > 0.9
+    assert json.loads(path.read_text())["manifest"]["version"] == loaded.manifest["version"]

@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from zshard import zoo
+
+
+def _toy(n=1500, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0, 2, (n, 3)).astype(np.float32)
+    z = 0.5 * X[:, 0] + 0.2 * X[:, 1] ** 2 + rng.normal(0, 0.01, n)
+    return X, z, np.arange(n) + 10
+
+
+def test_draws_are_seeded_and_inside_their_ranges():
+    space = {"a": {"int": [3, 9]}, "b": {"loguniform": [1e-3, 1e-1]}, "c": {"choice": ["x", [1, 2]]}, "d": 7,
+             "e": {"uniform": [0.5, 1.0]}}
+    draws = zoo.draw_params(space, 50, seed=1)
+    assert draws == zoo.draw_params(space, 50, seed=1) and draws != zoo.draw_params(space, 50, seed=2)
+    assert all(3 <= d["a"] <= 9 and 1e-3 <= d["b"] <= 1e-1 and d["c"] in ("x", [1, 2]) and d["d"] == 7
+               and 0.5 <= d["e"] <= 1.0 for d in draws)
+    assert {d["a"] for d in draws} == set(range(3, 10))
+    with pytest.raises(ValueError, match="unknown search distribution"):
+        zoo.draw_params({"a": {"normal": [0, 1]}}, 1, 0)
+
+
+@pytest.mark.parametrize("algorithm", zoo.ALGORITHMS)
+def test_every_algorithm_fits_with_weights_and_missing_values(algorithm):
+    X, z, _ = _toy(400)
+    X[::17, 1] = np.nan
+    params = zoo.draw_params(zoo.merged_space(algorithm, {a: {"n_estimators": 20} for a in zoo.ALGORITHMS
+                                                          if a not in ("knn", "mlp")}), 1, 0)[0]
+    model = zoo.fit_estimator(algorithm, zoo.make_estimator(algorithm, params, seed=0), X, z, np.ones(len(z)))
+    prediction = model.predict(X)
+    assert prediction.shape == (400,) and np.isfinite(prediction).all()
+
+
+def test_folds_come_from_the_ids():
+    ids = np.arange(1000)
+    folds = zoo.cv_folds(ids, 4, seed=3)
+    assert set(folds) == {0, 1, 2, 3} and all(abs((folds == f).mean() - 0.25) < 0.06 for f in range(4))
+    np.testing.assert_array_equal(zoo.cv_folds(ids[::-1], 4, 3), folds[::-1])  # order-independent
+
+
+def test_zoo_ranks_learners_and_a_good_learner_beats_a_bad_one():
+    X, z, ids = _toy()
+    small = {a: {"n_estimators": {"int": [40, 60]}} for a in ("xgboost_quantile", "xgboost", "random_forest")}
+    result = zoo.run_zoo(X, z, ids, algorithms=("xgboost_quantile", "random_forest", "knn"), n_draws=2, folds=3,
+                         seed=1, spaces={**small, "knn": {"n_neighbors": 200}}, log=lambda m: None)
+    board = result.leaderboard
+    assert [r["nmad"] for r in board["ranking"]] == sorted(r["nmad"] for r in board["ranking"])
+    assert len(board["draws"]) == 6 and board["algorithms"]["knn"]["n_evaluated"] == 2
+    by_name = {r["algorithm"]: r for r in board["ranking"]}
+    assert by_name["knn"]["nmad"] > by_name["xgboost_quantile"]["nmad"]  # k = 200 over-smooths
+    assert board["winner"]["algorithm"] != "knn"
+    assert np.isfinite(result.oof[board["winner"]["algorithm"]]).all()
+    again = zoo.run_zoo(X, z, ids, algorithms=("xgboost_quantile", "random_forest", "knn"), n_draws=2, folds=3,
+                        seed=1, spaces={**small, "knn": {"n_neighbors": 200}}, log=lambda m: None)
+    assert [d["nmad"] for d in again.leaderboard["draws"]] == [d["nmad"] for d in board["draws"]]
+
+
+def test_time_budget_stops_drawing_but_keeps_one_draw():
+    X, z, ids = _toy(300)
+    result = zoo.run_zoo(X, z, ids, algorithms=("knn",), n_draws=20, folds=2, seed=0, time_budget_s=1e-9,
+                         stack=False, log=lambda m: None)
+    assert result.leaderboard["algorithms"]["knn"]["n_evaluated"] == 1
+
+
+def test_stack_weights_ignore_catastrophic_outliers_and_the_winner_refits():
+    rng = np.random.default_rng(0)
+    z = rng.uniform(0, 2, 2000)
+    good = z + rng.normal(0, 0.01, 2000)
+    bad = z + rng.normal(0, 0.3, 2000)
+    good[:100] += 5.0  # a few catastrophic failures of the good learner
+    coefficients = zoo._stack_weights(np.column_stack([good, bad]), z, None)
+    assert coefficients[0] > 0.9 and coefficients[1] < 0.1
+    X, z2, _ = _toy(600)
+    stack = {"algorithm": "stack", "params": {"members": ["knn", "random_forest"], "coefficients": [0.5, 0.5]},
+             "members": [{"algorithm": "knn", "params": {"n_neighbors": 5}},
+                         {"algorithm": "random_forest", "params": {"n_estimators": 10}}]}
+    model = zoo.fit_winner(stack, X, z2, None, seed=0)
+    assert isinstance(model, zoo.StackedPoint) and model.predict(X).shape == (600,)
+    assert zoo.fit_winner({"algorithm": "xgboost_quantile", "params": {}}, X, z2, None, 0) is None
