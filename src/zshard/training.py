@@ -15,19 +15,30 @@ by :func:`train_chain` (the benchmark, notebooks), so both run the same code:
 
 Every function takes its section of the workflow config (``config["representativeness"]`` …) as
 a plain dict, the master seed, and derives its own seeds with :func:`zshard.io.derive_seed`.
+
+Threads: the stages fit many small models. OpenMP threads that spin while waiting at a barrier (the
+GNU OpenMP default) make xgboost's and scikit-learn's OpenMP code tens to hundreds of times slower
+when the cores are oversubscribed — a shared 2-core machine running other jobs (measured: a 3-fold
+CV of one xgboost draw on the demo sample took 266 s instead of 0.9 s). Importing this module sets
+``OMP_WAIT_POLICY=PASSIVE`` unless it is already set; it takes effect because it is imported before
+xgboost or scikit-learn load their OpenMP runtime.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
 
-import numpy as np
-import pandas as pd
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from zshard import anomalies, metrics, pdf, representativeness, selection, zoo
-from zshard.features import FeatureSpec, build_features, build_pool, fit_pca, pool_summary
-from zshard.io import derive_seed
-from zshard.models import PhotozModel, library_versions, train_quantile_model
+from dataclasses import dataclass, field  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from zshard import anomalies, metrics, pdf, representativeness, selection, zoo  # noqa: E402
+from zshard.features import FeatureSpec, build_features, build_pool, fit_pca, pool_summary  # noqa: E402
+from zshard.io import derive_seed  # noqa: E402
+from zshard.models import PhotozModel, library_versions, train_quantile_model  # noqa: E402
 
 REDSHIFT = "z_spec"
 

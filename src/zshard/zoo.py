@@ -294,14 +294,19 @@ class ZooResult:
 
 
 def _thread_limit(threads: int):
-    """Cap the BLAS/OpenMP threads of the learners (MLP, kNN) at the job's threads."""
+    """OpenMP threads capped at the job's threads; BLAS single-threaded.
+
+    The learners' BLAS calls (the MLP's small matrix products, kNN's distances) gain nothing from
+    threads at these sizes, and busy-waiting BLAS threads on an oversubscribed machine made one
+    MLP draw take 48 s instead of 2 s (measured on the 2-core demo machine with other jobs running).
+    """
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - a scikit-learn dependency
         import contextlib
 
         return contextlib.nullcontext()
-    return threadpool_limits(limits=max(1, int(threads)))
+    return threadpool_limits(limits={"openmp": max(1, int(threads)), "blas": 1})
 
 
 def run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Sequence[str] = ALGORITHMS,
