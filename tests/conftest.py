@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,12 @@ def run_snakemake(workdir: Path, config: dict, *args: str, check: bool = True) -
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({' '.join(args)}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
     return result
+
+
+def dry_run_jobs(dry_run_output: str) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run."""
+    table = dry_run_output.split("Job stats:", 1)[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
 
 
 @pytest.fixture(scope="session")

@@ -12,15 +12,9 @@ import pytest
 import yaml
 from astropy.io import fits
 
-from conftest import ROOT, SHARED_DATA, run_snakemake, tiny_config
+from conftest import ROOT, SHARED_DATA, dry_run_jobs as _jobs, run_snakemake, tiny_config
 
 pytestmark = pytest.mark.integration
-
-
-def _jobs(dry_run_output: str) -> dict[str, int]:
-    """Job counts from the 'Job stats' table of a dry run."""
-    table = dry_run_output.split("Job stats:", 1)[1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
 
 
 def test_every_object_is_in_exactly_one_shard(mock_run):

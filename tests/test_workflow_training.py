@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import run_snakemake
+from conftest import dry_run_jobs as _jobs, run_snakemake
 
 pytestmark = pytest.mark.integration
-
-
-def _jobs(dry_run_output: str) -> dict[str, int]:
-    table = dry_run_output.split("Job stats:", 1)[1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
 
 
 def test_every_stage_writes_its_table_and_figure_and_the_summary_shows_them(mock_run):
