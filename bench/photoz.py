@@ -24,7 +24,21 @@ Data (``../shared/data``, see its MANIFEST.md; nothing is copied):
   sentinels −9.999e9, 99, −99.
 
 Goal (issue 4): zshard's NMAD at least 10% lower than the plain xgboost's and its outlier fraction
-no higher, on both sets. The script prints whether each goal is met and exits non-zero only if
+no higher, on both sets.
+
+PDFs (issue 5): as in the workflow, zshard trains on an id-hashed 80% of the training objects and
+fits its calibration (outlier floor + PIT map, :mod:`zshard.calibration`) on the other 20%; its
+calibrated p(z) of the evaluation objects are compared with RAIL's FlexZBoost and KNN (RAIL 2.0
+defaults, informed on all the training objects, run by ``bench/rail_peers.py`` in
+``bench/out/rail-venv``, which ``make bench-photoz`` creates; ``--no-rail`` skips them) on CDE
+loss, PIT KS / CvM, catastrophic PIT fraction (PIT < 1e-4 or > 1 - 1e-4), CRPS, NMAD, outliers,
+stored bytes per object and throughput (objects/s, one process, on the evaluation objects repeated
+to ``--throughput-rows``; zshard's includes everything the fan-out does per object: features, the
+quantile model, the zoo winner, the coverage flags and the calibration, on one thread). The
+physical floor of the PIT KS, the median KS of as many exactly uniform PITs, is printed with it.
+RAIL's p(z) (301-point ``qp.interp`` grids) are scored on their grid: CDF by trapezoids, z_phot
+the mode, as RAIL reports it. Goals: lower CDE loss than FlexZBoost, PIT KS ≤ 0.02, catastrophic
+PIT ≤ 1%, ≥ 50× FlexZBoost's objects/s and ≤ 40 bytes per object. The script prints whether each goal is met and exits non-zero only if
 something crashes. Results also go to ``bench/out/photoz/results.json``.
 """
 
@@ -32,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,10 +59,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from zshard import metrics, training  # noqa: E402
+from zshard.calibration import apply_calibration, fit_calibration  # noqa: E402
 from zshard.features import FeatureSpec, build_features  # noqa: E402
 from zshard.io import CatalogSpec, read_catalog, subset_mask  # noqa: E402
+from zshard.models import _set_threads  # noqa: E402
 
 GOAL_NMAD_GAIN = 0.10
+GOAL_PIT_KS = 0.02
+GOAL_CATASTROPHIC = 0.01
+GOAL_SPEEDUP = 50.0
+GOAL_BYTES = 40.0
+RAIL_VENV = ROOT / "bench" / "out" / "rail-venv"
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,11 +151,82 @@ def knn_colours(train, evaluation, bands, threads):
 
 
 def zshard_model(train, evaluation, bands, threads, config, log):
+    """Train on 80% of ``train`` (id-hashed), fit the calibration on the other 20%, as the workflow does."""
     config = json.loads(json.dumps(config))
     config["bands"] = list(bands)
     science = evaluation.drop(columns=["z_spec"])
-    result = training.train_chain(train, science, config, threads=threads, log=log)
-    return result.model.predict_point(evaluation), result
+    held_out = subset_mask(train["id"].to_numpy(), 0.2, int(config["seed"]), "below")
+    fit, calibration_set = train[~held_out].reset_index(drop=True), train[held_out].reset_index(drop=True)
+    result = training.train_chain(fit, science, config, validation=calibration_set, threads=threads, log=log)
+    model, cal_cfg = result.model, config["calibration"]
+    calibration = fit_calibration(model.predict_quantiles(calibration_set), model.levels,
+                                  calibration_set["z_spec"].to_numpy(), model.z_min, model.z_max,
+                                  n_knots=cal_cfg["n_knots"], outlier_floor=cal_cfg["outlier_floor"],
+                                  output_levels=cal_cfg["levels"])
+    return model.predict_point(evaluation), result, calibration
+
+
+def zshard_pdfs(model, calibration, frame):
+    """What the fan-out does per object (predict_shard + calibrate_shard): quantiles, z_phot, coverage, calibration."""
+    raw, z_phot = model.predict(frame)
+    model.assess_coverage(frame)
+    return raw, apply_calibration(raw, model.levels, calibration, model.z_min, model.z_max), z_phot
+
+
+def grid_pdf_metrics(grid: np.ndarray, pdfs: np.ndarray, z: np.ndarray) -> dict:
+    """PDF and point metrics of p(z) tabulated on a grid (linear in between), as qp.interp holds them."""
+    from scipy.integrate import cumulative_trapezoid, trapezoid
+
+    p = np.clip(np.asarray(pdfs, dtype=np.float64), 0.0, None)
+    norm = trapezoid(p, grid, axis=1)
+    p = p / np.where(norm > 0, norm, 1.0)[:, None]
+    cdf = cumulative_trapezoid(p, grid, axis=1, initial=0.0)
+    cdf /= np.where(cdf[:, -1:] > 0, cdf[:, -1:], 1.0)
+    rows = np.arange(len(z))
+    j = np.clip(np.searchsorted(grid, z) - 1, 0, grid.size - 2)
+    w = np.clip((z - grid[j]) / (grid[j + 1] - grid[j]), 0.0, 1.0)
+    pit = np.where(z <= grid[0], 0.0, np.where(z >= grid[-1], 1.0, cdf[rows, j] + w * (cdf[rows, j + 1] - cdf[rows, j])))
+    p_true = np.where((z < grid[0]) | (z > grid[-1]), 0.0, p[rows, j] + w * (p[rows, j + 1] - p[rows, j]))
+    fine = np.linspace(grid[0], grid[-1], 10 * (grid.size - 1) + 1)
+    crps = np.empty(len(z))
+    for start in range(0, len(z), 2000):
+        part = slice(start, start + 2000)
+        f = np.array([np.interp(fine, grid, c) for c in cdf[part]])
+        crps[part] = trapezoid((f - (fine[None, :] >= z[part, None])) ** 2, fine, axis=1)
+    mode = grid[np.argmax(p, axis=1)]
+    return {"cde_loss": float(trapezoid(p * p, grid, axis=1).mean() - 2.0 * p_true.mean()),
+            "pit_ks_stat": metrics.pit_ks(pit)[0], "pit_cvm_stat": metrics.pit_cvm(pit)[0],
+            "pit_catastrophic_fraction": metrics.catastrophic_pit_fraction(pit), "crps": float(crps.mean()),
+            "z_phot": mode}
+
+
+def uniform_ks_floor(n: int, seed: int = 0, draws: int = 200) -> float:
+    """Median PIT KS statistic of ``n`` exactly uniform values: the noise floor of a calibrated sample."""
+    rng = np.random.default_rng(seed)
+    return float(np.median([metrics.pit_ks(rng.uniform(size=n))[0] for _ in range(draws)]))
+
+
+def run_rail(train, evaluation, throughput, bands, out, key, z_max):
+    """RAIL's FlexZBoost and KNN in their own venv; {method: (grid, pdfs, timing)}."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, frame in (("train", train), ("eval", evaluation), ("throughput", throughput)):
+        columns = [c for c in frame.columns if c.startswith(("mag_", "magerr_")) or c == "z_spec"]
+        paths[name] = out / f"{key}_{name}.parquet"
+        frame[columns].to_parquet(paths[name])
+    command = [str(RAIL_VENV / "bin" / "python"), str(ROOT / "bench" / "rail_peers.py"), "--train", str(paths["train"]),
+               "--eval", str(paths["eval"]), "--throughput", str(paths["throughput"]), "--bands", ",".join(bands),
+               "--z-max", str(z_max), "--out", str(out / key)]
+    log_path = out / f"{key}_rail.log"
+    with open(log_path, "w") as log:
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        raise RuntimeError(f"RAIL peers failed (exit {done.returncode}); see {log_path}")
+    results = {}
+    for method in ("flexzboost", "knn"):
+        with np.load(out / f"{key}_{method}.npz") as data:
+            results[method] = (data["grid"], data["pdfs"], json.loads(str(data["timing"])))
+    return results
 
 
 def load_config(paths: list[Path]) -> dict:
@@ -156,7 +249,7 @@ def load_config(paths: list[Path]) -> dict:
 # --------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------
-def run(name, loader, data, threads, config, out):
+def run(name, key, loader, data, threads, config, out, rail, throughput_rows):
     train, evaluation, bands = loader(data)
     z = evaluation["z_spec"].to_numpy(dtype=np.float64)
     print(f"\n== {name}: {len(train)} training, {len(evaluation)} evaluation objects, bands {''.join(bands)} ==",
@@ -165,9 +258,9 @@ def run(name, loader, data, threads, config, out):
     for method, function in (("zshard", None), ("xgboost (plain)", plain_xgboost), ("kNN (colours)", knn_colours)):
         start = time.perf_counter()
         if function is None:
-            prediction, result = zshard_model(train, evaluation, bands, threads, config,
-                                              log=lambda m: print(f"  [zshard] {m}", flush=True)
-                                              if "draw" not in m else None)
+            prediction, result, calibration = zshard_model(train, evaluation, bands, threads, config,
+                                                           log=lambda m: print(f"  [zshard] {m}", flush=True)
+                                                           if "draw" not in m else None)
             manifest = result.model.manifest_payload()
             extra = {"winner": manifest["point_estimate"]["algorithm"], "features": manifest["feature_names"],
                      "zoo": [{k: r[k] for k in ("algorithm", "nmad", "outlier_fraction")}
@@ -183,6 +276,7 @@ def run(name, loader, data, threads, config, out):
                      "outlier_fraction": m["outlier_fraction"], "n": m["n"], "seconds": seconds})
     table = pd.DataFrame(rows)
     print(f"\n{name}  (evaluation: {len(evaluation)} objects; Δz = (z_phot − z_spec)/(1 + z_spec); outlier |Δz| > 0.15)")
+    print("zshard trains on 80% of the training objects (the other 20% fit its PDF calibration)")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     ours, plain = rows[0], rows[1]
     gain = 1.0 - ours["nmad"] / plain["nmad"]
@@ -196,7 +290,73 @@ def run(name, loader, data, threads, config, out):
           f"{extra['anomalies_removed']} training anomalies removed; "
           f"{100 * extra['science_in_coverage']:.1f}% of the evaluation objects in coverage")
     print("zshard zoo (CV): " + ", ".join(f"{r['algorithm']} {r['nmad']:.4f}" for r in extra["zoo"]))
-    return {"rows": rows, "goals": goals, "zshard": extra, "n_train": len(train), "n_eval": len(evaluation)}
+    choice = manifest.get("pdf_estimator", {})
+    extra["pdf_estimator"] = choice
+    print(f"zshard p(z) estimator: {choice.get('chosen')} (validation: " + ", ".join(
+        f"{name} CDE {c['cde_loss']:.3f} KS {c['pit_ks_stat']:.3f}" for name, c in choice.get("candidates", {}).items())
+        + ")")
+    pdf_rows, pdf_goals = pdf_table(name, key, result.model, calibration, train, evaluation, bands, out, rail,
+                                    throughput_rows)
+    goals.update(pdf_goals)
+    return {"rows": rows, "pdf_rows": pdf_rows, "goals": goals, "zshard": extra, "n_train": len(train),
+            "n_eval": len(evaluation), "outlier_floor": calibration.outlier_fraction}
+
+
+def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail, throughput_rows):
+    """The PDF comparison of issue 5: zshard raw / calibrated vs RAIL's FlexZBoost and KNN."""
+    z = evaluation["z_spec"].to_numpy(dtype=np.float64)
+    repeats = max(1, int(np.ceil(throughput_rows / len(evaluation))))
+    throughput = pd.concat([evaluation] * repeats, ignore_index=True).iloc[:throughput_rows]
+    raw, calibrated, z_phot = zshard_pdfs(model, calibration, evaluation)
+    model.booster.set_param({"nthread": 1})       # one thread, as one fan-out job
+    if model.point_model is not None:
+        _set_threads(model.point_model, 1)
+    start = time.perf_counter()
+    zshard_pdfs(model, calibration, throughput)
+    zshard_rate = len(throughput) / (time.perf_counter() - start)
+    levels_out = calibration.levels_for(model.levels)
+    rows = []
+    for label, q, levels in (("zshard raw", raw, model.levels), ("zshard calibrated", calibrated, levels_out)):
+        m = metrics.pdf_metrics(q, levels, z, model.z_min, model.z_max)
+        point = metrics.point_metrics(z_phot, z)
+        rows.append({"method": label, "cde_loss": m["cde_loss"], "pit_ks": m["pit_ks_stat"], "pit_cvm": m["pit_cvm_stat"],
+                     "pit_catastrophic": m["pit_catastrophic_fraction"], "crps": m["crps"], "nmad": point["nmad"],
+                     "outliers": point["outlier_fraction"], "bytes_per_object": 2.0 * len(levels),
+                     "objects_per_s": zshard_rate})
+    if rail:
+        print(f"  [rail] informing FlexZBoost and KNN (RAIL 2.0 defaults) on {len(train)} objects ...", flush=True)
+        peers = run_rail(train, evaluation, throughput, bands, out, key, model.z_max)
+        for method, (grid, pdfs, timing) in peers.items():
+            m = grid_pdf_metrics(grid, pdfs, z)
+            point = metrics.point_metrics(m.pop("z_phot"), z)
+            rows.append({"method": f"RAIL {'FlexZBoost' if method == 'flexzboost' else 'KNN'}", "cde_loss": m["cde_loss"],
+                         "pit_ks": m["pit_ks_stat"], "pit_cvm": m["pit_cvm_stat"],
+                         "pit_catastrophic": m["pit_catastrophic_fraction"], "crps": m["crps"], "nmad": point["nmad"],
+                         "outliers": point["outlier_fraction"], "bytes_per_object": 4.0 * grid.size,
+                         "objects_per_s": timing["n_throughput"] / timing["estimate_throughput_s"],
+                         "inform_s": timing["inform_s"]})
+    floor = uniform_ks_floor(len(z))
+    print(f"\n{name}: p(z) of the {len(z)} evaluation objects (throughput on {len(throughput)} objects, one process; "
+          f"PIT KS floor for {len(z)} exactly uniform PITs: {floor:.4f}; outlier floor eps = "
+          f"{calibration.outlier_fraction:.4f})")
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4f}" if abs(v) < 100 else f"{v:.0f}"))
+    ours = rows[1]
+    goals = {"pdf_ks_goal_met": bool(ours["pit_ks"] <= GOAL_PIT_KS),
+             "pdf_catastrophic_goal_met": bool(ours["pit_catastrophic"] <= GOAL_CATASTROPHIC),
+             "pdf_bytes_goal_met": bool(ours["bytes_per_object"] <= GOAL_BYTES), "pit_ks_floor": floor}
+    print(f"goal PIT KS ≤ {GOAL_PIT_KS}: {'MET' if goals['pdf_ks_goal_met'] else 'NOT MET'} ({ours['pit_ks']:.4f}); "
+          f"catastrophic PIT ≤ {GOAL_CATASTROPHIC:.0%}: {'MET' if goals['pdf_catastrophic_goal_met'] else 'NOT MET'} "
+          f"({ours['pit_catastrophic']:.4f}); ≤ {GOAL_BYTES:.0f} bytes/object: "
+          f"{'MET' if goals['pdf_bytes_goal_met'] else 'NOT MET'} ({ours['bytes_per_object']:.0f})")
+    flex = next((r for r in rows if r["method"] == "RAIL FlexZBoost"), None)
+    if flex is not None:
+        speedup = ours["objects_per_s"] / flex["objects_per_s"]
+        goals.update(pdf_cde_goal_met=bool(ours["cde_loss"] < flex["cde_loss"]),
+                     pdf_speed_goal_met=bool(speedup >= GOAL_SPEEDUP), speedup_vs_flexzboost=speedup)
+        print(f"goal CDE loss below FlexZBoost: {'MET' if goals['pdf_cde_goal_met'] else 'NOT MET'} "
+              f"({ours['cde_loss']:.3f} vs {flex['cde_loss']:.3f}); ≥ {GOAL_SPEEDUP:.0f}× its objects/s: "
+              f"{'MET' if goals['pdf_speed_goal_met'] else 'NOT MET'} ({speedup:.0f}×)")
+    return rows, goals
 
 
 def main(argv=None) -> int:
@@ -207,6 +367,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sets", nargs="+", default=["boss", "des"], choices=["boss", "des"])
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "photoz")
+    parser.add_argument("--no-rail", action="store_true", help="skip RAIL's FlexZBoost and KNN")
+    parser.add_argument("--throughput-rows", type=int, default=20000)
     args = parser.parse_args(argv)
     config = load_config(args.config)
     loaders = {"boss": ("SDSS BOSS DR10", boss), "des": ("DES spec-z (id-hashed halves)", des)}
@@ -214,10 +376,11 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     for key in args.sets:
         label, loader = loaders[key]
-        results[key] = run(label, loader, args.data, args.threads, config, args.out)
+        results[key] = run(label, key, loader, args.data, args.threads, config, args.out, not args.no_rail,
+                           args.throughput_rows)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=float))
-    met = all(r["goals"]["nmad_goal_met"] and r["goals"]["outlier_goal_met"] for r in results.values())
+    met = all(v for r in results.values() for k, v in r["goals"].items() if k.endswith("_goal_met"))
     print(f"\nall goals met: {'yes' if met else 'no'}   (total {time.perf_counter() - start:.0f} s; "
           f"results in {args.out / 'results.json'})")
     return 0

@@ -1,4 +1,4 @@
-"""Rule fit_calibration: the monotone PIT map fitted on the validation sample (Bordoloi et al. 2010)."""
+"""Rule fit_calibration: outlier floor + monotone PIT map fitted on the validation sample (Bordoloi et al. 2010)."""
 import sys
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
@@ -6,17 +6,28 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 import pandas as pd
 
 from zshard import metrics
-from zshard.calibration import PitCalibration, fit_pit_calibration, save_calibration
+from zshard.calibration import PitCalibration, apply_calibration, fit_calibration, save_calibration
 from zshard.models import PhotozModel
 
 cfg = snakemake.params.calibration
 model = PhotozModel.load(snakemake.input.model, threads=snakemake.threads)
 validation = pd.read_parquet(snakemake.input.validation)
+z_spec = validation["z_spec"].to_numpy()
 quantiles = model.predict_quantiles(validation)
-pit = metrics.pit_values(quantiles, model.levels, validation["z_spec"].to_numpy(), model.z_min, model.z_max)
-calibration = fit_pit_calibration(pit, n_knots=cfg["n_knots"]) if cfg["enabled"] else PitCalibration.identity()
-ks, _ = metrics.pit_ks(pit)
+if cfg["enabled"]:
+    calibration = fit_calibration(quantiles, model.levels, z_spec, model.z_min, model.z_max, n_knots=cfg["n_knots"],
+                                  outlier_floor=cfg["outlier_floor"], output_levels=cfg["levels"])
+else:
+    calibration = PitCalibration.identity()
+before = metrics.pdf_metrics(quantiles, model.levels, z_spec, model.z_min, model.z_max)
+calibrated = apply_calibration(quantiles, model.levels, calibration, model.z_min, model.z_max)
+after = metrics.pdf_metrics(calibrated, calibration.levels_for(model.levels), z_spec, model.z_min, model.z_max)
+summary = {key: {"before": before[key], "after": after[key]}
+           for key in ("pit_ks_stat", "pit_cvm_stat", "pit_catastrophic_fraction", "cde_loss", "crps")}
 save_calibration(snakemake.output.calibration, calibration,
                  extra={"enabled": cfg["enabled"], "n_validation": int(len(validation)),
-                        "pit_ks_validation_before": float(ks), "model_version": model.manifest["version"]})
-print(f"fitted on {len(validation)} objects; PIT KS before calibration {ks:.4f}")
+                        "validation_metrics": summary, "pit_ks_validation_before": float(before["pit_ks_stat"]),
+                        "model_version": model.manifest["version"]})
+print(f"fitted on {len(validation)} objects; outlier fraction {calibration.outlier_fraction:.4f}")
+for key, pair in summary.items():
+    print(f"  validation {key}: {pair['before']:.4f} -> {pair['after']:.4f}")

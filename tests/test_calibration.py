@@ -145,3 +145,79 @@ def test_fit_errors():
         cal.fit_pit_calibration(np.linspace(-0.5, 1.0, 200))
     with pytest.raises(ValueError):
         cal.PitCalibration(np.array([0.0, 0.6, 0.5, 1.0]), np.linspace(0, 1, 4), 10)
+
+
+# ---------------------------------------------------------------------------------------------
+# outlier floor (uniform mixture component) and stored output levels
+# ---------------------------------------------------------------------------------------------
+def sample_with_outliers(n, seed, outlier_fraction, width_factor=1.0):
+    """Gaussian PDFs, but a fraction of the true redshifts drawn uniformly over [0, 3]."""
+    q, z_true = gaussian_sample(n, seed, width_factor=width_factor)
+    rng = np.random.default_rng(seed + 1000)
+    outlier = rng.uniform(size=n) < outlier_fraction
+    z_true = np.where(outlier, rng.uniform(0.0, 3.0, n), z_true)
+    return q, z_true
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.05])
+def test_mixture_ppf_inverts_mixture_cdf(eps):
+    q, _ = gaussian_sample(300, seed=20)
+    a = np.array([0.0005, 0.001, 0.02, 0.3, 0.5, 0.9, 0.999])
+    z = cal.mixture_ppf(q, LEVELS, a, eps)
+    assert np.all(np.diff(z, axis=1) > 0)
+    for j, level in enumerate(a):
+        np.testing.assert_allclose(cal.mixture_cdf(q, LEVELS, z[:, j], eps), level, atol=1e-9)
+
+
+def test_outlier_fraction_is_recovered():
+    # With no injected outliers eps is the fraction of true redshifts beyond the short linear
+    # tails of these 0.02 .. 0.98 quantiles (p(z_true) = 0); injecting a uniform fraction f on top
+    # makes the true mixture weight f + (1 - f) eps0, which the maximum likelihood recovers.
+    q, z_true = sample_with_outliers(20000, seed=21, outlier_fraction=0.0)
+    eps0 = cal.fit_outlier_fraction(q, LEVELS, z_true)
+    assert abs(eps0 - np.mean(pdf.density(q, LEVELS, z_true) == 0)) < 0.005
+    for injected in (0.03, 0.10):
+        q, z_true = sample_with_outliers(20000, seed=21, outlier_fraction=injected)
+        eps = cal.fit_outlier_fraction(q, LEVELS, z_true)
+        assert abs(eps - (injected + (1 - injected) * eps0)) < 0.01
+    q_wide, z_wide = gaussian_sample(2000, seed=25, width_factor=3.0)   # over-dispersed: nothing unexplained
+    assert cal.fit_outlier_fraction(q_wide, LEVELS, z_wide) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_outlier_floor_removes_catastrophic_pits_and_flattens_the_pit():
+    levels_out = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.16, 0.25, 0.35, 0.5, 0.65, 0.75, 0.84, 0.9, 0.95,
+                  0.975, 0.99, 0.995, 0.999]
+    q_val, z_val = sample_with_outliers(10000, seed=22, outlier_fraction=0.05)
+    q_test, z_test = sample_with_outliers(10000, seed=23, outlier_fraction=0.05)
+    c = cal.fit_calibration(q_val, LEVELS, z_val, output_levels=levels_out)
+    assert 0.05 < c.outlier_fraction < 0.09   # the outliers plus the ~2.5% beyond the short tails
+    plain = cal.fit_calibration(q_val, LEVELS, z_val, outlier_floor=False)
+    pit_raw = metrics.pit_values(q_test, LEVELS, z_test)
+    q_new = cal.apply_calibration(q_test, LEVELS, c)
+    levels_new = c.levels_for(LEVELS)
+    assert q_new.shape == (len(z_test), len(levels_out)) and np.all(np.diff(q_new, axis=1) > 0)
+    pit_new = metrics.pit_values(q_new, levels_new, z_test)
+    pit_plain = metrics.pit_values(cal.apply_calibration(q_test, LEVELS, plain), LEVELS, z_test)
+    assert metrics.catastrophic_pit_fraction(pit_raw) > 0.03
+    assert metrics.catastrophic_pit_fraction(pit_new) < 0.003
+    assert metrics.catastrophic_pit_fraction(pit_plain) > 0.01   # the floor is what fixes it
+    ks_raw, ks_new = metrics.pit_ks(pit_raw)[0], metrics.pit_ks(pit_new)[0]
+    assert ks_new < 0.02 and ks_new < 0.5 * ks_raw
+    # CDE loss and CRPS are not worse
+    assert metrics.cde_loss(q_new, levels_new, z_test) < metrics.cde_loss(q_test, LEVELS, z_test)
+    assert metrics.crps(q_new, levels_new, z_test) <= metrics.crps(q_test, LEVELS, z_test) * 1.01
+
+
+def test_calibration_with_floor_round_trips_through_json(tmp_path):
+    q_val, z_val = sample_with_outliers(3000, seed=24, outlier_fraction=0.05)
+    c = cal.fit_calibration(q_val, LEVELS, z_val, output_levels=[0.001, 0.5, 0.999])
+    path = tmp_path / "cal.json"
+    cal.save_calibration(path, c)
+    back = cal.load_calibration(path)
+    assert back == c and back.outlier_fraction == c.outlier_fraction > 0
+    np.testing.assert_array_equal(back.levels_for(LEVELS), [0.001, 0.5, 0.999])
+    # an old (version 1) file without the new keys still loads, as a floor-free map
+    old = {k: v for k, v in c.to_dict().items() if k not in ("outlier_fraction", "output_levels")}
+    assert cal.PitCalibration.from_dict(old).outlier_fraction == 0.0
+    with pytest.raises(ValueError, match="outlier_fraction"):
+        cal.PitCalibration(c.pit_knots, c.level_knots, 1, outlier_fraction=1.5)

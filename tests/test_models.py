@@ -94,3 +94,20 @@ def test_without_a_point_model_z_phot_is_the_pdf_median():
     model = train_quantile_model(data, spec, LEVELS, params={"n_estimators": 30}, seed=0)
     quantiles = model.predict_quantiles(data)
     np.testing.assert_allclose(model.predict_point(data), quantiles[:, 2], atol=1e-6)
+
+
+def test_knn_quantile_model_recovers_the_neighbours_redshift_distribution():
+    from zshard.models import KnnQuantileModel
+
+    rng = np.random.default_rng(8)
+    # one feature; at x the redshift is N(0.5 + x, 0.05): the kNN quantiles must follow it
+    x = rng.uniform(0, 1, 20000)
+    z = rng.normal(0.5 + x, 0.05)
+    levels = np.array([0.16, 0.5, 0.84])
+    model = KnnQuantileModel(levels, n_neighbors=200).fit(x[:, None], z)
+    q = model.predict(np.array([[0.2], [0.7], [np.nan]]))
+    assert q.shape == (3, 3) and np.all(np.diff(q, axis=1) > 0)
+    np.testing.assert_allclose(q[0], [0.65, 0.70, 0.75], atol=0.012)
+    np.testing.assert_allclose(q[1], [1.15, 1.20, 1.25], atol=0.012)
+    # a missing feature is imputed with the training median (x ~ 0.5)
+    np.testing.assert_allclose(q[2, 1], 1.0, atol=0.02)

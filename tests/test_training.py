@@ -59,3 +59,25 @@ def test_train_chain_gives_one_artefact_with_a_complete_manifest(tmp_path):
     flags = loaded.assess_coverage(test)
     assert flags["in_coverage"].mean() > 0.9
     assert json.loads(path.read_text())["manifest"]["version"] == loaded.manifest["version"]
+
+
+def test_the_pdf_estimator_with_the_lower_validation_cde_loss_is_kept_and_saved(tmp_path):
+    train, validation, test = _survey(1500, 1), _survey(400, 2), _survey(300, 4)
+    config = _config()
+    config["zoo"]["enabled"] = False
+    chosen = {}
+    for estimators in (["xgboost_quantile", "knn_quantile"], ["knn_quantile"]):
+        config["model"]["pdf_estimators"] = estimators
+        model = training.train_chain(train, _survey(1000, 3), config, validation=validation, log=lambda m: None).model
+        choice = model.manifest["pdf_estimator"]
+        chosen[tuple(estimators)] = choice["chosen"]
+        if len(estimators) == 2:
+            scores = choice["candidates"]
+            assert set(scores) == {"xgboost_quantile", "knn_quantile"}
+            assert choice["chosen"] == min(scores, key=lambda k: scores[k]["cde_loss"])
+        assert (model.pdf_model is not None) == (choice["chosen"] == "knn_quantile")
+        path = tmp_path / "model.json"
+        model.save(str(path))
+        loaded = PhotozModel.load(str(path))
+        np.testing.assert_allclose(loaded.predict_quantiles(test), model.predict_quantiles(test))
+    assert chosen[("knn_quantile",)] == "knn_quantile"

@@ -13,6 +13,22 @@ recalibrated quantile at level ``alpha`` solves ``G(F(z)) = alpha``, i.e.
 ``(pit_knots[i], level_knots[i])`` with pinned endpoints (0, 0) and (1, 1);
 ``pit_knots`` are the empirical (optionally weighted) quantiles of the PIT at the
 evenly spaced ``level_knots``.
+
+Outlier floor
+-------------
+A quantile PDF has a finite support, so a catastrophic outlier (z_true far from
+the whole PDF) gets PIT exactly 0 or 1 and no monotone map of the PIT can move
+it (G(0) = 0).  Before the PIT map, :func:`fit_calibration` therefore mixes each
+p(z) with a uniform outlier component over ``[z_min, z_max]``,
+
+    p'(z) = (1 - eps) p(z) + eps / (z_max - z_min),
+
+with one ``eps`` per model fitted by maximum likelihood on the validation sample
+(the fraction of objects the PDFs do not explain; the same idea as the outlier
+population of mixture-model photo-z likelihoods, e.g. Budavári 2009,
+ApJ 695, 747, and the "outlier floor" of template codes).  The calibrated p(z)
+is then stored at ``output_levels`` that reach further into the tails
+(0.001 .. 0.999 by default), so that the floor is represented.
 """
 
 from __future__ import annotations
@@ -32,6 +48,10 @@ from zshard import pdf as _pdf
 __all__ = [
     "PitCalibration",
     "fit_pit_calibration",
+    "fit_outlier_fraction",
+    "fit_calibration",
+    "mixture_cdf",
+    "mixture_ppf",
     "apply_calibration",
     "save_calibration",
     "load_calibration",
@@ -40,7 +60,7 @@ __all__ = [
 #: Minimum separation between consecutive PIT knots (keeps G strictly monotone).
 _KNOT_EPS: float = 1e-6
 _FORMAT = "zshard.pit_calibration"
-_VERSION = 1
+_VERSION = 2
 
 
 def _validate_knots(pit_knots: np.ndarray, level_knots: np.ndarray) -> None:
@@ -69,11 +89,19 @@ class PitCalibration:
         Strictly increasing levels ``G(pit_knots)``, same endpoints.
     n_fit : int
         Number of PIT values the map was fitted on (0 for the identity).
+    outlier_fraction : float
+        Weight ``eps`` of the uniform outlier component mixed into every p(z) before
+        the PIT map (0: none; see the module docstring).
+    output_levels : ndarray or None
+        Probability levels at which the calibrated quantiles are stored (None: the
+        input levels).
     """
 
     pit_knots: np.ndarray
     level_knots: np.ndarray
     n_fit: int
+    outlier_fraction: float = 0.0
+    output_levels: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         p = np.array(self.pit_knots, dtype=np.float64)
@@ -84,12 +112,25 @@ class PitCalibration:
         object.__setattr__(self, "pit_knots", p)
         object.__setattr__(self, "level_knots", a)
         object.__setattr__(self, "n_fit", int(self.n_fit))
+        eps = float(self.outlier_fraction)
+        if not 0.0 <= eps < 1.0:
+            raise ValueError(f"outlier_fraction must lie in [0, 1), got {eps}")
+        object.__setattr__(self, "outlier_fraction", eps)
+        if self.output_levels is not None:
+            levels = _pdf._check_levels(self.output_levels).copy()
+            levels.setflags(write=False)
+            object.__setattr__(self, "output_levels", levels)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PitCalibration):
             return NotImplemented
+        same_levels = (self.output_levels is None and other.output_levels is None) or (
+            self.output_levels is not None and other.output_levels is not None
+            and np.array_equal(self.output_levels, other.output_levels))
         return (
             self.n_fit == other.n_fit
+            and self.outlier_fraction == other.outlier_fraction
+            and same_levels
             and np.array_equal(self.pit_knots, other.pit_knots)
             and np.array_equal(self.level_knots, other.level_knots)
         )
@@ -98,6 +139,10 @@ class PitCalibration:
     def identity(cls) -> PitCalibration:
         """The identity map G(p) = p (leaves PDFs unchanged)."""
         return cls(np.array([0.0, 1.0]), np.array([0.0, 1.0]), 0)
+
+    def levels_for(self, levels: ArrayLike) -> np.ndarray:
+        """The levels of the calibrated quantiles, given the levels of the raw ones."""
+        return np.asarray(levels if self.output_levels is None else self.output_levels, dtype=np.float64)
 
     def forward(self, p: ArrayLike) -> np.ndarray:
         """G(p): calibrated level for PIT / CDF value ``p`` in [0, 1] (clamped)."""
@@ -116,6 +161,8 @@ class PitCalibration:
             "pit_knots": [float(x) for x in self.pit_knots],
             "level_knots": [float(x) for x in self.level_knots],
             "n_fit": int(self.n_fit),
+            "outlier_fraction": float(self.outlier_fraction),
+            "output_levels": None if self.output_levels is None else [float(x) for x in self.output_levels],
         }
 
     @classmethod
@@ -126,6 +173,8 @@ class PitCalibration:
                 np.asarray(d["pit_knots"], dtype=np.float64),
                 np.asarray(d["level_knots"], dtype=np.float64),
                 int(d["n_fit"]),
+                float(d.get("outlier_fraction", 0.0)),
+                None if d.get("output_levels") is None else np.asarray(d["output_levels"], dtype=np.float64),
             )
         except KeyError as exc:
             raise ValueError(f"calibration dict lacks key {exc}") from exc
@@ -224,6 +273,128 @@ def fit_pit_calibration(
     return PitCalibration(knots, levels, int(p.size))
 
 
+def mixture_cdf(
+    quantiles: ArrayLike,
+    levels: ArrayLike,
+    z: ArrayLike,
+    outlier_fraction: float,
+    z_min: float = _pdf.DEFAULT_Z_MIN,
+    z_max: float = _pdf.DEFAULT_Z_MAX,
+) -> np.ndarray:
+    """CDF at one redshift per object of ``(1 - eps) p(z) + eps U(z_min, z_max)``."""
+    eps = float(outlier_fraction)
+    z = np.asarray(z, dtype=np.float64)
+    base = _pdf.cdf(quantiles, levels, z, z_min, z_max)
+    if eps == 0.0:
+        return base
+    return (1.0 - eps) * base + eps * np.clip((z - z_min) / (z_max - z_min), 0.0, 1.0)
+
+
+def mixture_ppf(
+    quantiles: ArrayLike,
+    levels: ArrayLike,
+    new_levels: ArrayLike,
+    outlier_fraction: float,
+    z_min: float = _pdf.DEFAULT_Z_MIN,
+    z_max: float = _pdf.DEFAULT_Z_MAX,
+    chunk_rows: int = 50_000,
+) -> np.ndarray:
+    """Exact quantiles of ``(1 - eps) p(z) + eps U(z_min, z_max)`` at ``new_levels``.
+
+    Both components have piecewise-linear CDFs, so the mixture's CDF is piecewise
+    linear on the knots of p plus ``z_min`` and ``z_max`` and is inverted exactly.
+    Returns float64, shape (n, len(new_levels)); NaN rows stay NaN.
+    """
+    eps = float(outlier_fraction)
+    a = np.atleast_1d(np.asarray(new_levels, dtype=np.float64))
+    zk, ck, bad = _pdf._knots(quantiles, levels, z_min, z_max)
+    if eps == 0.0:
+        out = _pdf._ppf_knots(zk, ck, a)
+        out[bad] = np.nan
+        return out
+    n = zk.shape[0]
+    ends = np.empty((n, 1))
+    zm = np.concatenate([np.full_like(ends, z_min), zk, np.full_like(ends, z_max)], axis=1)
+    cm = (1.0 - eps) * np.concatenate(([0.0], ck, [1.0]))[None, :] + eps * (zm - z_min) / (z_max - z_min)
+    out = np.empty((n, a.size))
+    nseg = zm.shape[1] - 1
+    for s in range(0, n, chunk_rows):
+        c = cm[s:s + chunk_rows]
+        x = zm[s:s + chunk_rows]
+        j = np.clip((c[:, :, None] < a[None, None, :]).sum(axis=1) - 1, 0, nseg - 1)  # (rows, L)
+        c0 = np.take_along_axis(c, j, axis=1)
+        c1 = np.take_along_axis(c, j + 1, axis=1)
+        x0 = np.take_along_axis(x, j, axis=1)
+        x1 = np.take_along_axis(x, j + 1, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            w = np.where(c1 > c0, (a[None, :] - c0) / (c1 - c0), 0.0)
+        out[s:s + chunk_rows] = x0 + (x1 - x0) * np.clip(w, 0.0, 1.0)
+    out[bad] = np.nan
+    return out
+
+
+def fit_outlier_fraction(
+    quantiles: ArrayLike,
+    levels: ArrayLike,
+    z_true: ArrayLike,
+    z_min: float = _pdf.DEFAULT_Z_MIN,
+    z_max: float = _pdf.DEFAULT_Z_MAX,
+    weights: ArrayLike | None = None,
+    max_fraction: float = 0.5,
+) -> float:
+    """Maximum-likelihood weight of a uniform outlier component.
+
+    Maximises ``sum_i w_i log((1 - eps) p_i(z_true,i) + eps / (z_max - z_min))`` over
+    ``eps`` in ``[0, max_fraction]`` (concave in ``eps``).  Objects whose p(z) is 0 at
+    their true redshift make the optimum positive; well-described samples give ~0.
+    """
+    from scipy.optimize import minimize_scalar
+
+    p = _pdf.density(quantiles, levels, z_true, z_min, z_max)
+    ok = np.isfinite(p)
+    w = np.ones_like(p) if weights is None else np.asarray(weights, dtype=np.float64)
+    ok &= np.isfinite(w) & (w > 0)
+    p, w = p[ok], w[ok]
+    if p.size == 0:
+        raise ValueError("no finite p(z_true) to fit the outlier fraction on")
+    u = 1.0 / (z_max - z_min)
+
+    def neg_loglike(eps: float) -> float:
+        return -float(np.sum(w * np.log((1.0 - eps) * p + eps * u + 1e-300)))
+
+    best = minimize_scalar(neg_loglike, bounds=(0.0, max_fraction), method="bounded",
+                           options={"xatol": 1e-6})
+    eps = float(best.x)
+    return 0.0 if neg_loglike(0.0) <= neg_loglike(eps) else eps
+
+
+def fit_calibration(
+    quantiles: ArrayLike,
+    levels: ArrayLike,
+    z_true: ArrayLike,
+    z_min: float = _pdf.DEFAULT_Z_MIN,
+    z_max: float = _pdf.DEFAULT_Z_MAX,
+    n_knots: int = 51,
+    weights: ArrayLike | None = None,
+    outlier_floor: bool = True,
+    output_levels: ArrayLike | None = None,
+) -> PitCalibration:
+    """Fit the outlier floor, then the PIT map of the floored PDFs (module docstring).
+
+    Parameters
+    ----------
+    quantiles, levels : the raw PDFs of the validation sample
+    z_true : their spectroscopic redshifts
+    outlier_floor : fit ``eps`` (else 0)
+    output_levels : levels of the stored calibrated quantiles (None: ``levels``)
+    """
+    eps = fit_outlier_fraction(quantiles, levels, z_true, z_min, z_max, weights) if outlier_floor else 0.0
+    pit = mixture_cdf(quantiles, levels, z_true, eps, z_min, z_max)
+    g = fit_pit_calibration(pit, n_knots=n_knots, weights=weights)
+    return PitCalibration(g.pit_knots, g.level_knots, g.n_fit, eps,
+                          None if output_levels is None else np.asarray(output_levels, dtype=np.float64))
+
+
 def apply_calibration(
     quantiles: ArrayLike,
     levels: ArrayLike,
@@ -267,16 +438,19 @@ def apply_calibration(
 
     Returns
     -------
-    ndarray, shape (n, K)
-        Recalibrated quantiles at the SAME ``levels``; float32 input stays
-        float32.  NaN rows stay NaN.
+    ndarray, shape (n, L)
+        Recalibrated quantiles at ``calibration.levels_for(levels)`` (the input
+        levels unless the calibration has ``output_levels``); float32 input stays
+        float32.  NaN rows stay NaN.  With an outlier floor (``outlier_fraction``
+        > 0) the quantiles are those of the floored mixture, exact, and the tail
+        extrapolation is not needed: no PIT is exactly 0 or 1.
     """
     q = _pdf._as_2d(quantiles)
-    a = _pdf._check_levels(levels, q.shape[1])
-    zk, ck, _ = _pdf._knots(q, a, z_min, z_max)
+    a_in = _pdf._check_levels(levels, q.shape[1])
+    a = calibration.levels_for(a_in)
     p = np.clip(calibration.inverse(a), 0.0, 1.0)
-    out = _pdf._ppf_knots(zk, ck, p)
-    if extrapolate_tails:
+    out = mixture_ppf(q, a_in, p, calibration.outlier_fraction, z_min, z_max)
+    if extrapolate_tails and calibration.outlier_fraction == 0.0:
         ok = np.flatnonzero((p >= tail_eps) & (p <= 1.0 - tail_eps))
         if ok.size >= 2:
             i0, i1 = ok[0], ok[1]

@@ -43,6 +43,7 @@ __all__ = [
     "cde_loss",
     "crps",
     "pdf_metrics",
+    "metrics_by_bin",
     "weighted_quantile",
     "weighted_point_metrics",
 ]
@@ -452,6 +453,43 @@ def pdf_metrics(
         cde_loss=float(int_p2.mean() - 2.0 * p_y.mean()),
         crps=float(_crps_per_object(zk, ck, y).mean()),
     )
+    return out
+
+
+def metrics_by_bin(
+    quantiles: ArrayLike,
+    levels: ArrayLike,
+    z_true: ArrayLike,
+    z_point: ArrayLike,
+    values: ArrayLike,
+    n_bins: int = 4,
+    z_min: float = _pdf.DEFAULT_Z_MIN,
+    z_max: float = _pdf.DEFAULT_Z_MAX,
+) -> list[dict[str, Any]]:
+    """Point and PDF metrics in ``n_bins`` equal-count bins of ``values`` (e.g. a magnitude).
+
+    Objects with a non-finite value are left out.  Each entry has ``lo``, ``hi`` (the
+    bin's value range), ``point`` (:func:`point_metrics`) and ``pdf``
+    (:func:`pdf_metrics` without its histogram).
+    """
+    q = _pdf._as_2d(quantiles)
+    v = np.asarray(values, dtype=np.float64)
+    y = np.asarray(z_true, dtype=np.float64)
+    zp = np.asarray(z_point, dtype=np.float64)
+    ok = np.isfinite(v)
+    if not ok.any():
+        return []
+    edges = np.quantile(v[ok], np.linspace(0.0, 1.0, int(n_bins) + 1))
+    which = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, int(n_bins) - 1)
+    out = []
+    for b in range(int(n_bins)):
+        sel = ok & (which == b)
+        if not sel.any():
+            continue
+        pdf_m = pdf_metrics(q[sel], levels, y[sel], z_min, z_max)
+        pdf_m.pop("pit_histogram")
+        out.append({"lo": float(edges[b]), "hi": float(edges[b + 1]), "point": point_metrics(zp[sel], y[sel]),
+                    "pdf": pdf_m})
     return out
 
 

@@ -6,6 +6,12 @@
 hyper-parameters are the best draw of the ``xgboost_quantile`` family of the model zoo
 (:mod:`zshard.zoo`) when the zoo runs, else ``model.xgboost`` of the config.
 
+**Other p(z) estimators**: :class:`KnnQuantileModel` (the weighted redshift quantiles of each
+object's nearest training neighbours in feature space, the idea of kNN photo-z PDFs, e.g. Ball et
+al. 2008, ApJ 683, 12, and of DNF, De Vicente et al. 2016, MNRAS 459, 3078) is fitted beside the
+booster; :func:`zshard.training.build_model` keeps whichever gives the lower CDE loss on the
+validation sample (``pdf_model``; None means the booster) and records both in the manifest.
+
 **z_phot**: the point estimate of the zoo's winner. The zoo ranks every learner (and a stack of
 them) by cross-validated NMAD (or σ68, or outlier fraction) of its point estimates. The
 ``xgboost_quantile`` candidate *is* the median of the p(z) model, so when it wins no other model
@@ -110,6 +116,7 @@ class PhotozModel:
     point_model: object | None = None
     coverage: object | None = None
     recentre: bool = False
+    pdf_model: object | None = None
 
     def predict(self, catalog: pd.DataFrame, batch_rows: int = 500_000) -> tuple[np.ndarray, np.ndarray]:
         """Sanitised quantiles (n, K) and z_phot (n,), float32, for a canonical catalogue frame.
@@ -124,7 +131,7 @@ class PhotozModel:
         for start in range(0, len(catalog), batch_rows):
             part = catalog.iloc[start:start + batch_rows]
             X = build_features(part, self.features)
-            raw = self.booster.predict(xgb.DMatrix(X, missing=np.nan, feature_names=self.features.names))
+            raw = self.raw_quantiles(X)
             q = pdf.sanitize_quantiles(raw.reshape(len(part), len(self.levels)), self.z_min, self.z_max,
                                        levels=self.levels, max_density=self.max_density)
             if self.point_model is not None:
@@ -138,6 +145,12 @@ class PhotozModel:
             out[start:start + len(part)] = q
             z_out[start:start + len(part)] = z_phot
         return out, z_out
+
+    def raw_quantiles(self, X: np.ndarray) -> np.ndarray:
+        """Unsanitised quantiles (n * K, or (n, K)) of the p(z) estimator for a feature matrix."""
+        if self.pdf_model is not None:
+            return self.pdf_model.predict(X)
+        return self.booster.predict(xgb.DMatrix(X, missing=np.nan, feature_names=self.features.names))
 
     def predict_quantiles(self, catalog: pd.DataFrame, batch_rows: int = 500_000) -> np.ndarray:
         """Sanitised quantiles (n, K) for a canonical catalogue frame (see :meth:`predict`)."""
@@ -172,7 +185,9 @@ class PhotozModel:
         members = {"quantile_model": _blob(bytes(self.booster.save_raw(raw_format="ubj")), "xgboost-ubj/base64"),
                    "point_model": None if self.point_model is None else
                    _blob(zlib.compress(pickle.dumps(self.point_model, protocol=5), 6), "pickle+zlib/base64"),
-                   "coverage": None if self.coverage is None else _blob(self.coverage.to_bytes(), "npz/base64")}
+                   "coverage": None if self.coverage is None else _blob(self.coverage.to_bytes(), "npz/base64"),
+                   "pdf_model": None if self.pdf_model is None else
+                   _blob(zlib.compress(pickle.dumps(self.pdf_model, protocol=5), 6), "pickle+zlib/base64")}
         manifest = self.manifest_payload()
         digest = hashlib.sha256(json.dumps({k: v for k, v in manifest.items() if k != "version"}, sort_keys=True,
                                            default=str).encode())
@@ -216,6 +231,9 @@ class PhotozModel:
                 blob = zlib.decompress(blob)
             point_model = pickle.loads(blob)
             _set_threads(point_model, threads)
+        pdf_model = None
+        if payload.get("pdf_model"):
+            pdf_model = pickle.loads(zlib.decompress(_unblob(payload["pdf_model"], path)))
         coverage = None
         if payload.get("coverage"):
             from zshard.representativeness import CoverageModel
@@ -225,7 +243,7 @@ class PhotozModel:
                    levels=np.asarray(manifest["quantile_levels"], dtype=np.float64),
                    z_min=float(manifest["z_min"]), z_max=float(manifest["z_max"]),
                    max_density=manifest.get("max_density"), manifest=manifest, point_model=point_model,
-                   coverage=coverage, recentre=bool(manifest.get("recentre_pdf", False)))
+                   coverage=coverage, recentre=bool(manifest.get("recentre_pdf", False)), pdf_model=pdf_model)
 
 
 def _warn_on_version_change(path: str, saved: dict) -> None:
@@ -247,6 +265,58 @@ def _set_threads(model, threads: int) -> None:
                 estimator.set_params(n_jobs=threads)
             except ValueError:
                 pass
+
+
+class KnnQuantileModel:
+    """p(z) as the weighted redshift quantiles of the k nearest training neighbours.
+
+    Features are standardised (missing values imputed with the training medians, as the kNN of the
+    zoo does); each neighbour counts with its training weight (inverse-distance weights were tried:
+    they let the nearest one or two neighbours dominate and made the quantiles noisy); the quantile
+    at level a interpolates the neighbours' sorted redshifts at the mid-point plotting positions
+    (``(cumsum(w) - w / 2) / sum(w)``).
+    """
+
+    def __init__(self, levels, n_neighbors: int = 40):
+        self.levels = np.asarray(levels, dtype=np.float64)
+        self.n_neighbors = int(n_neighbors)
+
+    def fit(self, X: np.ndarray, z: np.ndarray, weights: np.ndarray | None = None) -> "KnnQuantileModel":
+        from sklearn.neighbors import NearestNeighbors
+
+        X = np.asarray(X, dtype=np.float64)
+        self.medians_ = np.nanmedian(X, axis=0)
+        filled = np.where(np.isnan(X), self.medians_, X)
+        self.mean_, self.scale_ = filled.mean(axis=0), filled.std(axis=0)
+        self.scale_[self.scale_ == 0] = 1.0
+        self.z_ = np.asarray(z, dtype=np.float64)
+        self.w_ = np.ones_like(self.z_) if weights is None else np.asarray(weights, dtype=np.float64)
+        self.index_ = NearestNeighbors(n_neighbors=min(self.n_neighbors, len(self.z_))).fit(
+            (filled - self.mean_) / self.scale_)
+        return self
+
+    def predict(self, X: np.ndarray, batch_rows: int = 100_000) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        out = np.empty((len(X), self.levels.size), dtype=np.float32)
+        for start in range(0, len(X), batch_rows):
+            part = X[start:start + batch_rows]
+            scaled = (np.where(np.isnan(part), self.medians_, part) - self.mean_) / self.scale_
+            index = self.index_.kneighbors(scaled, return_distance=False)
+            w = self.w_[index]
+            z = self.z_[index]
+            order = np.argsort(z, axis=1)
+            z = np.take_along_axis(z, order, axis=1)
+            w = np.take_along_axis(w, order, axis=1)
+            cw = np.cumsum(w, axis=1)
+            position = (cw - 0.5 * w) / cw[:, -1:]
+            j = np.clip((position[:, :, None] < self.levels[None, None, :]).sum(axis=1) - 1, 0, z.shape[1] - 2)
+            p0 = np.take_along_axis(position, j, axis=1)
+            p1 = np.take_along_axis(position, j + 1, axis=1)
+            z0 = np.take_along_axis(z, j, axis=1)
+            z1 = np.take_along_axis(z, j + 1, axis=1)
+            t = np.clip((self.levels[None, :] - p0) / np.maximum(p1 - p0, 1e-12), 0.0, 1.0)
+            out[start:start + len(part)] = z0 + t * (z1 - z0)
+        return out
 
 
 def train_quantile_model(train: pd.DataFrame, features: FeatureSpec, levels: np.ndarray, *,

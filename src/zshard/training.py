@@ -38,7 +38,7 @@ import pandas as pd  # noqa: E402
 from zshard import anomalies, metrics, pdf, representativeness, selection, zoo  # noqa: E402
 from zshard.features import FeatureSpec, build_features, build_pool, fit_pca, pool_summary  # noqa: E402
 from zshard.io import derive_seed  # noqa: E402
-from zshard.models import PhotozModel, library_versions, train_quantile_model  # noqa: E402
+from zshard.models import KnnQuantileModel, PhotozModel, library_versions, train_quantile_model  # noqa: E402
 
 REDSHIFT = "z_spec"
 
@@ -206,6 +206,7 @@ def build_model(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSp
             point["members"] = winner["members"]
     model.coverage = coverage
     model.recentre = bool(model_cfg.get("recentre_pdf", True)) and model.point_model is not None
+    model.manifest["pdf_estimator"] = choose_pdf_estimator(model, train, weights, spec, model_cfg, validation)
     model.manifest.update({
         "quantile_model_params_from": origin,
         "point_estimate": point,
@@ -223,6 +224,42 @@ def build_model(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSp
     if validation is not None and len(validation):
         model.manifest["validation_metrics"] = evaluate(model, validation)
     return model
+
+
+def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSpec,
+                         model_cfg: dict, validation: pd.DataFrame | None) -> dict:
+    """Fit the configured p(z) estimators and keep the one with the lowest CDE loss on the validation sample.
+
+    Candidates (``model.pdf_estimators``): ``xgboost_quantile`` (the booster already in ``model``) and
+    ``knn_quantile`` (:class:`zshard.models.KnnQuantileModel`). Each is scored on its raw p(z) (as
+    the fan-out predicts them, re-centred on z_phot when the model re-centres): the CDE loss
+    (Izbicki & Lee 2017) decides, as it rewards both sharpness and calibration; the PIT KS, the
+    catastrophic PIT fraction and the CRPS are recorded beside it. Sets ``model.pdf_model`` and
+    returns the manifest entry. Without a validation sample a single configured estimator is used
+    as is, and two are an error.
+    """
+    estimators = list(model_cfg.get("pdf_estimators", ["xgboost_quantile"]))
+    knn = None
+    if "knn_quantile" in estimators:
+        knn = KnnQuantileModel(model.levels, int(model_cfg.get("knn_quantile", {}).get("n_neighbors", 40)))
+        knn.fit(build_features(train, spec), train[REDSHIFT].to_numpy(dtype=np.float64), weights)
+    candidates = {name: (knn if name == "knn_quantile" else None) for name in estimators}
+    if len(candidates) == 1 or validation is None or not len(validation):
+        if len(candidates) > 1:
+            raise ValueError(f"choosing between p(z) estimators {estimators} needs a validation sample")
+        (name, chosen), = candidates.items()
+        model.pdf_model = chosen
+        return {"chosen": name, "candidates": {}}
+    z = validation[REDSHIFT].to_numpy(dtype=np.float64)
+    scores = {}
+    for name, candidate in candidates.items():
+        model.pdf_model = candidate
+        m = metrics.pdf_metrics(model.predict_quantiles(validation), model.levels, z, model.z_min, model.z_max)
+        scores[name] = {key: m[key] for key in ("cde_loss", "pit_ks_stat", "pit_catastrophic_fraction", "crps")}
+    best = min(scores, key=lambda name: scores[name]["cde_loss"])
+    model.pdf_model = candidates[best]
+    return {"chosen": best, "rank_by": "CDE loss of the raw p(z) on the validation sample", "n_validation": int(len(z)),
+            "candidates": scores}
 
 
 def evaluate(model: PhotozModel, sample: pd.DataFrame) -> dict:
