@@ -7,15 +7,32 @@ import numpy as np
 import pandas as pd
 
 from zshard import pdf
-from zshard.io import derive_seed, read_pdf_table, subset_mask, write_parquet
-from zshard.tomography import NzPartial, assign_bins, partial_nz
+from zshard.io import derive_seed, read_json, read_pdf_table, subset_mask, write_parquet
+from zshard.tomography import CUT_NAMES, NzPartial, assign_bins, edges_from_json, partial_nz, selection_cuts
 
 cfg = snakemake.params.tomography
-edges = np.asarray(cfg["edges"], dtype=np.float64)
+bands = snakemake.params.bands
+edges = edges_from_json(read_json(snakemake.input.edges))  # one file for every shard (rule tomography_edges)
 table = read_pdf_table(snakemake.input.calibrated)
+catalog = pd.read_parquet(snakemake.input.shard, columns=["id"] + [f"mag_{b}" for b in bands])
+if not np.array_equal(catalog["id"].to_numpy(), table.ids):
+    raise RuntimeError(f"{snakemake.input.shard} and {snakemake.input.calibrated} list different objects")
 grid_edges = np.arange(table.z_min, table.z_max + cfg["grid_step"] / 2, cfg["grid_step"])
 z_point = table.summaries[cfg["point_estimate"]].to_numpy(dtype=np.float64)
-bins = assign_bins(z_point, edges)
+
+# Optional selection cuts: objects failing them get bin -1 and are counted in the partial.
+cuts = cfg["cuts"]
+in_coverage = None
+if cuts["in_coverage"]:
+    if "in_coverage" not in table.summaries:
+        raise ValueError("tomography.cuts.in_coverage: the PDF tables have no in_coverage column "
+                         "(the model has no coverage model)")
+    in_coverage = table.summaries["in_coverage"].to_numpy().astype(bool)
+mag_cut = cuts.get("mag_max")
+keep, failed = selection_cuts(len(z_point), in_coverage,
+                              catalog[f"mag_{mag_cut['band']}"].to_numpy() if mag_cut else None,
+                              mag_cut["value"] if mag_cut else None)
+bins = assign_bins(z_point, edges, mask=keep)
 
 # Stack the PDFs in chunks: the per-object grid probabilities never exist for the whole shard.
 chunk = 100_000
@@ -24,17 +41,20 @@ for start in range(0, len(bins), chunk):
     part = slice(start, start + chunk)
     pz_grid = pdf.bin_probabilities(table.quantiles[part], table.levels, grid_edges, table.z_min, table.z_max)
     partials.append(partial_nz(pz_grid, z_point[part], bins[part], edges, grid_edges))
-NzPartial.combine(partials).to_npz(snakemake.output.partial)
+total = NzPartial.combine(partials)
+total.cut_counts[:] = [failed[name] for name in CUT_NAMES]
+total.n_cut = failed["any"]
+total.to_npz(snakemake.output.partial)
 
 write_parquet(snakemake.output.bins, pd.DataFrame({
     "id": table.ids, "tomo_bin": bins.astype(np.int16), "z_point": z_point.astype(np.float32),
     "z_mean": table.summaries["z_mean"].to_numpy(np.float32)}))
 
-catalog = pd.read_parquet(snakemake.input.shard, columns=["id"] + [f"mag_{b}" for b in snakemake.params.bands])
-if not np.array_equal(catalog["id"].to_numpy(), table.ids):
-    raise RuntimeError(f"{snakemake.input.shard} and {snakemake.input.calibrated} list different objects")
-keep = subset_mask(table.ids, cfg["sample_fraction"], derive_seed(snakemake.params.seed, "tomography.sample")) & (bins >= 0)
-sample = catalog[keep].assign(tomo_bin=bins[keep].astype(np.int16), z_mean=table.summaries["z_mean"].to_numpy()[keep])
+# The matching subsample (Δz validation): binned and unbinned objects alike, so that a reference
+# object whose nearest wide neighbour is in no bin is in no bin either.
+keep_sample = subset_mask(table.ids, cfg["sample_fraction"], derive_seed(snakemake.params.seed, "tomography.sample"))
+sample = catalog[keep_sample].assign(tomo_bin=bins[keep_sample].astype(np.int16),
+                                     z_mean=table.summaries["z_mean"].to_numpy()[keep_sample])
 write_parquet(snakemake.output.sample, sample.reset_index(drop=True))
 print(f"{len(bins)} objects, per bin {np.bincount(bins[bins >= 0], minlength=len(edges) - 1).tolist()}, "
-      f"{len(sample)} in the matching sample")
+      f"failing cuts {failed}, {len(sample)} in the matching sample")

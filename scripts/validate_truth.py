@@ -8,13 +8,14 @@ import pandas as pd
 
 from zshard import metrics
 from zshard.io import CatalogSpec, read_catalog, read_json, write_json
+from zshard.tomography import edges_from_json
 
 nz = read_json(snakemake.input.nz)
 spec = CatalogSpec.from_config(snakemake.params.catalog, [], redshift_name="z_true")
 truth = read_catalog(list(snakemake.input.truth), spec)[["id", "z_true"]]
 bins = pd.concat([pd.read_parquet(p) for p in snakemake.input.bins], ignore_index=True)
 joined = bins.merge(truth, on="id", how="inner", validate="one_to_one")
-edges = np.asarray(snakemake.params.edges)
+edges = edges_from_json(read_json(snakemake.input.edges))
 grid = np.arange(0.0, float(np.nanmax(joined["z_true"])) + 2 * snakemake.params.grid_step, snakemake.params.grid_step)
 per_bin = []
 for i in range(len(edges) - 1):

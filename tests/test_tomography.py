@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from zshard.tomography import (DEFAULT_EDGES, NzPartial, assign_bins,
-                               default_grid_edges, partial_nz, reduce_partials, write_nz_fits,
-                               write_nz_text)
+from zshard.tomography import (CUT_NAMES, DEFAULT_EDGES, NzPartial, assign_bins, default_grid_edges,
+                               edges_from_json, equal_number_edges, partial_nz, reduce_partials,
+                               selection_cuts, write_nz_fits, write_nz_sacc, write_nz_text)
 
 EDGES = np.array([0.2, 0.43, 0.63, 0.9, 1.3])
 GRID = np.linspace(0.0, 2.0, 41)  # 40 cells of width 0.05
@@ -178,6 +178,7 @@ def test_write_nz_fits(tmp_path):
     assert os.listdir(tmp_path) == ["nz.fits"]
     with fits.open(path) as hdul:
         ext = hdul["NZ_SOURCE"]
+        assert ext.header["NZDATA"] is True  # the twopoint sentinel of n(z) extensions
         assert ext.header["NBIN"] == 4
         assert ext.header["NZ"] == GRID.size - 1
         names = ext.columns.names
@@ -215,3 +216,140 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         write_nz_text(tmp_path / "nz.txt", res)
     assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Equal-number edges, selection cuts, cut counts, SACC
+# --------------------------------------------------------------------------------------------
+def test_equal_number_edges_equal_counts_monotone_deterministic():
+    rng = np.random.default_rng(11)
+    z = rng.gamma(3.0, 0.25, 20_003)
+    z[rng.random(z.size) < 0.01] = np.nan
+    edges = equal_number_edges(z, 5, (0.2, 1.3))
+    assert edges.shape == (6,) and edges[0] == 0.2 and edges[-1] == 1.3
+    assert np.all(np.diff(edges) > 0)
+    counts = np.bincount(assign_bins(z, edges)[assign_bins(z, edges) >= 0], minlength=5)
+    assert counts.max() - counts.min() <= 1, counts
+    in_range = np.isfinite(z) & (z >= 0.2) & (z < 1.3)
+    assert counts.sum() == in_range.sum()
+    # deterministic, and independent of the order of the objects
+    np.testing.assert_array_equal(edges, equal_number_edges(z, 5, (0.2, 1.3)))
+    np.testing.assert_array_equal(edges, equal_number_edges(rng.permutation(z), 5, (0.2, 1.3)))
+    # a second draw of the same population gives nearly the same edges (counts within tolerance)
+    other = rng.gamma(3.0, 0.25, 20_003)
+    counts_other = np.bincount(assign_bins(other, edges)[assign_bins(other, edges) >= 0], minlength=5)
+    assert np.all(np.abs(counts_other / counts_other.mean() - 1) < 0.05), counts_other
+    # one bin: the range itself
+    np.testing.assert_array_equal(equal_number_edges(z, 1, (0.2, 1.3)), [0.2, 1.3])
+
+
+def test_equal_number_edges_mask_and_errors():
+    z = np.linspace(0.0, 2.0, 1001)
+    mask = z < 1.0
+    edges = equal_number_edges(z, 4, (0.0, 2.0), mask=mask)
+    assert edges[-2] < 1.0  # only the masked-in half sets the inner edges
+    counts = np.bincount(assign_bins(z[mask], edges), minlength=4)
+    assert counts[:3].max() - counts[:3].min() <= 1
+    with pytest.raises(ValueError, match="only 2 objects"):
+        equal_number_edges([0.5, 0.6], 4, (0.0, 1.0))
+    with pytest.raises(ValueError, match="strictly increasing"):
+        equal_number_edges(np.full(100, 0.5), 4, (0.0, 1.0))
+    with pytest.raises(ValueError):
+        equal_number_edges(z, 0, (0.0, 1.0))
+    with pytest.raises(ValueError):
+        equal_number_edges(z, 2, (1.0, 0.5))
+    with pytest.raises(ValueError):
+        equal_number_edges(z, 2, (0.0, 1.0), mask=mask[:10])
+
+
+def test_edges_from_json():
+    np.testing.assert_array_equal(edges_from_json({"mode": "fixed", "edges": [0.2, 0.5, 1.0]}), [0.2, 0.5, 1.0])
+    with pytest.raises(ValueError):
+        edges_from_json({"edges": [0.5, 0.2]})
+
+
+def test_selection_cuts():
+    cov = np.array([True, False, True, True, False, True])
+    mag = np.array([22.0, 23.0, 25.0, np.nan, 26.0, 24.5])
+    keep, failed = selection_cuts(6)
+    assert keep.all() and failed == {"in_coverage": 0, "mag_max": 0, "any": 0}
+    keep, failed = selection_cuts(6, in_coverage=cov)
+    np.testing.assert_array_equal(keep, cov)
+    assert failed == {"in_coverage": 2, "mag_max": 0, "any": 2}
+    keep, failed = selection_cuts(6, magnitude=mag, mag_max=24.5)  # NaN (non-detection) fails; <= keeps
+    np.testing.assert_array_equal(keep, [True, True, False, False, False, True])
+    assert failed == {"in_coverage": 0, "mag_max": 3, "any": 3}
+    keep, failed = selection_cuts(6, in_coverage=cov, magnitude=mag, mag_max=24.5)
+    np.testing.assert_array_equal(keep, [True, False, False, False, False, True])
+    assert failed == {"in_coverage": 2, "mag_max": 3, "any": 4}
+    # failing objects get bin -1
+    z = np.array([0.3, 0.3, 0.3, 0.3, 0.3, 0.3])
+    np.testing.assert_array_equal(assign_bins(z, EDGES, mask=keep), [0, -1, -1, -1, -1, 0])
+    with pytest.raises(ValueError):
+        selection_cuts(6, magnitude=None, mag_max=24.0)
+    with pytest.raises(ValueError):
+        selection_cuts(5, in_coverage=cov)
+
+
+def test_cut_counts_add_up_and_round_trip(tmp_path):
+    pz, z, w = _random_catalogue(40)
+    keep, failed = selection_cuts(40, in_coverage=np.arange(40) % 4 != 0)
+    bins = assign_bins(z, EDGES, mask=keep)
+    a = partial_nz(pz, z, bins, EDGES, GRID, cuts_failed=failed)
+    assert a.cut_counts.tolist() == [10, 0] and a.n_cut == 10 and CUT_NAMES == ("in_coverage", "mag_max")
+    b = NzPartial.from_npz(a.to_npz(tmp_path / "a.npz"))
+    np.testing.assert_array_equal(b.cut_counts, a.cut_counts)
+    res = reduce_partials([a, b])
+    assert res.cuts_failed == {"in_coverage": 20, "mag_max": 0, "any": 20}
+    # a partial written before the cut counts existed reads as "no cuts"
+    legacy = tmp_path / "legacy.npz"
+    np.savez(legacy, edges=a.edges, grid_edges=a.grid_edges, counts=a.counts, weight_sums=a.weight_sums,
+             stacked=a.stacked, z_point_sums=a.z_point_sums, n_objects=np.int64(a.n_objects))
+    old = NzPartial.from_npz(legacy)
+    assert old.n_cut == 0 and old.cut_counts.tolist() == [0, 0]
+    path = tmp_path / "nz.fits"
+    write_nz_fits(path, res)
+    assert fits.getheader(path, "NZ_SOURCE")["NCUT"] == 20
+
+
+def test_write_nz_sacc_reads_back_with_sacc(tmp_path):
+    sacc = pytest.importorskip("sacc")
+    pz, z, w = _random_catalogue(200, seed=5)
+    z = np.clip(z, 0.0, 0.85)  # bin 4 empty
+    res = reduce_partials(partial_nz(pz, z, assign_bins(z, EDGES), EDGES, GRID, weights=w))
+    path = tmp_path / "nz.sacc.fits"
+    assert write_nz_sacc(path, res) == str(path)
+    assert os.listdir(tmp_path) == ["nz.sacc.fits"]
+    s = sacc.Sacc.load_fits(str(path))
+    assert sorted(s.tracers) == [f"source_{i}" for i in range(4)]
+    for i in range(4):
+        tracer = s.tracers[f"source_{i}"]
+        assert tracer.tracer_type == "NZ" and tracer.quantity == "galaxy_shear"
+        np.testing.assert_allclose(tracer.z, res.grid_centres)
+        np.testing.assert_allclose(tracer.nz, res.nz[i])
+        assert tracer.metadata["n_gal"] == res.counts[i]
+        assert tracer.metadata["z_low"] == pytest.approx(EDGES[i])
+        assert tracer.metadata["z_high"] == pytest.approx(EDGES[i + 1])
+        if res.counts[i]:
+            assert tracer.metadata["mean_z"] == pytest.approx(res.mean_z[i])
+            # the SACC n(z) is a unit-area density whose mean is the reported mean z
+            assert np.trapezoid(tracer.nz * tracer.z, tracer.z) / np.trapezoid(tracer.nz, tracer.z) == \
+                pytest.approx(res.mean_z[i], abs=0.01)
+        else:
+            assert "mean_z" not in tracer.metadata and np.all(tracer.nz == 0)
+    assert res.counts[3] == 0
+
+
+def test_fits_and_text_load_as_cosmosis_does(tmp_path):
+    """The reading steps of CosmoSIS's load_nz_fits (Z_MID, BIN1..NBIN) and load_nz (loadtxt, z first)."""
+    res = _result()
+    write_nz_fits(tmp_path / "nz.fits", res)
+    write_nz_text(tmp_path / "nz.txt", res)
+    with fits.open(tmp_path / "nz.fits") as hdul:
+        ext = hdul["nz_source"]  # extension names are case-insensitive
+        z = ext.data["Z_MID"]
+        nz = np.array([ext.data[f"BIN{i + 1}"] for i in range(ext.header["NBIN"])])
+    data = np.loadtxt(tmp_path / "nz.txt").T
+    np.testing.assert_allclose(data[0], z)
+    np.testing.assert_allclose(data[1:], nz, rtol=1e-7)
+    assert nz.shape == (4, ext.header["NZ"])

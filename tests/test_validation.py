@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from zshard.validation import (deep_field_delta_z, impute_missing_features, nearest_science_neighbours,
-                               standardise_features, true_delta_z)
+from zshard.validation import (deep_field_delta_z, impute_missing_features, jackknife_delta_z,
+                               jackknife_patches, nearest_science_neighbours, standardise_features,
+                               true_delta_z, zero_point_delta_z)
 
 SHIFT = 0.03
 EDGES = [0.2, 0.6, 1.0, 1.7]
@@ -96,3 +97,114 @@ def test_true_delta_z():
     assert rows[1]["n"] == 2 and rows[1]["delta_z"] == pytest.approx(0.075)
     assert rows[0]["mean_z_true"] == pytest.approx(0.325)
     assert rows[2]["n"] == 0 and np.isnan(rows[2]["delta_z"]) and rows[2]["note"]
+
+
+# --------------------------------------------------------------------------------------------
+# The error terms of the deep-field method, each on a toy where the answer is known
+# --------------------------------------------------------------------------------------------
+def _field(n, rng, size_deg=3.0):
+    """Positions uniform in a small square field around (150, 2) deg."""
+    return 150.0 + rng.uniform(0, size_deg, n), 2.0 + rng.uniform(0, size_deg, n)
+
+
+def test_jackknife_patches_are_compact_even_and_deterministic():
+    rng = np.random.default_rng(2)
+    ra, dec = _field(5000, rng)
+    ra[:3] = np.nan
+    labels = jackknife_patches(ra, dec, 10, seed=4)
+    assert np.all(labels[:3] == -1)
+    sizes = np.bincount(labels[labels >= 0])
+    assert sizes.size == 10 and sizes.min() > 0.5 * sizes.mean()
+    np.testing.assert_array_equal(labels, jackknife_patches(ra, dec, 10, seed=4))
+    # compact: each patch spans much less than the field
+    for k in range(10):
+        assert np.ptp(ra[labels == k]) < 2.5 and np.ptp(dec[labels == k]) < 2.5
+    with pytest.raises(ValueError):
+        jackknife_patches(ra[:5], dec[:5], 10)
+
+
+def _patchy(seed, tau):
+    """4000 reference objects in 20 patches; z_ref - z_phot = 0.02 + patch offset (sd tau) + noise 0.05."""
+    rng = np.random.default_rng(seed)
+    ra, dec = _field(4000, rng)
+    patches = jackknife_patches(ra, dec, 20, seed=seed)
+    offsets = rng.normal(0.0, tau, 20) if tau > 0 else np.zeros(20)
+    z_phot = rng.uniform(0.3, 0.5, ra.size)
+    z_ref = z_phot + 0.02 + offsets[patches] + rng.normal(0, 0.05, ra.size)
+    return z_ref, np.zeros(ra.size, int), z_phot, patches, offsets
+
+
+def test_jackknife_of_a_homogeneous_field_gives_a_small_sample_variance_term():
+    z_ref, bins, z_phot, patches, _ = _patchy(1, 0.0)
+    (row,) = deep_field_delta_z(z_ref, bins, z_phot, 1, n_bootstrap=200, seed=1, patches=patches)
+    assert row["sample_variance_method"] == "jackknife"
+    # the raw jackknife error is the shot noise, like the bootstrap; the excess is small
+    assert row["sigma_jackknife"] == pytest.approx(row["sigma_bootstrap"], rel=0.5)
+    assert row["sigma_sample_variance"] < row["sigma_bootstrap"]
+    assert row["delta_z"] == pytest.approx(0.02, abs=4 * row["sigma_total"])
+
+
+def test_jackknife_of_a_clustered_field_recovers_the_patch_to_patch_variance():
+    for seed in (2, 3, 4):
+        z_ref, bins, z_phot, patches, offsets = _patchy(seed, 0.02)
+        (row,) = deep_field_delta_z(z_ref, bins, z_phot, 1, n_bootstrap=100, seed=1, patches=patches)
+        # Δz is (nearly) the mean of 20 equal patches: its variance from the offsets is var(offsets)/20
+        expected = np.std(offsets, ddof=1) / np.sqrt(20)
+        assert row["sigma_sample_variance"] == pytest.approx(expected, rel=0.3), (row, expected)
+        assert row["sigma_sample_variance"] > 3 * row["sigma_bootstrap"]
+        sigma, k = jackknife_delta_z(z_ref, bins, z_phot, patches, 1)
+        assert k == 20 and sigma[0] == pytest.approx(row["sigma_jackknife"])
+
+
+def test_without_positions_the_sample_variance_comes_from_config():
+    z_ref, bins, z_phot, _, _ = _patchy(1, 0.0)
+    (row,) = deep_field_delta_z(z_ref, bins, z_phot, 1, n_bootstrap=20, sample_variance_fraction=0.01)
+    assert row["sample_variance_method"] == "fraction" and row["sigma_jackknife"] is None
+    assert row["sigma_sample_variance"] == pytest.approx(0.01 * row["mean_z_ref"])
+
+
+def _linear_survey(rng, n, slopes):
+    """Two-band magnitudes uniform in [20, 22]^2 and a redshift that is linear in them."""
+    mags = rng.uniform(20.0, 22.0, (n, 2))
+    return mags, 0.5 + (mags - 21.0) @ np.asarray(slopes)
+
+
+def test_zero_point_offsets_propagate_to_the_known_shift():
+    """z = a·m: a zero-point offset d moves each match to m - d, so Δz shifts by a·d; rms = σ|a|."""
+    rng = np.random.default_rng(8)
+    slopes = np.array([0.1, 0.05])
+    sci_mags, sci_z = _linear_survey(rng, 60_000, slopes)
+    ref_mags, ref_z = _linear_survey(rng, 2000, slopes)
+    bins = np.zeros(sci_z.size, int)
+    sigma = 0.05
+    out = zero_point_delta_z(ref_mags, ref_z, sci_mags, bins, sci_z, 1, sigma_mag=sigma, n_draws=60, seed=3)
+    # each draw's shift is the linear response to its offsets (Δz = <z_ref> - <z_phot>, z_phot = a·(m - d))
+    np.testing.assert_allclose(out["shifts"][:, 0], out["offsets"] @ slopes, atol=0.0015)
+    assert out["sigma"][0] == pytest.approx(sigma * np.hypot(*slopes), rel=0.3)
+    assert abs(out["delta_z_matched"][0]) < 0.002  # no offset: the matched photo-z are unbiased
+
+
+def test_zero_point_sigma_zero_gives_zero_and_errors_add_in_quadrature():
+    rng = np.random.default_rng(9)
+    sci_mags, sci_z = _linear_survey(rng, 5000, [0.1, 0.05])
+    ref_mags, ref_z = _linear_survey(rng, 500, [0.1, 0.05])
+    bins = (sci_z > 0.5).astype(int)
+    out = zero_point_delta_z(ref_mags, ref_z, sci_mags, bins, sci_z, 2, sigma_mag=0.0, n_draws=10, seed=1)
+    np.testing.assert_array_equal(out["sigma"], [0.0, 0.0])
+    same = zero_point_delta_z(ref_mags, ref_z, sci_mags, bins, sci_z, 2, sigma_mag=0.02, n_draws=10, seed=1)
+    np.testing.assert_array_equal(same["shifts"], zero_point_delta_z(ref_mags, ref_z, sci_mags, bins, sci_z, 2,
+                                                                      sigma_mag=0.02, n_draws=10, seed=1)["shifts"])
+    assert np.all(same["sigma"] > 0)
+    with pytest.raises(ValueError):
+        zero_point_delta_z(ref_mags, ref_z, sci_mags, bins, sci_z, 2, sigma_mag=-0.01)
+
+    z_ref, zbins, z_phot, patches, _ = _patchy(5, 0.01)
+    rows = deep_field_delta_z(z_ref, zbins, z_phot, 1, n_bootstrap=50, seed=2, patches=patches,
+                              sigma_zero_point=[0.004])
+    row = rows[0]
+    e = row["errors"]
+    assert set(e) == {"bootstrap", "sample_variance", "zero_point", "total"}
+    assert (e["bootstrap"], e["sample_variance"], e["zero_point"], e["total"]) == (
+        row["sigma_bootstrap"], row["sigma_sample_variance"], row["sigma_zero_point"], row["sigma_total"])
+    assert e["zero_point"] == 0.004
+    assert e["total"] == pytest.approx(np.sqrt(e["bootstrap"] ** 2 + e["sample_variance"] ** 2 + 0.004 ** 2))

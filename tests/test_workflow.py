@@ -13,6 +13,7 @@ import yaml
 from astropy.io import fits
 
 from conftest import ROOT, SHARED_DATA, dry_run_jobs as _jobs, run_snakemake, tiny_config
+from zshard.io import read_pdf_table
 
 pytestmark = pytest.mark.integration
 
@@ -36,14 +37,15 @@ def test_every_object_is_in_exactly_one_shard(mock_run):
 def test_every_shard_has_calibrated_pdfs_and_bins(mock_run):
     _, config, results = mock_run
     manifest = json.loads((results / "catalog/manifest.json").read_text())
-    levels = config["model"]["quantile_levels"]
+    levels = config["calibration"]["levels"]
     total = 0
     for shard in manifest["shards"]:
         key = f"o{shard['order']}_p{shard['pixel']}"
         table = pq.read_table(results / f"pdf/calibrated/{key}.parquet")
         assert table.num_rows == shard["rows"]
-        q = np.stack(table.column("pdf_quantiles").to_numpy(zero_copy_only=False))
-        assert q.shape == (shard["rows"], len(levels)) and np.all(np.diff(q, axis=1) > 0)
+        pdfs = read_pdf_table(str(results / f"pdf/calibrated/{key}.parquet"))
+        np.testing.assert_allclose(pdfs.levels, levels)
+        assert pdfs.quantiles.shape == (shard["rows"], len(levels)) and np.all(np.diff(pdfs.quantiles, axis=1) > 0)
         bins = pd.read_parquet(results / f"tomography/bins/{key}.parquet")
         assert bins["id"].tolist() == table.column("id").to_pylist()
         assert set(bins["tomo_bin"].unique()) <= {-1, 0, 1, 2, 3}
@@ -214,3 +216,28 @@ def test_editing_one_file_reruns_only_its_shards(mock_run, tmp_path):
     assert predicted == east_shards
     assert "train_model" not in ran and "fit_calibration" not in ran
     assert "partition_manifest" in ran and "reduce_nz" in ran
+
+
+def test_edges_change_reruns_tomography_only_and_outputs_load(mock_run):
+    """One edges file for every binning job: new edges (fixed or equal-number) rerun tomography and
+    what follows, never prediction or calibration; the n(z) loads as SACC, the Δz errors are itemised."""
+    workdir, config, results = mock_run
+    edges = json.loads((results / "tomography/edges.json").read_text())
+    assert edges["mode"] == "fixed" and edges["edges"] == config["tomography"]["edges"]
+    for change in ({"edges": [0.2, 0.5, 0.9, 1.3]}, {"edges_mode": "equal_number"},
+                   {"cuts": {"in_coverage": True, "mag_max": {"band": "i", "value": 24.0}}}):
+        changed = json.loads(json.dumps(config))
+        changed["tomography"].update(change)
+        jobs = _jobs(run_snakemake(workdir, changed, "-n").stdout)
+        assert "tomography_shard" in jobs and "reduce_nz" in jobs and "validate_delta_z" in jobs, (change, jobs)
+        assert "predict_shard" not in jobs and "calibrate_shard" not in jobs and "train_model" not in jobs
+    sacc = pytest.importorskip("sacc")
+    s = sacc.Sacc.load_fits(str(results / "nz/nz.sacc.fits"))
+    summary = json.loads((results / "nz/nz.json").read_text())
+    for i, count in enumerate(summary["counts"]):
+        assert s.tracers[f"source_{i}"].metadata["n_gal"] == count
+    delta = json.loads((results / "validation/delta_z.json").read_text())
+    for row in delta["bins"]:
+        e = row["errors"]
+        assert e["total"] == row["sigma_total"]
+        assert e["total"] == pytest.approx(np.sqrt(e["bootstrap"] ** 2 + e["sample_variance"] ** 2 + e["zero_point"] ** 2))

@@ -22,6 +22,7 @@ __all__ = [
     "plot_zphot_vs_zspec",
     "plot_nz",
     "plot_delta_z",
+    "delta_z_rows_from_table",
     "plot_sky_counts",
     "write_summary_markdown",
 ]
@@ -268,6 +269,28 @@ def plot_delta_z(path: str | os.PathLike, rows: Sequence[Mapping]) -> str:
     if methods or truth:
         ax.legend(loc="best", fontsize=8)
     return _save(fig, path)
+
+
+def delta_z_rows_from_table(table: Mapping) -> list[dict]:
+    """Rows of ``validation/delta_z_table.json`` for :func:`plot_delta_z` and the summary page.
+
+    One row per bin and method: ``deep reference`` (method 1), ``clustering (WZ)`` (method 2, with
+    its redshift window) and ``combined`` (their inverse-variance mean); each carries the bin's
+    true Δz in ``truth`` when it is known. Methods that were not run give no rows.
+    """
+    rows = []
+    for entry in table.get("bins", []):
+        truth = (entry.get("truth") or {}).get("delta_z")
+        for key, method in (("cosmos", "deep reference"), ("wz", "clustering (WZ)"), ("combined", "combined")):
+            m = entry.get(key)
+            if not m:
+                continue
+            row = {"bin": int(entry["bin"]), "method": method, "delta_z": m.get("delta_z"), "sigma": m.get("error"),
+                   "truth": truth}
+            if key == "wz" and m.get("z_range"):
+                row["note"] = "window z = {:.2f}–{:.2f}".format(*m["z_range"])
+            rows.append(row)
+    return rows
 
 
 def _sigma(r: Mapping) -> float:

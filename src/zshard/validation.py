@@ -18,6 +18,38 @@ independently. This module offers two estimates of ``<z_true>_i``:
 * :func:`true_delta_z` – on a mock, where the true redshifts are known.
 
 Each returns one ``dict`` per bin, so the results tabulate directly (``pandas.DataFrame(rows)``).
+
+Error budget of the deep-field (COSMOS) method
+----------------------------------------------
+Hoyle et al. (2018, §4) list the terms separately; so does :func:`deep_field_delta_z`:
+
+* **bootstrap** (statistical): the shot noise of the finite reference sample — the spread of Δz_i
+  over resamplings of the reference objects with replacement.
+* **sample variance** (cosmic variance of a small field): by *jackknife* over ``K`` sub-regions of
+  the field (:func:`jackknife_patches`: k-means patches on the sky), ``σ_jk² = (K−1)/K Σ_k
+  (Δz_(−k) − ⟨Δz_(−k)⟩)²``. That variance holds the shot noise too, so the term reported is the
+  excess ``sqrt(max(σ_jk² − σ_boot², 0))``: ~0 for a homogeneous (unclustered) field, the spread
+  between sub-regions for a clustered one. A jackknife cannot see fluctuations on scales larger
+  than the field; where positions are absent, or by choice, the term is instead
+  ``sample_variance_fraction × ⟨z_ref⟩_i`` (a number taken from simulations, as Hoyle et al. did).
+* **zero point** (photometric calibration): :func:`zero_point_delta_z` offsets each band of the
+  wide (science) sample's magnitudes by a draw from N(0, σ_zp), re-matches the reference objects to
+  it in magnitude space, and takes the rms over draws of the shift of Δz_i. σ_zp = 0 gives 0.
+* **total**: the quadrature sum of the three.
+
+``validation/delta_z.json`` (rule ``validate_delta_z``) has the top-level keys ``method``,
+``note``, ``n_reference``, ``sample_variance`` (how the term was obtained, and ``n_patches``),
+``zero_point`` (``sigma_mag``, ``n_draws``) and ``bins``: one object per tomographic bin with
+
+* ``bin`` (0-based), ``method``, ``n_reference``, ``mean_z_ref``, ``mean_z_phot``,
+  ``delta_z`` (= mean_z_ref − mean_z_phot), ``note``;
+* ``sigma_bootstrap``, ``sigma_sample_variance``, ``sigma_zero_point``, ``sigma_total`` (the total
+  error of ``delta_z``: the quadrature sum), ``sigma_jackknife`` (the raw jackknife error, shot
+  noise included; null without patches);
+* ``errors``: ``{"bootstrap", "sample_variance", "zero_point", "total"}``, the same four numbers
+  (``errors.total == sigma_total``).
+
+Bins with fewer than 2 reference objects have null (NaN) estimates and a ``note``.
 """
 
 from __future__ import annotations
@@ -30,8 +62,13 @@ __all__ = [
     "impute_missing_features",
     "standardise_features",
     "nearest_science_neighbours",
+    "jackknife_patches",
+    "jackknife_delta_z",
+    "zero_point_delta_z",
     "deep_field_delta_z",
     "true_delta_z",
+    "inverse_variance_combination",
+    "delta_z_table",
 ]
 
 #: Percentile of the finite values used to fill a missing feature (see impute_missing_features).
@@ -101,22 +138,180 @@ def _as_2d(x) -> np.ndarray:
     return x
 
 
-def nearest_science_neighbours(ref_features: np.ndarray, sci_features: np.ndarray) -> np.ndarray:
-    """Index of each reference object's nearest science object in feature space.
+def nearest_science_neighbours(ref_features: np.ndarray, sci_features: np.ndarray, k: int = 1) -> np.ndarray:
+    """Index of each reference object's nearest science object (or ``k`` nearest) in feature space.
 
     Missing values are filled by :func:`impute_missing_features` and the features standardised
     by :func:`standardise_features` before the Euclidean nearest-neighbour search.
+
+    Returns (n_ref,) indices for ``k`` = 1, else (n_ref, k), nearest first.
     """
     from sklearn.neighbors import NearestNeighbors
 
     sci, ref, _ = impute_missing_features(sci_features, ref_features)
     sci, ref = standardise_features(sci, ref)
-    return NearestNeighbors(n_neighbors=1).fit(sci).kneighbors(ref, return_distance=False)[:, 0]
+    idx = NearestNeighbors(n_neighbors=int(k)).fit(sci).kneighbors(ref, return_distance=False)
+    return idx[:, 0] if int(k) == 1 else idx
+
+
+def _per_bin_delta(z: np.ndarray, zp: np.ndarray, bins: np.ndarray, nbins: int,
+                   weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted mean of ``z`` and ``zp`` per bin, and the weight per bin (inputs already cleaned)."""
+    n = np.bincount(bins, weights=weights, minlength=nbins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_ref = np.bincount(bins, weights=z if weights is None else z * weights, minlength=nbins) / n
+        mean_phot = np.bincount(bins, weights=zp if weights is None else zp * weights, minlength=nbins) / n
+    return mean_ref, mean_phot, n
+
+
+def _clean(ref_z, ref_bins, ref_z_phot_mean, nbins, *others):
+    z = np.asarray(ref_z, dtype=np.float64)
+    zp = np.asarray(ref_z_phot_mean, dtype=np.float64)
+    bins = np.asarray(ref_bins)
+    if not (z.shape == zp.shape == bins.shape):
+        raise ValueError("ref_z, ref_bins and ref_z_phot_mean must have one entry per reference object")
+    ok = np.isfinite(z) & np.isfinite(zp) & (bins >= 0) & (bins < nbins)
+    rest = []
+    for other in others:
+        other = np.asarray(other)
+        if other.shape[:1] != z.shape:
+            raise ValueError("every per-object array must have one entry per reference object")
+        rest.append(other[ok])
+    return (z[ok], zp[ok], bins[ok].astype(np.int64), *rest)
+
+
+def jackknife_patches(ra: np.ndarray, dec: np.ndarray, n_patches: int, seed: int = 0) -> np.ndarray:
+    """Split a field into ``n_patches`` compact sub-regions on the sky (k-means), for a jackknife.
+
+    k-means on the unit vectors of the positions (so RA wrap-around and convergence at the poles are
+    harmless) gives contiguous patches of similar object counts, the usual choice for small fields
+    where HEALPix pixels would be few and uneven. Deterministic for a ``seed``.
+
+    Returns
+    -------
+    (n,) int64 array of patch labels 0..n_patches-1 (-1 for objects with non-finite positions).
+    """
+    from sklearn.cluster import KMeans
+
+    ra = np.radians(np.asarray(ra, dtype=np.float64))
+    dec = np.radians(np.asarray(dec, dtype=np.float64))
+    if ra.shape != dec.shape:
+        raise ValueError("ra and dec must have the same shape")
+    labels = np.full(ra.shape, -1, dtype=np.int64)
+    ok = np.isfinite(ra) & np.isfinite(dec)
+    if int(n_patches) < 2 or ok.sum() < int(n_patches):
+        raise ValueError(f"need at least 2 patches and as many positioned objects, got {n_patches} and {ok.sum()}")
+    xyz = np.column_stack([np.cos(dec[ok]) * np.cos(ra[ok]), np.cos(dec[ok]) * np.sin(ra[ok]), np.sin(dec[ok])])
+    km = KMeans(n_clusters=int(n_patches), n_init=3, random_state=int(seed) % (2**32)).fit(xyz)
+    labels[ok] = km.labels_
+    return labels
+
+
+def jackknife_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean: np.ndarray,
+                      patches: np.ndarray, nbins: int) -> tuple[np.ndarray, int]:
+    """Delete-one-patch jackknife error of Δz_i per bin.
+
+    ``σ_jk² = (K−1)/K Σ_k (Δz_(−k) − mean_k Δz_(−k))²`` over the ``K`` patches (labels >= 0 of
+    ``patches``; objects with a negative label are left out), Δz_(−k) computed without patch k.
+    A bin is NaN where fewer than 2 delete-one estimates are finite.
+
+    Returns
+    -------
+    sigma : (nbins,) float64
+    n_patches : int
+        K, the number of patches used.
+    """
+    z, zp, bins, labels = _clean(ref_z, ref_bins, ref_z_phot_mean, nbins, patches)
+    keep = labels >= 0
+    z, zp, bins, labels = z[keep], zp[keep], bins[keep], labels[keep].astype(np.int64)
+    ids = np.unique(labels)
+    if ids.size < 2:
+        return np.full(nbins, np.nan), int(ids.size)
+    estimates = np.array([np.subtract(*_per_bin_delta(z, zp, bins, nbins, (labels != k).astype(np.float64))[:2])
+                          for k in ids])
+    sigma = np.full(nbins, np.nan)
+    for i in range(nbins):
+        e = estimates[:, i][np.isfinite(estimates[:, i])]
+        if e.size >= 2:
+            sigma[i] = np.sqrt((e.size - 1) / e.size * np.sum((e - e.mean()) ** 2))
+    return sigma, int(ids.size)
+
+
+def zero_point_delta_z(ref_mags: np.ndarray, ref_z: np.ndarray, sci_mags: np.ndarray, sci_bins: np.ndarray,
+                       sci_z_phot_mean: np.ndarray, nbins: int, sigma_mag: float | np.ndarray = 0.01,
+                       n_draws: int = 20, seed: int | np.random.Generator = 0, k: int = 10) -> dict:
+    """Δz_i shift from photometric zero-point offsets between the wide survey and the reference field.
+
+    Each reference object is matched to its ``k`` nearest wide (science) objects in magnitude space
+    (:func:`nearest_science_neighbours`) and takes their bins and photo-z, each pair with weight
+    1/k; Δz_i follows as in :func:`deep_field_delta_z` over the pairs in bin i (the k-neighbour
+    average responds smoothly to small offsets, where a single match would jump between
+    near-equivalent neighbours). Then, ``n_draws`` times, every band ``b`` of the science sample's
+    magnitudes is offset by one common draw ``δ_b ~ N(0, sigma_mag_b)`` (a zero-point error), the
+    reference objects are re-matched, and Δz_i recomputed. The error term is the rms over draws of
+    ``Δz_i(δ) − Δz_i(0)`` (Hoyle et al. 2018, MNRAS 478, 592, §4: photometric calibration
+    uncertainty of the matched photometry). ``sigma_mag`` = 0 (or ``n_draws`` = 0) gives 0.
+
+    Parameters
+    ----------
+    ref_mags : (n_ref, n_bands) array
+        Magnitudes of the reference objects (NaN allowed).
+    ref_z : (n_ref,) array
+        Their accurate redshifts.
+    sci_mags : (n_sci, n_bands) array
+        Magnitudes of a subsample of the wide survey, same bands.
+    sci_bins, sci_z_phot_mean : (n_sci,) arrays
+        Its tomographic bins (-1: none) and photo-z means.
+    sigma_mag : float or (n_bands,) array
+        Zero-point uncertainty per band, in magnitudes.
+    n_draws : int
+    seed : int or numpy Generator
+    k : int
+        Neighbours per reference object.
+
+    Returns
+    -------
+    dict with ``sigma`` (nbins,) the rms shift per bin, ``shifts`` (n_draws, nbins),
+    ``delta_z_matched`` (nbins,) the unperturbed matched Δz_i, ``offsets`` (n_draws, n_bands).
+    """
+    ref = _as_2d(ref_mags)
+    sci = _as_2d(sci_mags)
+    z = np.asarray(ref_z, dtype=np.float64)
+    sb = np.asarray(sci_bins)
+    szp = np.asarray(sci_z_phot_mean, dtype=np.float64)
+    if ref.shape[1] != sci.shape[1]:
+        raise ValueError(f"reference has {ref.shape[1]} bands, science {sci.shape[1]}")
+    sig = np.broadcast_to(np.asarray(sigma_mag, dtype=np.float64), (ref.shape[1],))
+    if np.any(sig < 0) or not np.all(np.isfinite(sig)):
+        raise ValueError("sigma_mag must be finite and non-negative")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    n_draws = int(n_draws)
+
+    k = min(int(k), sci.shape[0])
+
+    def matched_delta(sci_shifted: np.ndarray) -> np.ndarray:
+        nearest = nearest_science_neighbours(ref, sci_shifted, k=k).reshape(len(z), k)
+        zz, zp, bins = _clean(np.repeat(z, k), sb[nearest].ravel(), szp[nearest].ravel(), nbins)
+        mean_ref, mean_phot, _ = _per_bin_delta(zz, zp, bins, nbins)
+        return mean_ref - mean_phot
+
+    base = matched_delta(sci)
+    if n_draws <= 0 or not np.any(sig > 0):
+        return {"sigma": np.where(np.isfinite(base), 0.0, np.nan), "shifts": np.zeros((max(n_draws, 0), nbins)),
+                "delta_z_matched": base, "offsets": np.zeros((max(n_draws, 0), ref.shape[1]))}
+    offsets = rng.normal(0.0, 1.0, (n_draws, ref.shape[1])) * sig
+    shifts = np.array([matched_delta(sci + d) for d in offsets]) - base
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN bins stay NaN
+        sigma = np.sqrt(np.nanmean(shifts ** 2, axis=0))
+    return {"sigma": sigma, "shifts": shifts, "delta_z_matched": base, "offsets": offsets}
 
 
 def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean: np.ndarray, nbins: int,
                        n_bootstrap: int = 200, seed: int | np.random.Generator = 0,
-                       sample_variance_fraction: float = 0.0, method: str = "deep reference") -> list[dict]:
+                       sample_variance_fraction: float = 0.0, method: str = "deep reference",
+                       patches: np.ndarray | None = None,
+                       sigma_zero_point: np.ndarray | None = None) -> list[dict]:
     """Δz per tomographic bin from a deep reference field (DES Y1 "COSMOS method").
 
     Each reference object carries its accurate redshift ``ref_z`` and the wide survey's view of
@@ -126,51 +321,67 @@ def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean:
 
         Δz_i = mean(ref_z) − mean(ref_z_phot_mean)   over the reference objects in bin i.
 
-    Errors: ``sigma_bootstrap``, the standard deviation of Δz_i over ``n_bootstrap`` resamplings
-    of the reference objects with replacement (their shot noise); ``sigma_sample_variance`` =
-    ``sample_variance_fraction`` × mean(ref_z), the cosmic variance of a small field, which
-    Hoyle et al. took from simulations; ``sigma_total`` their quadrature sum.
+    Errors (see the module docstring; each reported separately):
+
+    * ``sigma_bootstrap``: the standard deviation of Δz_i over ``n_bootstrap`` resamplings of the
+      reference objects with replacement (their shot noise);
+    * ``sigma_sample_variance``: with ``patches`` (a sub-region label per reference object, e.g.
+      from :func:`jackknife_patches`), the excess of the delete-one-patch jackknife variance over
+      the bootstrap variance, ``sqrt(max(σ_jk² − σ_boot², 0))``; without, ``sample_variance_fraction``
+      × mean(ref_z), the cosmic variance of a small field from simulations;
+    * ``sigma_zero_point``: given (per bin, e.g. ``zero_point_delta_z(...)["sigma"]``), else 0;
+    * ``sigma_total``: the quadrature sum.
 
     Returns one dict per bin: ``bin``, ``method``, ``n_reference``, ``mean_z_ref``, ``mean_z_phot``,
-    ``delta_z``, ``sigma_bootstrap``, ``sigma_sample_variance``, ``sigma_total``, ``note``.
+    ``delta_z``, ``sigma_bootstrap``, ``sigma_sample_variance``, ``sigma_zero_point``,
+    ``sigma_jackknife`` (None without patches), ``sigma_total``, ``sample_variance_method``
+    (``jackknife`` or ``fraction``), ``errors`` (``bootstrap``, ``sample_variance``, ``zero_point``,
+    ``total``) and ``note``.
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    z = np.asarray(ref_z, dtype=np.float64)
-    zp = np.asarray(ref_z_phot_mean, dtype=np.float64)
-    bins = np.asarray(ref_bins)
-    if not (z.shape == zp.shape == bins.shape):
-        raise ValueError("ref_z, ref_bins and ref_z_phot_mean must have one entry per reference object")
-    ok = np.isfinite(z) & np.isfinite(zp) & (bins >= 0) & (bins < nbins)
-    z, zp, bins = z[ok], zp[ok], bins[ok].astype(np.int64)
+    extra = () if patches is None else (patches,)
+    z, zp, bins, *labels = _clean(ref_z, ref_bins, ref_z_phot_mean, nbins, *extra)
 
-    def per_bin(weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n = np.bincount(bins, weights=weights, minlength=nbins)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_ref = np.bincount(bins, weights=z if weights is None else z * weights, minlength=nbins) / n
-            mean_phot = np.bincount(bins, weights=zp if weights is None else zp * weights, minlength=nbins) / n
-        return mean_ref, mean_phot, n
-
-    mean_ref, mean_phot, counts = per_bin(None)
+    mean_ref, mean_phot, counts = _per_bin_delta(z, zp, bins, nbins)
     delta = mean_ref - mean_phot
     # Bootstrap as multinomial weights on the reference objects: one vectorised pass per replicate.
-    replicates = np.array([np.subtract(*per_bin(rng.multinomial(z.size, np.full(z.size, 1.0 / z.size))
-                                               .astype(np.float64))[:2])
+    replicates = np.array([np.subtract(*_per_bin_delta(z, zp, bins, nbins,
+                                                       rng.multinomial(z.size, np.full(z.size, 1.0 / z.size))
+                                                       .astype(np.float64))[:2])
                            for _ in range(int(n_bootstrap))]) if z.size else np.empty((0, nbins))
     with warnings.catch_warnings():  # bins with fewer than 2 replicates give NaN, flagged below
         warnings.simplefilter("ignore", RuntimeWarning)
         sigma_boot = (np.nanstd(replicates, axis=0, ddof=1) if len(replicates) >= 2
                       else np.full(nbins, np.nan))
-    sigma_sv = float(sample_variance_fraction) * np.abs(mean_ref)
+    if patches is not None:
+        sigma_jk, _ = jackknife_delta_z(z, bins, zp, labels[0], nbins)
+        sigma_sv = np.sqrt(np.clip(sigma_jk ** 2 - sigma_boot ** 2, 0.0, None))
+        sv_method = "jackknife"
+    else:
+        sigma_jk = np.full(nbins, np.nan)
+        sigma_sv = float(sample_variance_fraction) * np.abs(mean_ref)
+        sv_method = "fraction"
+    sigma_zp = (np.zeros(nbins) if sigma_zero_point is None
+                else np.broadcast_to(np.asarray(sigma_zero_point, dtype=np.float64), (nbins,)))
+    total = np.sqrt(sigma_boot ** 2 + sigma_sv ** 2 + sigma_zp ** 2)
     rows = []
     for i in range(nbins):
-        note = "" if counts[i] >= 2 else "fewer than 2 reference objects in this bin"
+        ok = counts[i] >= 2
+        note = "" if ok else "fewer than 2 reference objects in this bin"
+
+        def val(a, ok=ok, i=i):
+            return float(a[i]) if ok else np.nan
+
+        errors = {"bootstrap": val(sigma_boot), "sample_variance": val(sigma_sv), "zero_point": val(sigma_zp),
+                  "total": val(total)}
         rows.append({"bin": i, "method": method, "n_reference": int(counts[i]),
                      "mean_z_ref": float(mean_ref[i]), "mean_z_phot": float(mean_phot[i]),
-                     "delta_z": float(delta[i]) if counts[i] >= 2 else np.nan,
-                     "sigma_bootstrap": float(sigma_boot[i]) if counts[i] >= 2 else np.nan,
-                     "sigma_sample_variance": float(sigma_sv[i]) if counts[i] >= 2 else np.nan,
-                     "sigma_total": float(np.hypot(sigma_boot[i], sigma_sv[i])) if counts[i] >= 2 else np.nan,
-                     "note": note})
+                     "delta_z": val(delta),
+                     "sigma_bootstrap": errors["bootstrap"], "sigma_sample_variance": errors["sample_variance"],
+                     "sigma_zero_point": errors["zero_point"],
+                     "sigma_jackknife": val(sigma_jk) if patches is not None else None,
+                     "sigma_total": errors["total"], "sample_variance_method": sv_method,
+                     "errors": errors, "note": note})
     return rows
 
 
@@ -210,3 +421,71 @@ def true_delta_z(z_true: np.ndarray, bins: np.ndarray, z_phot_mean: np.ndarray,
                     "sigma": float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan,
                     "note": ""})
     return out
+
+
+def inverse_variance_combination(values, errors) -> tuple[float, float]:
+    """Inverse-variance weighted mean of independent estimates and its error.
+
+    ``x = Σ x_i/σ_i² / Σ 1/σ_i²``, ``σ = (Σ 1/σ_i²)^(-1/2)`` — how DES Y1 combined the COSMOS and
+    WZ estimates of Δz per bin (Hoyle et al. 2018, MNRAS 478, 592, §6). Estimates whose value or
+    error is not finite, or whose error is not positive, are left out; with none left the result is
+    ``(nan, nan)``.
+    """
+    x = np.asarray(values, dtype=np.float64).ravel()
+    s = np.asarray(errors, dtype=np.float64).ravel()
+    if x.shape != s.shape:
+        raise ValueError(f"{x.size} values but {s.size} errors")
+    ok = np.isfinite(x) & np.isfinite(s) & (s > 0)
+    if not ok.any():
+        return float("nan"), float("nan")
+    w = 1.0 / s[ok] ** 2
+    return float(np.sum(w * x[ok]) / np.sum(w)), float(1.0 / np.sqrt(np.sum(w)))
+
+
+def delta_z_table(edges, cosmos: dict | None = None, clustering: dict | None = None,
+                  truth: dict | None = None) -> list[dict]:
+    """The Δz table per tomographic bin (``validation/delta_z_table.json``'s ``bins``).
+
+    Parameters
+    ----------
+    edges : tomographic bin edges
+    cosmos : ``validation/delta_z.json`` (method 1, deep field; rows with ``delta_z``,
+        ``sigma_total``) or None
+    clustering : ``validation/clustering_delta_z.json`` (method 2, WZ; rows with ``delta_z``,
+        ``error``, ``z_range``) or None
+    truth : ``validation/truth.json`` (rows with ``delta_z_true``) or None
+
+    Returns
+    -------
+    list of dict, one per bin: ``bin``, ``z_lo``, ``z_hi``, ``cosmos`` {delta_z, error},
+    ``wz`` {delta_z, error, z_range}, ``combined`` {delta_z, error} (inverse-variance,
+    :func:`inverse_variance_combination`), ``truth`` {delta_z} or None. A method that was not run
+    is None; a method that gave no value for a bin has NaN entries (null in JSON).
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    nbins = edges.size - 1
+    nan = float("nan")
+
+    def by_bin(payload):
+        return {int(r["bin"]): r for r in payload["bins"]} if payload else {}
+
+    c_rows, w_rows, t_rows = by_bin(cosmos), by_bin(clustering), by_bin(truth)
+    out = []
+    for i in range(nbins):
+        c, w, t = c_rows.get(i, {}), w_rows.get(i, {}), t_rows.get(i, {})
+        cos = ({"delta_z": _num(c.get("delta_z")), "error": _num(c.get("sigma_total"))}
+               if cosmos is not None else None)
+        wz = ({"delta_z": _num(w.get("delta_z")), "error": _num(w.get("error")), "z_range": w.get("z_range")}
+              if clustering is not None else None)
+        parts = [m for m in (cos, wz) if m is not None]
+        value, error = inverse_variance_combination([m["delta_z"] for m in parts], [m["error"] for m in parts]) \
+            if parts else (nan, nan)
+        out.append({"bin": i, "z_lo": float(edges[i]), "z_hi": float(edges[i + 1]), "cosmos": cos, "wz": wz,
+                    "combined": {"delta_z": value, "error": error},
+                    "truth": {"delta_z": _num(t.get("delta_z_true"))} if truth is not None else None})
+    return out
+
+
+def _num(value) -> float:
+    """A JSON number (None for NaN) as a float, NaN when missing."""
+    return float("nan") if value is None else float(value)

@@ -55,13 +55,16 @@ if config["source"] == "mock":
         "specz": {**canonical("z_spec"), "paths": [f"{MOCK_DIR}/specz.parquet"]},
         "deep_reference": {**canonical("z_ref"), "paths": [f"{MOCK_DIR}/deep_reference.parquet"]},
         "truth": {**canonical("z_true", with_photometry=False), "paths": [f"{MOCK_DIR}/truth.parquet"]},
+        "clustering_reference": {**canonical("z_spec", with_photometry=False),
+                                 "paths": [f"{MOCK_DIR}/clustering_reference.parquet"]},
     }
     PHOTOMETRY_FILES = SOURCES["photometry"]["paths"]
     SPECZ_FILES = SOURCES["specz"]["paths"]
 else:
     SOURCES = {name: dict(config["inputs"].get(name, {})) for name in
-               ("photometry", "specz", "deep_reference", "truth")}
+               ("photometry", "specz", "deep_reference", "truth", "clustering_reference")}
     SOURCES["truth"]["with_photometry"] = False
+    SOURCES["clustering_reference"]["with_photometry"] = False
     if not SOURCES["photometry"].get("paths"):
         raise ValueError("source: files needs inputs.photometry.paths")
     if not SOURCES["specz"].get("paths") or "redshift" not in SOURCES["specz"].get("columns", {}):
@@ -74,8 +77,8 @@ INPUTS = file_ids(PHOTOMETRY_FILES)  # file id -> path
 # Stages that need data the user may not have: on only when it is there, and said so in the summary.
 DEEP_REFERENCE = config["validation"]["deep_reference"]["enabled"] and bool(SOURCES["deep_reference"].get("paths"))
 TRUTH = bool(SOURCES["truth"].get("paths"))
-if config["validation"]["clustering"]["enabled"]:
-    raise ValueError("validation.clustering.enabled: clustering-redshift validation is not available yet; set it to false")
+# Clustering redshifts need a spectroscopic reference sample with positions (inputs.clustering_reference).
+CLUSTERING = config["validation"]["clustering"]["enabled"] and bool(SOURCES["clustering_reference"].get("paths"))
 
 
 def source_files(name):
@@ -168,6 +171,10 @@ def final_products():
     ]
     if DEEP_REFERENCE:
         products.append(f"{R}/validation/delta_z.json")
+    if CLUSTERING:
+        products.append(f"{R}/validation/clustering_delta_z.json")
+    if DEEP_REFERENCE or CLUSTERING:
+        products.append(f"{R}/validation/delta_z_table.json")
     if TRUTH:
         products.append(f"{R}/validation/truth.json")
     return products

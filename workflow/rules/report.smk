@@ -20,6 +20,7 @@ rule summary:
         nz=f"{R}/nz/nz.json",
         nz_text=f"{R}/nz/nz.txt",
         delta_z=[f"{R}/validation/delta_z.json"] if DEEP_REFERENCE else [],
+        delta_z_table=[f"{R}/validation/delta_z_table.json"] if DEEP_REFERENCE or CLUSTERING else [],
         truth=[f"{R}/validation/truth.json"] if TRUTH else [],
         representativeness=f"{R}/representativeness/report.json",
         anomalies=f"{R}/anomalies/report.json",
@@ -43,6 +44,7 @@ rule summary:
         config=config,
         training_captions=[title for _, title in TRAINING_FIGURES.values()],
         deep_reference=DEEP_REFERENCE,
+        clustering=CLUSTERING,
         truth=TRUTH,
     log:
         f"{R}/logs/summary.log",

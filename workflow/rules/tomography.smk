@@ -1,16 +1,48 @@
 # Tomographic bins per shard, partial n(z) sums per shard, one reduce (zshard.tomography).
+# The edges are computed once (rule tomography_edges) and read from one file by every job that
+# bins, so that changing them reruns tomography and what follows, never prediction or calibration.
+
+TOMO = config["tomography"]
+EQUAL_NUMBER = TOMO["edges_mode"] == "equal_number"
+# What the edges depend on, and only that (a change elsewhere must not rewrite edges.json).
+EDGES_PARAMS = ({k: TOMO[k] for k in ("edges_mode", "n_bins", "z_range", "point_estimate", "cuts")} if EQUAL_NUMBER
+                else {k: TOMO[k] for k in ("edges_mode", "edges")})
+
+
+rule tomography_edges:
+    input:
+        science=f"{R}/representativeness/science_sample.parquet" if EQUAL_NUMBER else [],
+        model=f"{R}/model/photoz_model.json" if EQUAL_NUMBER else [],
+        calibration=f"{R}/calibration/pit_calibration.json" if EQUAL_NUMBER else [],
+    output:
+        edges=f"{R}/tomography/edges.json",
+    params:
+        tomography=EDGES_PARAMS,
+    log:
+        f"{R}/logs/tomography_edges.log",
+    benchmark:
+        f"{R}/benchmarks/tomography_edges.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("tomography_edges", "mem_mb"),
+        runtime=res("tomography_edges", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
+    script:
+        "../../scripts/tomography_edges.py"
 
 
 rule tomography_shard:
     input:
         calibrated=f"{R}/pdf/calibrated/{{shard}}.parquet",
         shard=lambda wc: shard_path(wc.shard),
+        edges=f"{R}/tomography/edges.json",
     output:
         bins=f"{R}/tomography/bins/{{shard}}.parquet",
         partial=f"{R}/tomography/partials/{{shard}}.npz",
         sample=f"{R}/tomography/samples/{{shard}}.parquet",
     params:
-        tomography=config["tomography"],
+        tomography={k: TOMO[k] for k in ("point_estimate", "grid_step", "sample_fraction", "cuts")},
         bands=BANDS,
         seed=SEED,
     log:
@@ -31,9 +63,11 @@ rule reduce_nz:
     input:
         partials=per_shard(f"{R}/tomography/partials/{{shard}}.npz"),
         manifest=f"{R}/catalog/manifest.json",
+        edges=f"{R}/tomography/edges.json",
     output:
         fits=f"{R}/nz/nz.fits",
         text=f"{R}/nz/nz.txt",
+        sacc=f"{R}/nz/nz.sacc.fits",
         summary=f"{R}/nz/nz.json",
     log:
         f"{R}/logs/reduce_nz.log",

@@ -10,6 +10,9 @@ rule validate_photoz:
     output:
         predictions=f"{R}/validation/test_predictions.parquet",
         metrics=f"{R}/validation/photoz_metrics.json",
+    params:
+        magnitude_bins=config["validation"]["magnitude_bins"],
+        bands=BANDS,
     log:
         f"{R}/logs/validate_photoz.log",
     benchmark:
@@ -29,12 +32,12 @@ rule validate_delta_z:
         reference=source_files("deep_reference") if DEEP_REFERENCE else [],
         bins=per_shard(f"{R}/tomography/bins/{{shard}}.parquet"),
         samples=per_shard(f"{R}/tomography/samples/{{shard}}.parquet"),
+        edges=f"{R}/tomography/edges.json",
     output:
         delta_z=f"{R}/validation/delta_z.json",
     params:
         catalog=SOURCES["deep_reference"],
         bands=BANDS,
-        edges=config["tomography"]["edges"],
         deep_reference=config["validation"]["deep_reference"],
         seed=SEED,
     log:
@@ -56,11 +59,11 @@ rule validate_truth:
         truth=source_files("truth") if TRUTH else [],
         bins=per_shard(f"{R}/tomography/bins/{{shard}}.parquet"),
         nz=f"{R}/nz/nz.json",
+        edges=f"{R}/tomography/edges.json",
     output:
         truth=f"{R}/validation/truth.json",
     params:
         catalog=SOURCES["truth"],
-        edges=config["tomography"]["edges"],
         grid_step=config["tomography"]["grid_step"],
     log:
         f"{R}/logs/validate_truth.log",
@@ -74,3 +77,52 @@ rule validate_truth:
         "../../envs/zshard.yaml"
     script:
         "../../scripts/validate_truth.py"
+
+
+rule validate_clustering:
+    input:
+        reference=source_files("clustering_reference") if CLUSTERING else [],
+        bins=per_shard(f"{R}/tomography/bins/{{shard}}.parquet"),
+        shards=lambda wc: [shard_path(key) for key in shard_keys()],
+        nz=f"{R}/nz/nz.json",
+        edges=f"{R}/tomography/edges.json",
+    output:
+        delta_z=f"{R}/validation/clustering_delta_z.json",
+    params:
+        catalog=SOURCES["clustering_reference"],
+        clustering=config["validation"]["clustering"],
+        seed=SEED,
+    log:
+        f"{R}/logs/validate_clustering.log",
+    benchmark:
+        f"{R}/benchmarks/validate_clustering.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("validate_clustering", "mem_mb"),
+        runtime=res("validate_clustering", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
+    script:
+        "../../scripts/validate_clustering.py"
+
+
+rule combine_delta_z:
+    input:
+        cosmos=[f"{R}/validation/delta_z.json"] if DEEP_REFERENCE else [],
+        clustering=[f"{R}/validation/clustering_delta_z.json"] if CLUSTERING else [],
+        truth=[f"{R}/validation/truth.json"] if TRUTH else [],
+        edges=f"{R}/tomography/edges.json",
+    output:
+        table=f"{R}/validation/delta_z_table.json",
+    log:
+        f"{R}/logs/combine_delta_z.log",
+    benchmark:
+        f"{R}/benchmarks/combine_delta_z.tsv"
+    threads: 1
+    resources:
+        mem_mb=res("combine_delta_z", "mem_mb"),
+        runtime=res("combine_delta_z", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
+    script:
+        "../../scripts/combine_delta_z.py"
