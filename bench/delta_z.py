@@ -107,10 +107,15 @@ def _std(values: list[float]) -> float:
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
-def figures_of_merit(rows: list[dict]) -> dict:
-    """Coverage within 2σ and the error / between-seed scatter ratio of one method's rows."""
+def figures_of_merit(rows: list[dict], n_expected: int | None = None) -> dict:
+    """Coverage within 2σ and the error / between-seed scatter ratio of one method's rows.
+
+    ``n_expected`` (bins × seeds): cases without a usable estimate (no row, or a non-finite one)
+    count as *not* within 2σ.
+    """
     usable = [r for r in rows if all(math.isfinite(r[k]) for k in ("delta_z", "error", "truth")) and r["error"] > 0]
     within = [abs(r["delta_z"] - r["truth"]) <= 2 * r["error"] for r in usable]
+    n_cases = max(len(usable), n_expected or 0)
     per_bin = {}
     for r in usable:
         per_bin.setdefault(r["bin"], []).append(r)
@@ -127,8 +132,8 @@ def figures_of_merit(rows: list[dict]) -> dict:
     mean_error = sum(errors) / len(errors) if errors else math.nan
     ratio = ((mean_error / pooled_scatter if pooled_scatter > 0 else math.inf) if scatter_var
              else math.nan)  # nan: fewer than 2 seeds
-    return {"n_cases": len(usable), "n_within_2sigma": int(sum(within)),
-            "fraction_within_2sigma": sum(within) / len(within) if within else math.nan,
+    return {"n_cases": n_cases, "n_missing": n_cases - len(usable), "n_within_2sigma": int(sum(within)),
+            "fraction_within_2sigma": sum(within) / n_cases if n_cases else math.nan,
             "mean_error": mean_error, "between_seed_scatter": pooled_scatter,
             "error_over_scatter": ratio, "error_over_scatter_per_bin": ratio_per_bin}
 
@@ -173,13 +178,14 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for r in all_rows if r["method"] == method]
         if not rows:
             continue
-        fom = figures_of_merit(rows)
+        fom = figures_of_merit(rows, n_expected=len({(r["bin"], r["seed"]) for r in all_rows}))
         summary[method] = fom
         frac, ratio = fom["fraction_within_2sigma"], fom["error_over_scatter"]
         cover_ok = "met" if frac >= 0.9 else "NOT met"
         ratio_txt = (f"{ratio:.2f} ({'met' if ratio <= 3 else 'NOT met'})" if not math.isnan(ratio)
                      else "n/a (needs ≥ 2 seeds)")
-        print(f"{method:<9} within 2σ: {fom['n_within_2sigma']}/{fom['n_cases']} = {frac:.0%} ({cover_ok}); "
+        missing = f", {fom['n_missing']} without an estimate" if fom["n_missing"] else ""
+        print(f"{method:<9} within 2σ: {fom['n_within_2sigma']}/{fom['n_cases']} = {frac:.0%} ({cover_ok}{missing}); "
               f"mean error {fom['mean_error']:.4f}, between-seed scatter {fom['between_seed_scatter']:.4f}, "
               f"error / scatter {ratio_txt}")
     for seed, source in sources.items():
