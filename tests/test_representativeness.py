@@ -62,3 +62,17 @@ def test_assess_flags_objects_outside_the_training_coverage_and_round_trips():
     again = loaded.assess(science.iloc[:300])
     np.testing.assert_array_equal(again["in_coverage"], flags["in_coverage"][:300])
     np.testing.assert_allclose(again["coverage_weight"], flags["coverage_weight"][:300])
+
+
+def test_density_ratio_weights_make_a_labelled_sample_look_like_the_science_sample():
+    # the science sample is brighter than the labelled one: its weights favour the bright objects
+    labelled = _frame(2000, 1)
+    science = _frame(3000, 2, shift=-0.5)
+    coverage = rep.assess(labelled, science, ("g", "r", "i"), seed=5, n_neighbors=20, n_cells=10).coverage
+    other = _frame(1500, 4)                     # a new labelled sample (e.g. the validation sample)
+    w = coverage.density_ratio_weights(other, maximum=20.0)
+    assert w.shape == (1500,) and w.mean() == pytest.approx(1.0)
+    r = other["mag_r"].to_numpy()
+    assert np.average(r, weights=w) < r.mean() - 0.2    # moved towards the science sample's 20.5
+    same = coverage.density_ratio_weights(_frame(1500, 4, shift=-0.5))
+    assert np.std(same) < np.std(w)                     # an already science-like sample needs less weighting

@@ -2,7 +2,9 @@
 
 **p(z)**: a single xgboost booster predicts K conditional quantiles of z given the features
 (pinball loss, Koenker & Bassett 1978; xgboost's ``reg:quantileerror`` with a vector
-``quantile_alpha``). The quantiles are the object's p(z) (see :mod:`zshard.pdf`). Its
+``quantile_alpha``; by default with ``multi_strategy="multi_output_tree"``, one tree per boosting
+round whose leaves hold all K quantiles, 18× faster to predict than one tree per quantile). The
+quantiles are the object's p(z) (see :mod:`zshard.pdf`). Its
 hyper-parameters are the best draw of the ``xgboost_quantile`` family of the model zoo
 (:mod:`zshard.zoo`) when the zoo runs, else ``model.xgboost`` of the config.
 
@@ -322,7 +324,8 @@ class KnnQuantileModel:
 def train_quantile_model(train: pd.DataFrame, features: FeatureSpec, levels: np.ndarray, *,
                          redshift_column: str = "z_spec", weights: np.ndarray | None = None,
                          params: dict | None = None, seed: int = 0, threads: int = 1,
-                         z_min: float = 0.0, z_max: float = 3.0, max_density: float | None = 50.0) -> PhotozModel:
+                         z_min: float = 0.0, z_max: float = 3.0, max_density: float | None = 50.0,
+                         multi_output_tree: bool = True) -> PhotozModel:
     """Fit one multi-quantile xgboost booster on a labelled sample.
 
     Parameters
@@ -333,6 +336,10 @@ def train_quantile_model(train: pd.DataFrame, features: FeatureSpec, levels: np.
     params : xgboost parameters (``n_estimators`` and the tree parameters), merged over the defaults
     seed : xgboost's random seed (row/column subsampling)
     max_density : ceiling of the predicted p(z) per unit z (see :func:`zshard.pdf.sanitize_quantiles`)
+    multi_output_tree : one tree per round for all K quantiles (xgboost ``multi_strategy``) instead of K
+        trees: measured on the mock, K = 15, 203 rounds: prediction 18× faster (297k vs 16k objects/s on
+        one thread), CDE loss and CRPS of the raw p(z) slightly better, the median's NMAD the same;
+        the raw PIT is less flat, which the calibration corrects.
     """
     levels = np.asarray(levels, dtype=np.float64)
     if np.any(np.diff(levels) <= 0) or levels[0] <= 0 or levels[-1] >= 1:
@@ -347,13 +354,15 @@ def train_quantile_model(train: pd.DataFrame, features: FeatureSpec, levels: np.
     w = None if weights is None else np.asarray(weights, dtype=np.float64)[ok]
     booster = xgb.train(
         {"objective": "reg:quantileerror", "quantile_alpha": levels.tolist(), "tree_method": "hist",
-         "eta": learning_rate, "seed": seed, "nthread": threads, **merged},
+         "eta": learning_rate, "seed": seed, "nthread": threads,
+         "multi_strategy": "multi_output_tree" if multi_output_tree else "one_output_per_tree", **merged},
         xgb.DMatrix(X, label=z, weight=w, missing=np.nan, feature_names=features.names),
         num_boost_round=n_rounds,
     )
     manifest = {
         "model": "xgboost multi-quantile regression (reg:quantileerror)",
-        "params": {"n_estimators": n_rounds, "learning_rate": learning_rate, **merged, "seed": seed},
+        "params": {"n_estimators": n_rounds, "learning_rate": learning_rate, **merged, "seed": seed,
+                   "multi_strategy": "multi_output_tree" if multi_output_tree else "one_output_per_tree"},
         "n_train": int(len(z)),
         "training_data_sha256": training_data_hash(X, z, w),
         "library_versions": library_versions(),

@@ -186,14 +186,17 @@ def split_file(path: str, fid: str, spec: CatalogSpec, shards: list[sky.Shard], 
                 rejects.append(reject_table(path, chunk.rows[~valid], table.filter(pa.array(~valid)),
                                             REJECT_INVALID_COORDINATES))
                 table = table.filter(pa.array(valid))
-            shard_index = sky.assign_shards(sky.radec_to_healpix(ra[valid], dec[valid], order), shards, order)
+            # The HATS spatial index, computed once here: sorting by it groups the rows by shard (a
+            # shard is a range of order-29 pixels) and sorts each fragment, so the reduce only merges.
+            spatial = healpix29(ra[valid], dec[valid])
+            shard_index = sky.assign_shards(spatial >> (2 * (sky.HEALPIX29_ORDER - order)), shards, order)
             if np.any(shard_index < 0):
                 raise RuntimeError(f"{path}, {chunk.row_range}: {int((shard_index < 0).sum())} rows fall outside "
                                    "the plan's shards for this file; the plan is stale (rerun partition_plan)")
-            by_shard = np.argsort(shard_index, kind="stable")
-            sorted_index = shard_index[by_shard]
+            by_position = np.argsort(spatial, kind="stable")
+            sorted_index = shard_index[by_position]
             bounds = np.flatnonzero(np.diff(sorted_index)) + 1
-            table = table.take(pa.array(by_shard))
+            table = table.take(pa.array(by_position)).add_column(0, SPATIAL_COLUMN, pa.array(spatial[by_position]))
             for start, stop in zip(np.r_[0, bounds], np.r_[bounds, len(sorted_index)]):
                 if stop <= start:
                     continue
@@ -219,6 +222,9 @@ def split_file(path: str, fid: str, spec: CatalogSpec, shards: list[sky.Shard], 
 # --------------------------------------------------------------------------------------------
 # Reduce: one shard from the fragments of the files that touch it
 # --------------------------------------------------------------------------------------------
+SPATIAL_COLUMN = "_healpix_29"
+
+
 def healpix29(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     """The ``_healpix_29`` spatial index of HATS: nested pixel at order 29."""
     return sky.radec_to_healpix(ra, dec, sky.HEALPIX29_ORDER)
@@ -249,9 +255,9 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, rejects
         rejects = reject_table(f"shard {shard.key}", np.full(duplicates.num_rows, -1), duplicates,
                                REJECT_DUPLICATE_ID)
         table = table.filter(pa.array(keep))
-    spatial = healpix29(table.column("ra").to_numpy(), table.column("dec").to_numpy())
-    order = np.argsort(spatial, kind="stable")
-    table = table.take(pa.array(order)).add_column(0, "_healpix_29", pa.array(spatial[order]))
+    # each fragment is sorted by the spatial index (split_file): a stable sort merges the runs
+    order = np.argsort(table.column(SPATIAL_COLUMN).to_numpy(), kind="stable")
+    table = table.take(pa.array(order))
     write_parquet(rejects_path, rejects)
     write_parquet(out_path, table, compression=compression, use_dictionary=False)
     return {"shard": shard.key, "order": shard.order, "pixel": shard.pixel, "n_in": n_in,

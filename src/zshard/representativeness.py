@@ -236,6 +236,13 @@ class CoverageModel:
             out["coverage_distance"][part] = distance
         return out
 
+    def density_ratio_weights(self, labelled: pd.DataFrame, floor: float = 0.0,
+                              maximum: float | None = 20.0) -> np.ndarray:
+        """Lima et al. (2008) weights that make a labelled sample (e.g. the validation sample that the
+        PIT calibration is fitted on) look like this model's science sample; mean 1."""
+        raw = lima_weights(self.standardise(labelled).astype(np.float64), self.science.astype(np.float64), self.k)
+        return normalise_weights(raw, floor, maximum)
+
     # serialisation: one npz (embedded in the model artefact)
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()

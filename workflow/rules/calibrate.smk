@@ -10,6 +10,7 @@ rule fit_calibration:
         calibration=f"{R}/calibration/pit_calibration.json",
     params:
         calibration=config["calibration"],
+        weights=config["representativeness"]["weights"],
     log:
         f"{R}/logs/fit_calibration.log",
     benchmark:
