@@ -13,7 +13,7 @@ import pandas as pd
 
 from zshard import pdf
 from zshard.io import write_json
-from zshard.tomography import assign_bins, equal_number_edges, selection_cuts
+from zshard.tomography import assign_bins, equal_number_edges, selection_cuts_from_config
 
 cfg = snakemake.params.tomography  # only the keys the edges depend on (rule tomography_edges)
 mode = cfg["edges_mode"]
@@ -40,16 +40,8 @@ else:
         z_point = pdf.summaries(quantiles, levels, model.z_min, model.z_max)[cfg["point_estimate"]]
         z_point = np.asarray(z_point, dtype=np.float32).astype(np.float64)
     cuts = cfg["cuts"]
-    in_coverage = None
-    if cuts["in_coverage"]:
-        coverage = model.assess_coverage(sample)
-        if coverage is None:
-            raise ValueError("tomography.cuts.in_coverage: the model has no coverage model (representativeness stage)")
-        in_coverage = coverage["in_coverage"]
-    mag_cut = cuts.get("mag_max")
-    keep, failed = selection_cuts(len(sample), in_coverage,
-                                  sample[f"mag_{mag_cut['band']}"].to_numpy() if mag_cut else None,
-                                  mag_cut["value"] if mag_cut else None)
+    coverage = model.assess_coverage(sample) if cuts["in_coverage"] else None
+    keep, failed = selection_cuts_from_config(cuts, sample, None if coverage is None else coverage["in_coverage"])
     edges = equal_number_edges(z_point, cfg["n_bins"], cfg["z_range"], mask=keep)
     bins = assign_bins(z_point, edges, mask=keep)
     result.update(n_sample=int(len(sample)), n_passing_cuts=int(keep.sum()), cuts_failed=failed,

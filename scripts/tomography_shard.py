@@ -8,7 +8,7 @@ import pandas as pd
 
 from zshard import pdf
 from zshard.io import derive_seed, read_json, read_pdf_table, subset_mask, write_parquet
-from zshard.tomography import CUT_NAMES, NzPartial, assign_bins, edges_from_json, partial_nz, selection_cuts
+from zshard.tomography import NzPartial, assign_bins, edges_from_json, partial_nz, selection_cuts_from_config
 
 cfg = snakemake.params.tomography
 bands = snakemake.params.bands
@@ -21,17 +21,8 @@ grid_edges = np.arange(table.z_min, table.z_max + cfg["grid_step"] / 2, cfg["gri
 z_point = table.summaries[cfg["point_estimate"]].to_numpy(dtype=np.float64)
 
 # Optional selection cuts: objects failing them get bin -1 and are counted in the partial.
-cuts = cfg["cuts"]
-in_coverage = None
-if cuts["in_coverage"]:
-    if "in_coverage" not in table.summaries:
-        raise ValueError("tomography.cuts.in_coverage: the PDF tables have no in_coverage column "
-                         "(the model has no coverage model)")
-    in_coverage = table.summaries["in_coverage"].to_numpy().astype(bool)
-mag_cut = cuts.get("mag_max")
-keep, failed = selection_cuts(len(z_point), in_coverage,
-                              catalog[f"mag_{mag_cut['band']}"].to_numpy() if mag_cut else None,
-                              mag_cut["value"] if mag_cut else None)
+in_coverage = table.summaries["in_coverage"].to_numpy().astype(bool) if "in_coverage" in table.summaries else None
+keep, failed = selection_cuts_from_config(cfg["cuts"], catalog, in_coverage)
 bins = assign_bins(z_point, edges, mask=keep)
 
 # Stack the PDFs in chunks: the per-object grid probabilities never exist for the whole shard.
@@ -40,11 +31,9 @@ partials = []
 for start in range(0, len(bins), chunk):
     part = slice(start, start + chunk)
     pz_grid = pdf.bin_probabilities(table.quantiles[part], table.levels, grid_edges, table.z_min, table.z_max)
-    partials.append(partial_nz(pz_grid, z_point[part], bins[part], edges, grid_edges))
-total = NzPartial.combine(partials)
-total.cut_counts[:] = [failed[name] for name in CUT_NAMES]
-total.n_cut = failed["any"]
-total.to_npz(snakemake.output.partial)
+    partials.append(partial_nz(pz_grid, z_point[part], bins[part], edges, grid_edges,
+                               cuts_failed=failed if start == 0 else None))  # the shard's counts, once
+NzPartial.combine(partials).to_npz(snakemake.output.partial)
 
 write_parquet(snakemake.output.bins, pd.DataFrame({
     "id": table.ids, "tomo_bin": bins.astype(np.int16), "z_point": z_point.astype(np.float32),

@@ -3,7 +3,6 @@ import sys
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
-import os
 import time
 
 import numpy as np
@@ -44,5 +43,4 @@ write_json(snakemake.output.delta_z, {
     "seconds": time.perf_counter() - start})
 for r in rows:
     print(f"bin {r['bin']}: Δz = {r['delta_z']:.4f} ± {r['error']:.4f} in {r['z_range']} {r['note']}")
-print(f"{len(reference)} reference and {len(unknown)} unknown objects, {time.perf_counter() - start:.1f} s, "
-      f"pid {os.getpid()}")
+print(f"{len(reference)} reference and {len(unknown)} unknown objects, {time.perf_counter() - start:.1f} s")

@@ -124,13 +124,11 @@ class PitCalibration:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PitCalibration):
             return NotImplemented
-        same_levels = (self.output_levels is None and other.output_levels is None) or (
-            self.output_levels is not None and other.output_levels is not None
-            and np.array_equal(self.output_levels, other.output_levels))
+        levels = [None if c.output_levels is None else c.output_levels.tolist() for c in (self, other)]
         return (
             self.n_fit == other.n_fit
             and self.outlier_fraction == other.outlier_fraction
-            and same_levels
+            and levels[0] == levels[1]
             and np.array_equal(self.pit_knots, other.pit_knots)
             and np.array_equal(self.level_knots, other.level_knots)
         )
@@ -313,8 +311,7 @@ def mixture_ppf(
         out[bad] = np.nan
         return out
     n = zk.shape[0]
-    ends = np.empty((n, 1))
-    zm = np.concatenate([np.full_like(ends, z_min), zk, np.full_like(ends, z_max)], axis=1)
+    zm = np.concatenate([np.full((n, 1), z_min), zk, np.full((n, 1), z_max)], axis=1)
     cm = (1.0 - eps) * np.concatenate(([0.0], ck, [1.0]))[None, :] + eps * (zm - z_min) / (z_max - z_min)
     out = np.empty((n, a.size))
     nseg = zm.shape[1] - 1
@@ -391,8 +388,7 @@ def fit_calibration(
     eps = fit_outlier_fraction(quantiles, levels, z_true, z_min, z_max, weights) if outlier_floor else 0.0
     pit = mixture_cdf(quantiles, levels, z_true, eps, z_min, z_max)
     g = fit_pit_calibration(pit, n_knots=n_knots, weights=weights)
-    return PitCalibration(g.pit_knots, g.level_knots, g.n_fit, eps,
-                          None if output_levels is None else np.asarray(output_levels, dtype=np.float64))
+    return PitCalibration(g.pit_knots, g.level_knots, g.n_fit, eps, output_levels)
 
 
 def apply_calibration(

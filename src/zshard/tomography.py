@@ -45,6 +45,7 @@ __all__ = [
     "CUT_NAMES",
     "equal_number_edges",
     "selection_cuts",
+    "selection_cuts_from_config",
     "edges_from_json",
     "default_grid_edges",
     "assign_bins",
@@ -216,6 +217,21 @@ def selection_cuts(n: int, in_coverage: np.ndarray | None = None, magnitude: np.
         keep &= bright
     failed["any"] = int((~keep).sum())
     return keep, failed
+
+
+def selection_cuts_from_config(cuts: dict, catalog, in_coverage: np.ndarray | None = None
+                               ) -> tuple[np.ndarray, dict[str, int]]:
+    """:func:`selection_cuts` as configured by ``tomography.cuts``.
+
+    ``catalog`` (a frame with the ``mag_<band>`` columns) gives the magnitudes of a ``mag_max`` cut;
+    ``in_coverage`` is needed (and used) only when ``cuts["in_coverage"]`` is set.
+    """
+    if cuts["in_coverage"] and in_coverage is None:
+        raise ValueError("tomography.cuts.in_coverage: no in_coverage flags (the model has no coverage model)")
+    mag_cut = cuts.get("mag_max")
+    return selection_cuts(len(catalog), in_coverage if cuts["in_coverage"] else None,
+                          catalog[f"mag_{mag_cut['band']}"].to_numpy() if mag_cut else None,
+                          mag_cut["value"] if mag_cut else None)
 
 
 def edges_from_json(payload: dict) -> np.ndarray:
