@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 
 from zshard.io import CatalogSpec, write_json
-from zshard.partition import map_file
+from zshard.partition import split_file
 from zshard.sky import Shard
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ GOAL_SECONDS = 30.0
 
 
 def synthetic_workdir(n_shards: int, workdir: Path) -> Path:
-    """Inputs, histograms and a plan of ``n_shards`` shards, with mtimes in pipeline order."""
+    """Inputs, their splits and a plan of ``n_shards`` shards, with mtimes in pipeline order."""
     bands = ["u", "g", "r", "i", "z", "y"]
     rng = np.random.default_rng(0)
     inputs = workdir / "inputs"
@@ -49,14 +49,14 @@ def synthetic_workdir(n_shards: int, workdir: Path) -> Path:
         if k == 0:
             frame.assign(z_spec=rng.uniform(0, 2, 10)).to_parquet(workdir / "specz.parquet")
     results = workdir / "results"
-    histograms = results / "partition/histograms"
-    histograms.mkdir(parents=True)
+    splits = results / "partition/split"
+    splits.mkdir(parents=True)
     spec = CatalogSpec(bands=tuple(bands))
     files = {}
     for k in range(N_FILES):
         path = str(inputs / f"part{k:03d}.parquet")
-        info = map_file(path, spec, 6, str(histograms / f"part{k:03d}.npz"), 1000)
-        files[f"part{k:03d}"] = {"path": path, "histogram_order": 6, **info}
+        info = split_file(path, f"part{k:03d}", spec, 6, str(splits / f"part{k:03d}"), 1000)
+        files[f"part{k:03d}"] = {"path": path, "histogram_order": 6, "n_rows": info["n_rows"]}
     order = 6 if n_shards > 3072 else 5
     pixels = np.sort(rng.choice(12 * 4**order, size=n_shards, replace=False))
     shards = [{"key": Shard(order, int(p)).key, "order": order, "pixel": int(p), "rows": TOTAL_ROWS // n_shards,

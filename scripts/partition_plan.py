@@ -1,4 +1,4 @@
-"""Checkpoint partition_plan: adaptive shards from the per-file histograms."""
+"""Checkpoint partition_plan: adaptive shards from the per-file histograms of the splits."""
 import sys
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
@@ -9,8 +9,8 @@ from zshard.io import atomic_path, write_json
 from zshard.partition import existing_shards, load_histogram, make_plan, plan_changes
 
 inputs = snakemake.params.inputs
-histograms = {fid: f"{snakemake.input.histograms[i]}" for i, fid in enumerate(sorted(inputs))}
-plan = make_plan(histograms, inputs, snakemake.params.max_rows, snakemake.params.lowest_order)
+split_dirs = {fid: snakemake.input.splits[i] for i, fid in enumerate(sorted(inputs))}
+plan = make_plan(split_dirs, inputs, snakemake.params.max_rows, snakemake.params.lowest_order)
 for key in plan["oversized_shards"]:
     print(f"WARNING: shard {key} holds more than {plan['max_rows']} rows at the finest order "
           f"{plan['histogram_order']}; raise partition.histogram_order to split it")
@@ -19,14 +19,14 @@ if previous:
     changes = plan_changes(previous, plan)
     if changes["added"] or changes["removed"]:
         print(f"the plan changed: {len(changes['added'])} new shards {changes['added']}, "
-              f"{len(changes['removed'])} shards gone {changes['removed']}; only the splits of the files "
-              "whose shards changed, and the reduces of the new shards, run again")
+              f"{len(changes['removed'])} shards gone {changes['removed']}; no split runs again, only "
+              "the reduces of the new shards (and what follows them)")
     else:
         print("the plan's shards are unchanged")
     plan["changes"] = changes
 write_json(snakemake.output.plan, plan)
 
-total = sum(load_histogram(path)[0] for path in histograms.values())
+total = sum(load_histogram(path)[0] for path in split_dirs.values())
 nonzero = np.flatnonzero(total)
 with atomic_path(snakemake.output.sky) as tmp:
     np.savez(tmp, pixels=nonzero, counts=total[nonzero], histogram_order=plan["histogram_order"])

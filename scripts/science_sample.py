@@ -29,6 +29,6 @@ if sample is None:
 write_parquet(snakemake.output.sample, sample)
 summary = {"rows_in_files": int(rows_total), "rows_in_catalogue": int(rows_catalogue), "n_sample": int(sample.num_rows),
            "fraction_of_catalogue": float(sample.num_rows / rows_catalogue) if rows_catalogue else float("nan"),
-           "hash_fraction": fraction}
+           "hash_fraction": fraction, "files": paths}
 write_json(snakemake.output.summary, summary)
 print(summary)

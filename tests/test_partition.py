@@ -2,6 +2,7 @@ import os
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from astropy.table import Table
@@ -44,17 +45,12 @@ def _write_inputs(tmp_path):
 def _run(tmp_path, paths, max_rows=1500):
     spec = io.CatalogSpec(bands=BANDS)
     inputs = partition.file_ids(paths)
-    hists = {}
+    split_dirs = {}
     for fid, path in inputs.items():
-        hists[fid] = str(tmp_path / f"{fid}.npz")
-        partition.map_file(path, spec, 8, hists[fid], chunk_rows=1000)
-    plan = partition.make_plan(hists, inputs, max_rows=max_rows, lowest_order=0)
-    splits = []
-    for fid, path in inputs.items():
-        out = str(tmp_path / "split" / fid)
-        touched = [sky.Shard(e["order"], e["pixel"]) for e in plan["shards"] if fid in e["files"]]
-        partition.split_file(path, fid, spec, touched, plan["histogram_order"], out, chunk_rows=1000)
-        splits.append(out)
+        split_dirs[fid] = str(tmp_path / "split" / fid)
+        partition.split_file(path, fid, spec, 8, split_dirs[fid], chunk_rows=1000)
+    plan = partition.make_plan(split_dirs, inputs, max_rows=max_rows, lowest_order=0)
+    splits = list(split_dirs.values())
     reduces = []
     for entry in plan["shards"]:
         shard = sky.Shard(entry["order"], entry["pixel"])
@@ -94,9 +90,41 @@ def test_partition_conserves_rows_and_writes_sorted_hats_shards(tmp_path):
 def test_accounting_fails_loudly_when_rows_go_missing(tmp_path):
     paths = _write_inputs(tmp_path)
     plan, splits, reduces = _run(tmp_path, paths)
-    reduces[0] = {**reduces[0], "n_in": reduces[0]["n_in"] - 1, "n_out": reduces[0]["n_out"] - 1}
+    split_stats = [partition.load_split_stats(d) for d in splits]
+    lost = {**reduces[0], "n_in": reduces[0]["n_in"] - 1, "n_out": reduces[0]["n_out"] - 1}
     with pytest.raises(partition.AccountingError, match=reduces[0]["shard"]):
-        partition.check_row_accounting(plan, [partition.load_split_stats(d) for d in splits], reduces)
+        partition.check_row_accounting(plan, split_stats, [lost, *reduces[1:]])
+    # a reduce that took a row fewer from one file than the split placed: that file is named
+    fid = next(f for f, n in reduces[0]["rows_from"].items() if n)
+    short = {**reduces[0], "rows_from": {**reduces[0]["rows_from"], fid: reduces[0]["rows_from"][fid] - 1}}
+    with pytest.raises(partition.AccountingError, match=f"{fid}.*placed"):
+        partition.check_row_accounting(plan, split_stats, [short, *reduces[1:]])
+    with pytest.raises(partition.AccountingError, match="never reduced"):
+        partition.check_row_accounting(plan, split_stats, reduces[1:])
+
+
+@pytest.mark.parametrize("batch_rows", [128, 32_768])
+def test_split_rows_are_sorted_runs_and_a_shard_is_a_binary_search(tmp_path, monkeypatch, batch_rows):
+    """Each chunk of a file is one sorted run (in batches); a shard's rows come from every run."""
+    monkeypatch.setattr(partition, "SPLIT_BATCH_ROWS", batch_rows)
+    paths = _write_inputs(tmp_path)
+    plan, splits, reduces = _run(tmp_path, paths)
+    with pa.memory_map(os.path.join(splits[0], partition.SPLIT_ROWS)) as source:
+        reader = pa.ipc.open_file(source)
+        assert reader.num_record_batches == 3 * -(-1000 // batch_rows)  # 3000 rows in chunks of 1000
+        for i in range(reader.num_record_batches):
+            assert pd.Series(reader.get_batch(i).column(0).to_numpy()).is_monotonic_increasing
+    split_stats = [partition.load_split_stats(d) for d in splits]
+    assert partition.check_row_accounting(plan, split_stats, reduces)["totals"]["rows_in_shards"] == 8996
+    counts, info = partition.load_histogram(splits[0])
+    assert counts.sum() == info["n_selected"] - info["n_invalid"] == 3000
+    for entry in plan["shards"]:
+        shard = sky.Shard(entry["order"], entry["pixel"])
+        rows = partition.shard_rows(splits[0], shard)
+        pixels = sky.coarsen(rows.column(partition.SPATIAL_COLUMN).to_numpy(), 29, shard.order)
+        assert (pixels == shard.pixel).all()
+        in_shard = sky.coarsen(np.arange(counts.size), 8, shard.order) == shard.pixel
+        assert rows.num_rows == counts[in_shard].sum()
 
 
 def test_reduce_reads_only_the_files_that_touch_a_shard(tmp_path):

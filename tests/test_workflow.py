@@ -112,11 +112,11 @@ def test_rerun_is_a_no_op_and_calibration_change_skips_prediction(mock_run):
 
 def test_dry_run_lists_every_stage(tmp_path):
     jobs = _jobs(run_snakemake(tmp_path, tiny_config(tmp_path / "results"), "-n").stdout)
-    for rule in ("mock_survey", "partition_map", "partition_plan", "partition_split", "partition_manifest",
+    for rule in ("mock_survey", "partition_split", "partition_plan", "partition_manifest",
                  "prepare_samples", "train_model", "fit_calibration", "validate_photoz", "reduce_nz",
                  "validate_delta_z", "validate_truth", "summary"):
         assert rule in jobs, rule
-    assert jobs["partition_map"] == 3
+    assert jobs["partition_split"] == 3 and "partition_map" not in jobs  # one pass per input file
 
 
 def test_lint_is_clean(tmp_path):
@@ -176,7 +176,7 @@ def _executed(stdout: str) -> list[tuple[str, str]]:
 
 
 def test_editing_one_file_reruns_only_its_shards(mock_run, tmp_path):
-    """Three spatially separate input files; editing one reruns its split and its shards only."""
+    """Three spatially separate input files; editing one, or adding one, reruns its split and its shards only."""
     _, base, mock_results = mock_run
     photometry = pd.concat([pd.read_parquet(p) for p in sorted((mock_results / "mock/photometry").glob("*.parquet"))],
                            ignore_index=True)
@@ -203,12 +203,11 @@ def test_editing_one_file_reruns_only_its_shards(mock_run, tmp_path):
     east.loc[east.index[:10], "mag_r"] += 0.1  # a re-reduction of a few objects' photometry
     east.to_parquet(inputs / "east.parquet", index=False)
     dry = run_snakemake(tmp_path, config, "-n").stdout
-    assert _jobs(dry).get("partition_map") == 1 and "train_model" not in _jobs(dry), dry[-3000:]
+    assert _jobs(dry).get("partition_split") == 1 and "train_model" not in _jobs(dry), dry[-3000:]
     jobs = _executed(run_snakemake(tmp_path, config).stderr)  # Snakemake logs jobs on stderr
     ran = {}
     for rule, output in jobs:
         ran.setdefault(rule, []).append(output)
-    assert ran["partition_map"] == [str(tmp_path / "results/partition/histograms/east.npz")]
     assert ran["partition_split"] == [str(tmp_path / "results/partition/split/east")]
     reduced = {re.search(r"Norder=(\d+)/Dir=\d+/Npix=(\d+)", o).expand(r"o\1_p\2") for o in ran["partition_reduce"]}
     assert reduced == east_shards
@@ -216,6 +215,22 @@ def test_editing_one_file_reruns_only_its_shards(mock_run, tmp_path):
     assert predicted == east_shards
     assert "train_model" not in ran and "fit_calibration" not in ran
     assert "partition_manifest" in ran and "reduce_nz" in ran
+
+    # a new file (objects in the east third, new ids): only its split and the shards it touches
+    extra = parts["east"].iloc[:50].copy()
+    extra["id"] += 10**9
+    extra.to_parquet(inputs / "extra.parquet", index=False)
+    ran = {}
+    for rule, output in _executed(run_snakemake(tmp_path, config).stderr):
+        ran.setdefault(rule, []).append(output)
+    assert ran["partition_split"] == [str(tmp_path / "results/partition/split/extra")]
+    plan = json.loads((tmp_path / "results/partition/plan.json").read_text())
+    extra_shards = {e["key"] for e in plan["shards"] if "extra" in e["files"]}
+    reduced = {re.search(r"Norder=(\d+)/Dir=\d+/Npix=(\d+)", o).expand(r"o\1_p\2") for o in ran["partition_reduce"]}
+    assert extra_shards and reduced == extra_shards <= east_shards
+    assert "train_model" not in ran and "science_sample" not in ran, sorted(ran)
+    manifest = json.loads((tmp_path / "results/catalog/manifest.json").read_text())
+    assert manifest["totals"]["rows_in_shards"] == len(photometry) + 50
 
 
 def test_edges_change_reruns_tomography_only_and_outputs_load(mock_run):

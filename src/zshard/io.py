@@ -350,9 +350,10 @@ def _check_columns(path: str, wanted: list[str], present: Sequence[str]) -> None
         raise CatalogError(f"{path}: missing column(s) {missing}; the file has {list(present)[:30]}")
 
 
-def _to_float(path: str, column: str, values: np.ndarray, row_start: int) -> np.ndarray:
+def _to_float(path: str, column: str, values: np.ndarray, row_start: int, dtype=np.float64,
+              copy: bool | None = None) -> np.ndarray:
     try:
-        return np.asarray(values, dtype=np.float64)
+        return np.array(values, dtype=dtype, copy=copy)
     except (TypeError, ValueError) as exc:
         raise CatalogError(f"{path}: column {column!r}, rows {row_start}–{row_start + len(values) - 1}: "
                            f"not numeric ({exc})") from exc
@@ -376,6 +377,30 @@ class Chunk:
     @property
     def row_range(self) -> str:
         return f"rows {self.row_start}–{self.row_start + self.n_rows - 1}"
+
+
+class _NoPandasFinder:
+    """A meta-path finder that refuses to import pandas (see :func:`without_pandas`)."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError("pandas is not imported in this job (zshard.io.without_pandas)", name=name)
+        return None
+
+
+def without_pandas() -> None:
+    """Keep pandas out of this process: for the per-file and per-shard partition jobs.
+
+    pyarrow imports pandas, if it is installed, on its first array conversion (to check whether
+    an object is a pandas one), and that import costs about 0.4 CPU-s (measured here), more than
+    the whole reduce of a 400k-row shard. Those jobs hold no pandas object, and pyarrow works
+    without pandas when the import fails, so they call this before any Arrow work.
+    """
+    import sys
+
+    if "pandas" not in sys.modules and not any(isinstance(f, _NoPandasFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoPandasFinder())
 
 
 def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> Iterator[Chunk]:
@@ -412,9 +437,10 @@ def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> I
             elif canonical in ("ra", "dec"):
                 frame[canonical] = _to_float(path, column, values, row_start)
             elif canonical.startswith(("mag_", "magerr_")) or canonical == spec.redshift_name:
-                floats = _to_float(path, column, values, row_start)
-                floats = _mask_sentinels(floats, spec.sentinels, spec.sentinel_tolerance)
-                frame[canonical] = floats.astype(np.float32) if canonical.startswith("mag") else floats
+                # one writable copy in the stored dtype (float32 photometry), masked in place
+                dtype = np.float32 if canonical.startswith("mag") else np.float64
+                floats = _to_float(path, column, values, row_start, dtype, copy=True)
+                frame[canonical] = _mask_sentinels(floats, spec.sentinels, spec.sentinel_tolerance)
             else:
                 frame[canonical] = values
         skipped = {index for index, _ in unparsable}
@@ -428,10 +454,12 @@ def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> I
 
 
 def _mask_sentinels(values: np.ndarray, sentinels: Sequence[float], tolerance: float) -> np.ndarray:
-    values = values.copy()
+    """Set non-finite values and sentinels (within ``tolerance`` relative, at least absolute) to NaN,
+    in place: ``values`` must be the caller's own writable copy."""
     bad = ~np.isfinite(values)
     for sentinel in sentinels:
-        bad |= np.abs(values - sentinel) <= tolerance * max(1.0, abs(sentinel))
+        margin = tolerance * max(1.0, abs(sentinel))
+        bad |= (values >= sentinel - margin) & (values <= sentinel + margin)
     values[bad] = np.nan
     return values
 

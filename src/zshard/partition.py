@@ -1,16 +1,19 @@
-"""Partition a catalogue into HEALPix shards: map → plan → split → reduce, with row accounting.
+"""Partition a catalogue into HEALPix shards: split → plan → reduce, with row accounting.
 
-The stage design follows hats-import (astronomy-commons): a per-file pixel histogram (map), an
-adaptive plan that splits a pixel until its shard holds at most ``max_rows`` rows (the HATS
-"alignment"), a per-file split into per-shard fragments, and a per-shard reduce that writes the
-shard sorted by its ``_healpix_29`` spatial index. Every stage writes its own product and its row
-counts; :func:`check_row_accounting` proves that every input row is in exactly one shard or in a
-reject file with its reason.
+The stages follow hats-import (astronomy-commons) — a per-file pixel histogram, an adaptive plan
+that splits a pixel until its shard holds at most ``max_rows`` rows (the HATS "alignment"), and a
+per-shard reduce that writes the shard sorted by its ``_healpix_29`` spatial index — with one
+difference: hats-import reads each input twice (a "map" pass for the histogram, then a "split" pass
+into per-shard fragments that needs the plan). Here one pass per file (:func:`split_file`) writes
+the file's rows sorted by ``_healpix_29`` together with its histogram; since a shard is a contiguous
+range of that index, each reduce takes its rows by binary search, and the per-file job neither
+waits for nor depends on the plan. Every stage writes its own row counts;
+:func:`check_row_accounting` proves that every input row is in exactly one shard or in a reject file
+with its reason.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 import os
 import shutil
@@ -19,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from zshard import sky
@@ -66,33 +68,111 @@ def reject_table(source: str, rows: np.ndarray, table: pa.Table, reason: str) ->
 
 
 # --------------------------------------------------------------------------------------------
-# Map: pixel histogram per input file
+# Split: one pass over an input file, its rows sorted by the spatial index, and its pixel histogram
 # --------------------------------------------------------------------------------------------
-def map_file(path: str, spec: CatalogSpec, histogram_order: int, out_path: str, chunk_rows: int) -> dict:
-    """Count the valid rows of one file per pixel at ``histogram_order``; write a sparse ``.npz``.
+SPATIAL_COLUMN = "_healpix_29"
+SPLIT_ROWS = "rows.arrow"
+SPLIT_INDEX = "index.npz"
+# Rows per record batch of a split's rows.arrow. A reduce reads (memory-maps) only the batches whose
+# _healpix_29 range meets its shard; Arrow asks the kernel to page in a whole batch when it opens
+# one, so small batches keep a reduce's resident memory near the size of its shard.
+SPLIT_BATCH_ROWS = 32_768
+SPLIT_REJECTS = "_rejects.parquet"
+SPLIT_STATS = "_stats.json"
 
-    Only the id and coordinate columns are read (a columnar read for Parquet).
+
+def healpix29(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """The ``_healpix_29`` spatial index of HATS: nested pixel at order 29."""
+    return sky.radec_to_healpix(ra, dec, sky.HEALPIX29_ORDER)
+
+
+def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out_dir: str, chunk_rows: int) -> dict:
+    """Read one input file once; write its valid rows sorted by ``_healpix_29``, and its histogram.
+
+    The output directory holds:
+
+    * ``rows.arrow``: Arrow IPC (uncompressed; read memory-mapped by the reduces): each input chunk
+      sorted by ``_healpix_29``, written as record batches of ``SPLIT_BATCH_ROWS`` rows. In the
+      nested scheme a shard (a pixel of any order) is one contiguous range of order-29 indices, so
+      a reduce takes its rows from each sorted run by binary search: the split does not depend on
+      the plan, and a new plan (a pixel that must split) reruns no split;
+    * ``index.npz``: valid rows per pixel at ``histogram_order`` (the plan's input, what
+      hats-import's "map" stage computes in a separate pass), and the first and last
+      ``_healpix_29`` of every batch (which batches a reduce must open);
+    * ``_rejects.parquet``: rows with invalid coordinates or that could not be parsed, with their
+      file row number and reason;
+    * ``_stats.json``: the file's row accounting.
+
+    Memory is bounded by the chunk size. The directory is assembled under a temporary name and
+    renamed when complete.
     """
-    spec = dataclasses.replace(spec, with_photometry=False, redshift_column=None, extra_columns={})
+    shift = 2 * (sky.HEALPIX29_ORDER - histogram_order)
+    final = Path(out_dir)
+    tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     counts = np.zeros(12 * 4**histogram_order, dtype=np.int64)
-    n_rows = n_selected = n_invalid = 0
-    for chunk in iter_catalog(path, spec, chunk_rows):
-        n_rows += chunk.n_rows
-        n_selected += chunk.table.num_rows
-        ra, dec = chunk.table.column("ra").to_numpy(), chunk.table.column("dec").to_numpy()
-        valid = sky.valid_coordinates(ra, dec)
-        n_invalid += int((~valid).sum())
-        pixels = sky.radec_to_healpix(ra[valid], dec[valid], histogram_order)
-        counts += np.bincount(pixels, minlength=counts.size)
-    nonzero = np.flatnonzero(counts)
-    with atomic_path(out_path) as tmp:
-        np.savez(tmp, pixels=nonzero, counts=counts[nonzero], histogram_order=histogram_order,
-                 n_rows=n_rows, n_selected=n_selected, n_invalid=n_invalid)
-    return {"n_rows": n_rows, "n_selected": n_selected, "n_invalid": n_invalid}
+    rejects = []
+    batch_first, batch_last = [], []
+    n_rows = n_selected = 0
+    writer = None
+    try:
+        with pa.OSFile(str(tmp / SPLIT_ROWS), "wb") as sink:
+            for chunk in iter_catalog(path, spec, chunk_rows):
+                n_rows += chunk.n_rows
+                table = chunk.table
+                if chunk.unparsable:
+                    rows, reasons = zip(*chunk.unparsable)
+                    rejects.append(pa.table({"file": pa.array([path] * len(rows), pa.string()),
+                                             "row": pa.array(rows, pa.int64()), "id": pa.nulls(len(rows), pa.int64()),
+                                             "ra": pa.nulls(len(rows), pa.float64()),
+                                             "dec": pa.nulls(len(rows), pa.float64()),
+                                             "reason": pa.array(reasons, pa.string())}, schema=REJECT_SCHEMA))
+                n_selected += table.num_rows + len(chunk.unparsable)
+                ra, dec = table.column("ra").to_numpy(), table.column("dec").to_numpy()
+                valid = sky.valid_coordinates(ra, dec)
+                if not valid.all():
+                    rejects.append(reject_table(path, chunk.rows[~valid], table.filter(pa.array(~valid)),
+                                                REJECT_INVALID_COORDINATES))
+                    table = table.filter(pa.array(valid))
+                spatial = healpix29(ra[valid], dec[valid])
+                by_position = np.argsort(spatial, kind="stable")
+                spatial = spatial[by_position]
+                counts += np.bincount(spatial >> shift, minlength=counts.size)
+                table = table.take(pa.array(by_position)).add_column(0, SPATIAL_COLUMN, pa.array(spatial))
+                if writer is None:
+                    writer = pa.ipc.new_file(sink, table.schema)
+                for start in range(0, table.num_rows, SPLIT_BATCH_ROWS):
+                    batch = table.slice(start, SPLIT_BATCH_ROWS).combine_chunks().to_batches()[0]
+                    writer.write_batch(batch)
+                    batch_first.append(spatial[start])
+                    batch_last.append(spatial[start + batch.num_rows - 1])
+            if writer is None:  # no chunk at all: an empty file with the canonical columns
+                writer = pa.ipc.new_file(sink, pa.schema([(SPATIAL_COLUMN, pa.int64())]))
+            writer.close()
+        nonzero = np.flatnonzero(counts)
+        n_placed = int(counts.sum())
+        np.savez(tmp / SPLIT_INDEX, pixels=nonzero, counts=counts[nonzero], histogram_order=histogram_order,
+                 n_rows=n_rows, n_selected=n_selected, n_invalid=n_selected - n_placed,
+                 batch_first=np.asarray(batch_first, dtype=np.int64), batch_last=np.asarray(batch_last, dtype=np.int64))
+        rejected = pa.concat_tables(rejects) if rejects else REJECT_SCHEMA.empty_table()
+        write_parquet(tmp / SPLIT_REJECTS, rejected)
+        reasons, reason_counts = np.unique(np.asarray(rejected.column("reason").to_pylist(), dtype=object).astype(str),
+                                           return_counts=True)
+        stats = {"file": path, "file_id": fid, "n_rows": n_rows, "n_excluded_by_subset": n_rows - n_selected,
+                 "n_rejected": rejected.num_rows, "n_placed": n_placed,
+                 "rejected_by_reason": {str(r): int(c) for r, c in zip(reasons, reason_counts)}}
+        write_json(tmp / SPLIT_STATS, stats)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return stats
 
 
-def load_histogram(path: str) -> tuple[np.ndarray, dict]:
-    with np.load(path) as data:
+def load_histogram(split_dir: str) -> tuple[np.ndarray, dict]:
+    """The pixel histogram of one split (dense, at its histogram order) and its row counts."""
+    with np.load(os.path.join(split_dir, SPLIT_INDEX)) as data:
         order = int(data["histogram_order"])
         counts = np.zeros(12 * 4**order, dtype=np.int64)
         counts[data["pixels"]] = data["counts"]
@@ -103,18 +183,18 @@ def load_histogram(path: str) -> tuple[np.ndarray, dict]:
 # --------------------------------------------------------------------------------------------
 # Plan
 # --------------------------------------------------------------------------------------------
-def make_plan(histograms: dict[str, str], inputs: dict[str, str], max_rows: int, lowest_order: int) -> dict:
+def make_plan(split_dirs: dict[str, str], inputs: dict[str, str], max_rows: int, lowest_order: int) -> dict:
     """Adaptive shards from the per-file histograms (see :func:`zshard.sky.plan_partitions`).
 
-    ``histograms`` and ``inputs`` map file id → histogram path / input path. The plan lists every
+    ``split_dirs`` and ``inputs`` map file id → split directory / input path. The plan lists every
     shard with its rows and the files that contribute to it, so that a reduce depends only on the
     files that touch its pixel.
     """
     total = None
     per_file: dict[str, np.ndarray] = {}
     files = {}
-    for fid, hist_path in histograms.items():
-        counts, info = load_histogram(hist_path)
+    for fid, directory in split_dirs.items():
+        counts, info = load_histogram(directory)
         per_file[fid] = counts
         files[fid] = {"path": inputs[fid], **info}
         total = counts.copy() if total is None else total + counts
@@ -124,7 +204,8 @@ def make_plan(histograms: dict[str, str], inputs: dict[str, str], max_rows: int,
     shards = sky.plan_partitions(total, order, max_rows, lowest_order)
     shard_list = [s for s, _ in shards]
     entries = []
-    touching = {fid: sky.assign_shards(np.flatnonzero(c), shard_list, order) for fid, c in per_file.items()}
+    touching = {fid: np.unique(sky.assign_shards(np.flatnonzero(c), shard_list, order))
+                for fid, c in per_file.items()}
     for index, (shard, rows) in enumerate(shards):
         contributors = [fid for fid, idx in touching.items() if np.any(idx == index)]
         entries.append({"key": shard.key, "order": shard.order, "pixel": shard.pixel, "rows": rows,
@@ -136,132 +217,67 @@ def make_plan(histograms: dict[str, str], inputs: dict[str, str], max_rows: int,
 
 
 # --------------------------------------------------------------------------------------------
-# Split: one file into per-shard fragments
+# Reduce: one shard from the sorted rows of the files that touch it
 # --------------------------------------------------------------------------------------------
-def write_fragment(table: pa.Table, path: str | os.PathLike) -> None:
-    """A split fragment: Arrow IPC, uncompressed. Fragments live only until the reduce reads them,
-    so they skip Parquet's encoding and compression (the shards are Parquet)."""
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+def shard_rows(split_dir: str, shard: sky.Shard) -> pa.Table:
+    """The rows of one split that fall in ``shard``: a binary search in each batch that meets it.
 
-
-def read_fragment(path: str | os.PathLike) -> pa.Table:
-    with pa.memory_map(str(path), "r") as source:
-        return pa.ipc.open_file(source).read_all()
-
-
-def split_file(path: str, fid: str, spec: CatalogSpec, shards: list[sky.Shard], histogram_order: int,
-               out_dir: str, chunk_rows: int) -> dict:
-    """Write this file's rows as fragments ``<shard key>.c<chunk>.arrow`` in ``out_dir``.
-
-    ``shards`` are the plan's shards that this file touches (its histogram says which); a row that
-    falls in none of them means the plan is stale, and the split fails. Rows with invalid
-    coordinates go to ``_rejects.parquet`` with their file row number and reason. The directory is
-    assembled under a temporary name and renamed when complete. Returns (and writes to
-    ``_stats.json``) the row accounting of the file.
+    The file is memory-mapped and the slices are zero-copy: only the batches whose ``_healpix_29``
+    range meets the shard's (from the split's index) are paged in.
     """
-    order = histogram_order
-    final = Path(out_dir)
-    tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    per_shard: dict[str, int] = {}
-    rejects = []
-    n_rows = n_selected = 0
-    try:
-        for chunk_index, chunk in enumerate(iter_catalog(path, spec, chunk_rows)):
-            n_rows += chunk.n_rows
-            table = chunk.table
-            if chunk.unparsable:
-                rows, reasons = zip(*chunk.unparsable)
-                rejects.append(pa.table({"file": pa.array([path] * len(rows), pa.string()),
-                                         "row": pa.array(rows, pa.int64()), "id": pa.nulls(len(rows), pa.int64()),
-                                         "ra": pa.nulls(len(rows), pa.float64()),
-                                         "dec": pa.nulls(len(rows), pa.float64()),
-                                         "reason": pa.array(reasons, pa.string())}, schema=REJECT_SCHEMA))
-            n_selected += table.num_rows + len(chunk.unparsable)
-            ra, dec = table.column("ra").to_numpy(), table.column("dec").to_numpy()
-            valid = sky.valid_coordinates(ra, dec)
-            if not valid.all():
-                rejects.append(reject_table(path, chunk.rows[~valid], table.filter(pa.array(~valid)),
-                                            REJECT_INVALID_COORDINATES))
-                table = table.filter(pa.array(valid))
-            # The HATS spatial index, computed once here: sorting by it groups the rows by shard (a
-            # shard is a range of order-29 pixels) and sorts each fragment, so the reduce only merges.
-            spatial = healpix29(ra[valid], dec[valid])
-            shard_index = sky.assign_shards(spatial >> (2 * (sky.HEALPIX29_ORDER - order)), shards, order)
-            if np.any(shard_index < 0):
-                raise RuntimeError(f"{path}, {chunk.row_range}: {int((shard_index < 0).sum())} rows fall outside "
-                                   "the plan's shards for this file; the plan is stale (rerun partition_plan)")
-            by_position = np.argsort(spatial, kind="stable")
-            sorted_index = shard_index[by_position]
-            bounds = np.flatnonzero(np.diff(sorted_index)) + 1
-            table = table.take(pa.array(by_position)).add_column(0, SPATIAL_COLUMN, pa.array(spatial[by_position]))
-            for start, stop in zip(np.r_[0, bounds], np.r_[bounds, len(sorted_index)]):
-                if stop <= start:
-                    continue
-                key = shards[int(sorted_index[start])].key
-                write_fragment(table.slice(start, stop - start), tmp / f"{key}.c{chunk_index:05d}.arrow")
-                per_shard[key] = per_shard.get(key, 0) + int(stop - start)
-        rejected = pa.concat_tables(rejects) if rejects else REJECT_SCHEMA.empty_table()
-        write_parquet(tmp / "_rejects.parquet", rejected)
-        reasons, counts = np.unique(np.asarray(rejected.column("reason").to_pylist(), dtype=object).astype(str),
-                                    return_counts=True)
-        stats = {"file": path, "file_id": fid, "n_rows": n_rows, "n_excluded_by_subset": n_rows - n_selected,
-                 "n_rejected": rejected.num_rows,
-                 "rejected_by_reason": {str(r): int(c) for r, c in zip(reasons, counts)},
-                 "rows_per_shard": dict(sorted(per_shard.items()))}
-        write_json(tmp / "_stats.json", stats)
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return stats
-
-
-# --------------------------------------------------------------------------------------------
-# Reduce: one shard from the fragments of the files that touch it
-# --------------------------------------------------------------------------------------------
-SPATIAL_COLUMN = "_healpix_29"
-
-
-def healpix29(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    """The ``_healpix_29`` spatial index of HATS: nested pixel at order 29."""
-    return sky.radec_to_healpix(ra, dec, sky.HEALPIX29_ORDER)
+    shift = 2 * (sky.HEALPIX29_ORDER - shard.order)
+    low, high = shard.pixel << shift, (shard.pixel + 1) << shift
+    with np.load(os.path.join(split_dir, SPLIT_INDEX)) as index:
+        meets = np.flatnonzero((index["batch_last"] >= low) & (index["batch_first"] < high))
+    with pa.memory_map(os.path.join(split_dir, SPLIT_ROWS), "r") as source:
+        reader = pa.ipc.open_file(source)
+        slices = []
+        for i in meets:
+            batch = reader.get_batch(int(i))
+            spatial = batch.column(0).to_numpy()
+            start, stop = np.searchsorted(spatial, [low, high])
+            if stop > start:
+                slices.append(batch.slice(start, stop - start))
+        return pa.Table.from_batches(slices, schema=reader.schema)
 
 
 def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, rejects_path: str,
                  compression: str = "snappy") -> dict:
-    """Concatenate a shard's fragments, drop duplicate ids (to rejects), sort by ``_healpix_29``, write.
+    """Merge a shard's rows from its files, drop duplicate ids (to rejects), sort by ``_healpix_29``, write.
 
-    Fragments are read in file-id order, so which copy of a duplicated id is kept is deterministic.
+    Files are read in file-id order, so which copy of a duplicated id is kept is deterministic.
+    Returns the rows taken from each file (``rows_from``), which the manifest checks against what
+    each split placed.
     """
-    fragments = []
-    for directory in sorted(split_dirs):
-        fragments.extend(sorted(glob.glob(os.path.join(directory, f"{shard.key}.c*.arrow"))))
-    if not fragments:
-        raise FileNotFoundError(f"shard {shard.key}: no fragments in {split_dirs}")
-    tables = [read_fragment(f) for f in fragments]
-    table = pa.concat_tables(tables)
+    parts, rows_from = [], {}
+    for directory in sorted(split_dirs, key=os.path.basename):
+        part = shard_rows(directory, shard)
+        rows_from[os.path.basename(directory)] = part.num_rows
+        if part.num_rows:
+            parts.append(part)
+    if not parts:
+        raise FileNotFoundError(f"shard {shard.key}: no rows in {split_dirs}")
+    table = pa.concat_tables(parts)
     n_in = table.num_rows
-    ids = table.column("id")
-    if pc.count_distinct(ids).as_py() == n_in:  # a hash count: the common case needs no sort
+    ids = table.column("id").to_numpy()
+    ordered = np.sort(ids)
+    if not np.any(ordered[1:] == ordered[:-1]):  # the common case: no duplicate
         rejects = REJECT_SCHEMA.empty_table()
     else:
-        _, first = np.unique(ids.to_numpy(), return_index=True)
+        _, first = np.unique(ids, return_index=True)
         keep = np.zeros(n_in, dtype=bool)
         keep[first] = True
         duplicates = table.filter(pa.array(~keep))
         rejects = reject_table(f"shard {shard.key}", np.full(duplicates.num_rows, -1), duplicates,
                                REJECT_DUPLICATE_ID)
         table = table.filter(pa.array(keep))
-    # each fragment is sorted by the spatial index (split_file): a stable sort merges the runs
+    # each part is a run sorted by the spatial index: a stable sort merges the runs
     order = np.argsort(table.column(SPATIAL_COLUMN).to_numpy(), kind="stable")
     table = table.take(pa.array(order))
     write_parquet(rejects_path, rejects)
     write_parquet(out_path, table, compression=compression, use_dictionary=False)
     return {"shard": shard.key, "order": shard.order, "pixel": shard.pixel, "n_in": n_in,
-            "n_out": table.num_rows, "n_duplicates": rejects.num_rows}
+            "n_out": table.num_rows, "n_duplicates": rejects.num_rows, "rows_from": rows_from}
 
 
 # --------------------------------------------------------------------------------------------
@@ -282,9 +298,15 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
     """
     problems = []
     files = []
-    into_shard: dict[str, int] = {}
+    taken: dict[str, int] = {}
+    for stats in reduce_stats:
+        for fid, n in stats["rows_from"].items():
+            taken[fid] = taken.get(fid, 0) + n
     for stats in split_stats:
-        placed = sum(stats["rows_per_shard"].values())
+        placed = stats["n_placed"]
+        if taken.get(stats["file_id"], 0) != placed:
+            problems.append(f"{stats['file']}: the split placed {placed} rows but the reduces took "
+                            f"{taken.get(stats['file_id'], 0)} (rows outside the plan's shards: stale plan?)")
         accounted = placed + stats["n_rejected"] + stats["n_excluded_by_subset"]
         if accounted != stats["n_rows"]:
             problems.append(f"{stats['file']}: {stats['n_rows']} rows read but {placed} placed + "
@@ -293,22 +315,23 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
         if planned is not None and planned != stats["n_rows"]:
             problems.append(f"{stats['file']}: {stats['n_rows']} rows at split but {planned} when mapped "
                             "(file changed between map and split?)")
-        for key, n in stats["rows_per_shard"].items():
-            into_shard[key] = into_shard.get(key, 0) + n
         files.append({"file": stats["file"], "rows_in": stats["n_rows"], "rows_placed": placed,
                       "rows_rejected": stats["n_rejected"], "rows_excluded_by_subset": stats["n_excluded_by_subset"]})
     shards = []
+    planned_rows = {entry["key"]: entry["rows"] for entry in plan["shards"]}
     for stats in reduce_stats:
-        expected = into_shard.pop(stats["shard"], 0)
+        expected = planned_rows.pop(stats["shard"], None)
         if stats["n_in"] != expected:
-            problems.append(f"shard {stats['shard']}: reduce read {stats['n_in']} rows, splits wrote {expected}")
+            problems.append(f"shard {stats['shard']}: reduce read {stats['n_in']} rows, the plan counted {expected}")
+        if sum(stats["rows_from"].values()) != stats["n_in"]:
+            problems.append(f"shard {stats['shard']}: {stats['n_in']} rows in ≠ the sum over its files")
         if stats["n_out"] + stats["n_duplicates"] != stats["n_in"]:
             problems.append(f"shard {stats['shard']}: {stats['n_in']} in ≠ {stats['n_out']} out + "
                             f"{stats['n_duplicates']} duplicates")
         shards.append({"shard": stats["shard"], "order": stats["order"], "pixel": stats["pixel"],
                        "rows": stats["n_out"], "rows_duplicate": stats["n_duplicates"]})
-    for key, n in into_shard.items():
-        problems.append(f"shard {key}: {n} rows split into it but it was never reduced")
+    for key, n in planned_rows.items():
+        problems.append(f"shard {key}: the plan counted {n} rows but it was never reduced")
     totals = {
         "rows_in": sum(f["rows_in"] for f in files),
         "rows_excluded_by_subset": sum(f["rows_excluded_by_subset"] for f in files),
@@ -323,7 +346,7 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
 
 
 def load_split_stats(split_dir: str) -> dict:
-    return read_json(os.path.join(split_dir, "_stats.json"))
+    return read_json(os.path.join(split_dir, SPLIT_STATS))
 
 
 # --------------------------------------------------------------------------------------------

@@ -73,12 +73,31 @@ else:
     SPECZ_FILES = expand_paths(SOURCES["specz"]["paths"])
 
 INPUTS = file_ids(PHOTOMETRY_FILES)  # file id -> path
+# How to read a photometry file, without the file list: a per-file job's parameter, so that adding
+# a file does not change (and rerun) the jobs of the other files.
+PHOTOMETRY_READER = {key: value for key, value in SOURCES["photometry"].items() if key != "paths"}
 
 # Stages that need data the user may not have: on only when it is there, and said so in the summary.
 DEEP_REFERENCE = config["validation"]["deep_reference"]["enabled"] and bool(SOURCES["deep_reference"].get("paths"))
 TRUTH = bool(SOURCES["truth"].get("paths"))
 # Clustering redshifts need a spectroscopic reference sample with positions (inputs.clustering_reference).
 CLUSTERING = config["validation"]["clustering"]["enabled"] and bool(SOURCES["clustering_reference"].get("paths"))
+
+
+def science_sample_files(wildcards):
+    """The photometry files the science sample is drawn from, as a snapshot ("train once").
+
+    ancient(): an edited file does not redraw it. Once drawn, its input is the list of files it was
+    drawn from (recorded in its summary), so that adding a file does not redraw it either; if one of
+    those files is gone, it is drawn again from the current files.
+    """
+    summary = f"{R}/representativeness/science_sample.json"
+    files = PHOTOMETRY_FILES
+    if os.path.exists(summary):
+        drawn = read_json(summary).get("files")
+        if drawn and set(drawn) <= set(PHOTOMETRY_FILES):
+            files = drawn
+    return [ancient(path) for path in files]
 
 
 def source_files(name):
@@ -103,10 +122,6 @@ class PlanIndex:
         self.plan = plan
         self.keys = [entry["key"] for entry in plan["shards"]]
         self.files_of_shard = {entry["key"]: entry["files"] for entry in plan["shards"]}
-        self.shards_of_file = {}
-        for entry in plan["shards"]:
-            for fid in entry["files"]:
-                self.shards_of_file.setdefault(fid, []).append(entry["key"])
 
     @classmethod
     def load(cls, path):
@@ -136,21 +151,6 @@ def split_dirs_of_shard(wildcards):
     """The split outputs of the files that contribute rows to one shard (from the plan)."""
     key = Shard(int(wildcards.order), int(wildcards.pixel)).key
     return [f"{R}/partition/split/{fid}" for fid in partition_plan().files_of_shard[key]]
-
-
-def input_of_split(wildcards):
-    """The input file of a split, once the plan exists (the split waits for the checkpoint)."""
-    partition_plan()
-    return INPUTS[wildcards.file_id]
-
-
-def shards_of_file(wildcards):
-    """The shards one input file contributes to: its split's parameters.
-
-    The split depends on the plan through this parameter, not through the plan file: a new plan
-    that leaves a file's shards as they were does not rerun that file's split.
-    """
-    return partition_plan().shards_of_file.get(wildcards.file_id, [])
 
 
 def per_shard(pattern):

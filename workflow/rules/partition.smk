@@ -1,34 +1,35 @@
 # Partition the photometric catalogue into HEALPix shards (zshard.partition):
-# map (histogram per file) -> plan (checkpoint) -> split (per file) -> reduce (per shard) -> manifest.
+# split (per file: rows sorted by _healpix_29 + histogram) -> plan (checkpoint) -> reduce (per shard)
+# -> manifest. The split does not depend on the plan: a new plan reruns only the reduces it changes.
 
 
-rule partition_map:
+rule partition_split:
     input:
-        lambda wc: INPUTS[wc.file_id],
+        catalog=lambda wc: INPUTS[wc.file_id],
     output:
-        f"{R}/partition/histograms/{{file_id}}.npz",
+        directory(f"{R}/partition/split/{{file_id}}"),
     params:
-        catalog=SOURCES["photometry"],
-        bands=BANDS,
         histogram_order=config["partition"]["histogram_order"],
+        catalog=PHOTOMETRY_READER,
+        bands=BANDS,
         chunk_rows=config["partition"]["chunk_rows"],
     log:
-        f"{R}/logs/partition_map/{{file_id}}.log",
+        f"{R}/logs/partition_split/{{file_id}}.log",
     benchmark:
-        f"{R}/benchmarks/partition_map/{{file_id}}.tsv"
+        f"{R}/benchmarks/partition_split/{{file_id}}.tsv"
     threads: 1
     resources:
-        mem_mb=res("partition_map", "mem_mb"),
-        runtime=res("partition_map", "runtime"),
+        mem_mb=res("partition_split", "mem_mb"),
+        runtime=res("partition_split", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
-        "../../scripts/partition_map.py"
+        "../../scripts/partition_split.py"
 
 
 checkpoint partition_plan:
     input:
-        histograms=expand(f"{R}/partition/histograms/{{file_id}}.npz", file_id=sorted(INPUTS)),
+        splits=expand(f"{R}/partition/split/{{file_id}}", file_id=sorted(INPUTS)),
     output:
         plan=f"{R}/partition/plan.json",
         sky=f"{R}/partition/sky_histogram.npz",
@@ -49,31 +50,6 @@ checkpoint partition_plan:
         "../../envs/zshard.yaml"
     script:
         "../../scripts/partition_plan.py"
-
-
-rule partition_split:
-    input:
-        catalog=input_of_split,
-    output:
-        directory(f"{R}/partition/split/{{file_id}}"),
-    params:
-        shards=shards_of_file,
-        histogram_order=config["partition"]["histogram_order"],
-        catalog=SOURCES["photometry"],
-        bands=BANDS,
-        chunk_rows=config["partition"]["chunk_rows"],
-    log:
-        f"{R}/logs/partition_split/{{file_id}}.log",
-    benchmark:
-        f"{R}/benchmarks/partition_split/{{file_id}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=res("partition_split", "mem_mb"),
-        runtime=res("partition_split", "runtime"),
-    conda:
-        "../../envs/zshard.yaml"
-    script:
-        "../../scripts/partition_split.py"
 
 
 rule partition_reduce:

@@ -42,15 +42,15 @@ rule prepare_samples:
 
 
 rule science_sample:
-    # ancient(): the sample is a snapshot taken when the model is trained ("train once"); a
-    # re-reduced photometry file does not retrain. Delete the output (or -R science_sample) to refresh.
+    # A snapshot taken when the model is trained ("train once"): neither a re-reduced nor an added
+    # photometry file retrains (science_sample_files). Delete the output (or -R science_sample) to refresh.
     input:
-        ancient(PHOTOMETRY_FILES),
+        science_sample_files,
     output:
         sample=f"{R}/representativeness/science_sample.parquet",
         summary=f"{R}/representativeness/science_sample.json",
     params:
-        catalog=SOURCES["photometry"],
+        catalog=PHOTOMETRY_READER,
         bands=BANDS,
         size=config["representativeness"]["science_sample_size"],
         chunk_rows=config["representativeness"]["chunk_rows"],
