@@ -6,7 +6,7 @@ million rows (all processes, workers included), rows per second and the peak RSS
 single process. Contenders:
 
 - floor: pyarrow reads every input file and writes it once (snappy): the I/O no partitioner avoids;
-- zshard: the workflow's partition rules (map, plan, split, reduce, manifest) run by Snakemake,
+- zshard: the workflow's partition rules (split, plan, reduce, manifest) run by Snakemake,
   ``--cores 2``, 1M rows per shard;
 - hats-import 0.11 (pip-installed into bench/out/peers-venv by ``make bench-partition``, never a
   dependency of zshard) with a local Dask client of 2 single-threaded workers, once with its
@@ -14,7 +14,7 @@ single process. Contenders:
 
 Goals (issue "Partition 300M objects"): zshard ≥ 2× the rows/s of hats-import's defaults and ≥ its
 snappy rows/s, ≤ 3 CPU-s per million rows, peak RSS per job < 1.5 GB and independent of the
-catalogue size (the run is repeated on a tenth of the rows).
+catalogue size (the run is repeated on a tenth of the rows, in a tenth of the files).
 
 Run: make bench-partition  (ROWS=20000000 by default)
 """

@@ -1,7 +1,10 @@
-"""Rule partition_reduce: one HATS shard from the sorted rows of the files that touch it."""
-import sys
+"""Rule partition_reduce: one HATS shard from the sorted rows of the files that touch it.
 
-sys.stderr = sys.stdout = open(snakemake.log[0], "w")
+A shell job (see PARTITION_JOB_NOTE in workflow/rules/common.smk); it also runs by hand, e.g.
+python scripts/partition_reduce.py --order 3 --pixel 301 --shard Npix=301.parquet --stats 301.json \
+    --rejects 301.rejects.parquet split/cat1 split/cat2
+"""
+import argparse
 
 from zshard.io import without_pandas, write_json
 from zshard.partition import reduce_shard
@@ -9,8 +12,16 @@ from zshard.sky import Shard
 
 without_pandas()  # pyarrow would import it: 0.4 CPU-s per job
 
-shard = Shard(int(snakemake.wildcards.order), int(snakemake.wildcards.pixel))
-stats = reduce_shard(shard, list(snakemake.input), snakemake.output.shard, snakemake.output.rejects,
-                     snakemake.params.compression)
-write_json(snakemake.output.stats, stats)
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--order", type=int, required=True)
+parser.add_argument("--pixel", type=int, required=True)
+parser.add_argument("--compression", default="snappy")
+parser.add_argument("--shard", required=True, help="the shard's Parquet file")
+parser.add_argument("--stats", required=True, help="its row counts (JSON)")
+parser.add_argument("--rejects", required=True, help="its rejected rows (duplicate ids)")
+parser.add_argument("splits", nargs="+", help="the split directories of the files that touch the shard")
+args = parser.parse_args()
+
+stats = reduce_shard(Shard(args.order, args.pixel), args.splits, args.shard, args.rejects, args.compression)
+write_json(args.stats, stats)
 print(stats)

@@ -6,11 +6,12 @@
 rule partition_split:
     input:
         catalog=lambda wc: INPUTS[wc.file_id],
+        script=f"{SCRIPTS}/partition_split.py",
     output:
         directory(f"{R}/partition/split/{{file_id}}"),
     params:
         histogram_order=config["partition"]["histogram_order"],
-        catalog=PHOTOMETRY_READER,
+        reader=json.dumps(PHOTOMETRY_READER, sort_keys=True),
         bands=BANDS,
         chunk_rows=config["partition"]["chunk_rows"],
     log:
@@ -23,8 +24,11 @@ rule partition_split:
         runtime=res("partition_split", "runtime"),
     conda:
         "../../envs/zshard.yaml"
-    script:
-        "../../scripts/partition_split.py"
+    # shell, not script: see PARTITION_JOB_NOTE in common.smk
+    shell:
+        "python {input.script:q} --input {input.catalog:q} --file-id {wildcards.file_id}"
+        " --reader {params.reader:q} --bands {params.bands} --histogram-order {params.histogram_order}"
+        " --chunk-rows {params.chunk_rows} --output {output:q} > {log:q} 2>&1"
 
 
 checkpoint partition_plan:
@@ -54,7 +58,8 @@ checkpoint partition_plan:
 
 rule partition_reduce:
     input:
-        split_dirs_of_shard,
+        splits=split_dirs_of_shard,
+        script=f"{SCRIPTS}/partition_reduce.py",
     output:
         shard=f"{R}/catalog/dataset/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.parquet",
         stats=f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.json",
@@ -71,8 +76,11 @@ rule partition_reduce:
         runtime=res("partition_reduce", "runtime"),
     conda:
         "../../envs/zshard.yaml"
-    script:
-        "../../scripts/partition_reduce.py"
+    # shell, not script: see PARTITION_JOB_NOTE in common.smk
+    shell:
+        "python {input.script:q} --order {wildcards.order} --pixel {wildcards.pixel}"
+        " --compression {params.compression} --shard {output.shard:q} --stats {output.stats:q}"
+        " --rejects {output.rejects:q} {input.splits:q} > {log:q} 2>&1"
 
 
 rule partition_manifest:
