@@ -11,7 +11,8 @@ rule partition_split:
         directory(f"{R}/partition/split/{{file_id}}"),
     params:
         histogram_order=config["partition"]["histogram_order"],
-        reader=json.dumps(PHOTOMETRY_READER, sort_keys=True),
+        # a function: the column templates ("mag_{band}") are not wildcards
+        reader=lambda wildcards: json.dumps(PHOTOMETRY_READER, sort_keys=True),
         bands=BANDS,
         chunk_rows=config["partition"]["chunk_rows"],
     log:
