@@ -13,6 +13,7 @@ import yaml
 from astropy.io import fits
 
 from conftest import ROOT, SHARED_DATA, dry_run_jobs as _jobs, run_snakemake, tiny_config
+from zshard import partition
 from zshard.io import read_pdf_table
 
 pytestmark = pytest.mark.integration
@@ -176,7 +177,8 @@ def _executed(stdout: str) -> list[tuple[str, str]]:
 
 
 def test_editing_one_file_reruns_only_its_shards(mock_run, tmp_path):
-    """Three spatially separate input files; editing one, or adding one, reruns its split and its shards only."""
+    """Three spatially separate input files; editing one, or adding one, reruns its split and its shards
+    only; a new plan reruns no split, only the reduces of its new shards."""
     _, base, mock_results = mock_run
     photometry = pd.concat([pd.read_parquet(p) for p in sorted((mock_results / "mock/photometry").glob("*.parquet"))],
                            ignore_index=True)
@@ -231,6 +233,22 @@ def test_editing_one_file_reruns_only_its_shards(mock_run, tmp_path):
     assert "train_model" not in ran and "science_sample" not in ran, sorted(ran)
     manifest = json.loads((tmp_path / "results/catalog/manifest.json").read_text())
     assert manifest["totals"]["rows_in_shards"] == len(photometry) + 50
+
+    # a new plan (smaller shards): no split runs again, only the reduces of the new shards; the
+    # shard files the plan no longer has are removed
+    before = {e["key"] for e in plan["shards"]}
+    config["partition"]["max_rows_per_shard"] = 2000
+    ran = {}
+    for rule, output in _executed(run_snakemake(tmp_path, config).stderr):
+        ran.setdefault(rule, []).append(output)
+    after = {e["key"] for e in json.loads((tmp_path / "results/partition/plan.json").read_text())["shards"]}
+    reduced = {re.search(r"Norder=(\d+)/Dir=\d+/Npix=(\d+)", o).expand(r"o\1_p\2") for o in ran["partition_reduce"]}
+    assert after != before and reduced == after - before
+    assert "partition_split" not in ran and "train_model" not in ran, sorted(ran)
+    assert partition.existing_shards(str(tmp_path / "results/catalog")) == after
+    manifest = json.loads((tmp_path / "results/catalog/manifest.json").read_text())
+    assert manifest["totals"]["rows_in_shards"] == len(photometry) + 50
+    assert sorted(manifest["removed_stale_shards"]) == sorted(before - after)
 
 
 def test_edges_change_reruns_tomography_only_and_outputs_load(mock_run):
