@@ -8,13 +8,30 @@ import pyarrow.parquet as pq
 
 import zshard
 from zshard.io import read_json, write_json, write_parquet
-from zshard.partition import check_row_accounting, load_split_stats, remove_stale_shards, write_hats_metadata
+from zshard.partition import (AccountingError, check_row_accounting, ids_in_several_shards, load_split_stats,
+                              remove_stale_shards, shard_key_of_path, write_hats_metadata)
 
 plan = read_json(snakemake.input.plan)
 split_stats = [load_split_stats(d) for d in snakemake.input.splits]
 reduce_stats = [read_json(p) for p in snakemake.input.stats]
 manifest = check_row_accounting(plan, split_stats, reduce_stats)  # raises on any mismatch
 manifest["plan"] = {k: plan[k] for k in ("histogram_order", "max_rows", "lowest_order", "oversized_shards")}
+
+# Duplicates within a shard were rejected by its reduce; an id in two shards (two positions) is found here.
+repeated = ids_in_several_shards({shard_key_of_path(p): p for p in snakemake.input.ids})
+n_repeated = len(set(repeated.column("id").to_pylist()))
+manifest["ids_in_several_shards"] = n_repeated
+if n_repeated:
+    example = repeated.slice(0, 10).to_pylist()
+    if snakemake.params.duplicate_ids == "fail":  # a failed job's outputs are removed: the list goes beside the log
+        listing = snakemake.log[0].removesuffix(".log") + ".duplicate_ids.parquet"
+        write_parquet(listing, repeated)
+        raise AccountingError([f"{n_repeated} ids are in more than one shard (the same id at positions in different "
+                               f"pixels), e.g. {example}; all listed in {listing}. Fix the inputs, or set "
+                               "partition.duplicate_ids: report to go on"])
+    print(f"WARNING: {n_repeated} ids are in more than one shard, e.g. {example}; all listed in "
+          f"{snakemake.output.duplicate_ids}")
+write_parquet(snakemake.output.duplicate_ids, repeated)
 
 stale = remove_stale_shards(snakemake.params.catalog_dir, {s["shard"] for s in manifest["shards"]})
 if stale:

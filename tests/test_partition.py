@@ -127,6 +127,30 @@ def test_split_rows_are_sorted_runs_and_a_shard_is_a_binary_search(tmp_path, mon
         assert rows.num_rows == counts[in_shard].sum()
 
 
+def test_ids_in_several_shards_are_found_in_bounded_passes(tmp_path):
+    """The same id at two far-apart positions lands in two shards: the manifest's check finds it."""
+    paths = _write_inputs(tmp_path)
+    far = pd.DataFrame({"id": [17, 10**6], "ra": [300.0, 301.0], "dec": [-60.0, -61.0], "mag_g": [22.0, 22.0],
+                        "magerr_g": [0.1, 0.1], "mag_r": [21.0, 21.0], "magerr_r": [0.1, 0.1]})
+    far.to_parquet(tmp_path / "far.parquet")  # id 17 is also object 17 of part0, near (150, 2)
+    plan, _, reduces = _run(tmp_path, paths + [str(tmp_path / "far.parquet")])
+    id_files = {}
+    for entry in plan["shards"]:
+        shard = sky.Shard(entry["order"], entry["pixel"])
+        id_files[shard.key] = str(tmp_path / "ids" / f"{shard.key}.npy")
+        partition.reduce_shard(shard, [str(tmp_path / "split" / f) for f in entry["files"]],
+                               str(tmp_path / "cat2" / shard.hats_path()),
+                               str(tmp_path / "rej2" / f"{shard.key}.parquet"), ids_path=id_files[shard.key])
+    for max_ids in (50_000_000, 1000):  # one pass, and several
+        found = partition.ids_in_several_shards(id_files, max_ids_per_pass=max_ids).to_pandas()
+        assert found["id"].tolist() == [17, 17] and found["shard"].nunique() == 2, found
+    far_shard = next(e["key"] for e in plan["shards"] if "far" in e["files"])
+    assert far_shard in set(found["shard"])
+    # without the far file: no id in two shards (the within-shard duplicate was rejected by its reduce)
+    del id_files[far_shard]
+    assert partition.ids_in_several_shards(id_files, max_ids_per_pass=1000).num_rows == 0
+
+
 def test_reduce_reads_only_the_files_that_touch_a_shard(tmp_path):
     paths = _write_inputs(tmp_path)
     far = pd.DataFrame({"id": [10**6], "ra": [300.0], "dec": [-60.0], "mag_g": [22.0], "magerr_g": [0.1],

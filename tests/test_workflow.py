@@ -251,6 +251,39 @@ def test_editing_one_file_reruns_only_its_shards(mock_run, tmp_path):
     assert sorted(manifest["removed_stale_shards"]) == sorted(before - after)
 
 
+def test_an_id_in_two_shards_stops_the_manifest_or_is_reported(tmp_path):
+    """The same id at two far-apart positions (two files): the manifest fails, naming the id, and
+    lists it beside its log; with partition.duplicate_ids: report it is listed and the run goes on."""
+    rng = np.random.default_rng(5)
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    for k, ra in enumerate((20.0, 200.0)):
+        n = 500
+        frame = pd.DataFrame({"id": np.arange(n) + 1000 * k, "ra": rng.normal(ra, 1.0, n),
+                              "dec": rng.normal(0.0, 1.0, n), **{f"mag_{b}": rng.uniform(20, 24, n) for b in "ugrizy"},
+                              **{f"magerr_{b}": np.full(n, 0.05) for b in "ugrizy"}})
+        if k == 1:
+            frame.loc[3, "id"] = 7
+        frame.to_parquet(inputs / f"part{k}.parquet")
+    config = tiny_config(tmp_path / "results")  # id 7 is row 7 of part0 and row 3 of part1
+    config.update(source="files")
+    config["inputs"] = {"photometry": {"paths": [str(inputs / "*.parquet")]},
+                        "specz": {"paths": [str(inputs / "part0.parquet")], "columns": {"redshift": "mag_u"}}}
+    target = str(tmp_path / "results/catalog/manifest.json")
+    failed = run_snakemake(tmp_path, config, target, check=False)
+    assert failed.returncode != 0
+    log = (tmp_path / "results/logs/partition_manifest.log").read_text()
+    assert "1 ids are in more than one shard" in log and "'id': 7" in log, log[-2000:]
+    listing = pd.read_parquet(tmp_path / "results/logs/partition_manifest.duplicate_ids.parquet")
+    assert listing["id"].tolist() == [7, 7] and listing["shard"].nunique() == 2
+    assert not (tmp_path / "results/catalog/manifest.json").exists()
+    config["partition"]["duplicate_ids"] = "report"
+    run_snakemake(tmp_path, config, target)
+    manifest = json.loads((tmp_path / "results/catalog/manifest.json").read_text())
+    assert manifest["ids_in_several_shards"] == 1 and manifest["totals"]["rows_in_shards"] == 1000
+    assert pd.read_parquet(tmp_path / "results/catalog/duplicate_ids.parquet")["id"].tolist() == [7, 7]
+
+
 def test_edges_change_reruns_tomography_only_and_outputs_load(mock_run):
     """One edges file for every binning job: new edges (fixed or equal-number) rerun tomography and
     what follows, never prediction or calibration; the n(z) loads as SACC, the Δz errors are itemised."""

@@ -91,11 +91,13 @@ def read_json(path: str | os.PathLike) -> dict:
 
 
 def write_parquet(path: str | os.PathLike, table: "pa.Table | pd.DataFrame", compression: str = "snappy",
-                  metadata: dict[str, str] | None = None, use_dictionary: bool = True) -> None:
+                  metadata: dict[str, str] | None = None, use_dictionary: bool = True,
+                  write_statistics: bool | list[str] = True) -> None:
     """Write a table as Parquet atomically, optionally adding key/value schema metadata.
 
     ``use_dictionary=False`` skips dictionary encoding, which costs ~2/3 of the write time of
-    tables of unique floats (catalogue shards) and saves nothing there.
+    tables of unique floats (catalogue shards) and saves nothing there. ``write_statistics``: all
+    columns' min/max, or only the listed columns'.
     """
     if not isinstance(table, pa.Table):
         table = pa.Table.from_pandas(table, preserve_index=False)
@@ -104,7 +106,8 @@ def write_parquet(path: str | os.PathLike, table: "pa.Table | pd.DataFrame", com
         merged.update({k.encode(): v.encode() for k, v in metadata.items()})
         table = table.replace_schema_metadata(merged)
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression=compression, use_dictionary=use_dictionary)
+        pq.write_table(table, tmp, compression=compression, use_dictionary=use_dictionary,
+                       write_statistics=write_statistics)
 
 
 # --------------------------------------------------------------------------------------------

@@ -242,12 +242,13 @@ def shard_rows(split_dir: str, shard: sky.Shard) -> pa.Table:
 
 
 def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, rejects_path: str,
-                 compression: str = "snappy") -> dict:
+                 compression: str = "snappy", ids_path: str | None = None) -> dict:
     """Merge a shard's rows from its files, drop duplicate ids (to rejects), sort by ``_healpix_29``, write.
 
     Files are read in file-id order, so which copy of a duplicated id is kept is deterministic.
     Returns the rows taken from each file (``rows_from``), which the manifest checks against what
-    each split placed.
+    each split placed. ``ids_path``: where to save the shard's ids, sorted (``.npy``), for the
+    manifest's check of ids across shards (:func:`ids_in_several_shards`).
     """
     parts, rows_from = [], {}
     for directory in sorted(split_dirs, key=os.path.basename):
@@ -264,7 +265,7 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, rejects
     if not np.any(ordered[1:] == ordered[:-1]):  # the common case: no duplicate
         rejects = REJECT_SCHEMA.empty_table()
     else:
-        _, first = np.unique(ids, return_index=True)
+        ordered, first = np.unique(ids, return_index=True)
         keep = np.zeros(n_in, dtype=bool)
         keep[first] = True
         duplicates = table.filter(pa.array(~keep))
@@ -275,9 +276,73 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, rejects
     order = np.argsort(table.column(SPATIAL_COLUMN).to_numpy(), kind="stable")
     table = table.take(pa.array(order))
     write_parquet(rejects_path, rejects)
-    write_parquet(out_path, table, compression=compression, use_dictionary=False)
+    if ids_path is not None:
+        with atomic_path(ids_path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.save(handle, ordered)
+    # Row-group min/max only where they can prune a read: the spatial index, position and id. A
+    # shard's magnitudes span their whole range in every row group; their statistics cost ~20% of
+    # the write and would skip nothing.
+    write_parquet(out_path, table, compression=compression, use_dictionary=False,
+                  write_statistics=[SPATIAL_COLUMN, "id", "ra", "dec"])
     return {"shard": shard.key, "order": shard.order, "pixel": shard.pixel, "n_in": n_in,
             "n_out": table.num_rows, "n_duplicates": rejects.num_rows, "rows_from": rows_from}
+
+
+def ids_in_several_shards(id_files: dict[str, str], max_ids_per_pass: int = 4_000_000) -> pa.Table:
+    """Ids found in more than one shard, with each shard that holds them (columns ``id``, ``shard``).
+
+    ``id_files`` maps shard key → its sorted ids (``.npy``, from :func:`reduce_shard`). The ids are
+    merged in passes over ranges of id values of about ``max_ids_per_pass`` ids each (a stable sort
+    of the sorted runs, then equal neighbours). Every file is memory-mapped only while one pass
+    copies its slice, so resident memory is set by the pass size, not by the catalogue's.
+    """
+    keys = sorted(id_files)
+
+    def each_file():
+        for index, key in enumerate(keys):
+            values = np.load(id_files[key], mmap_mode="r")
+            yield index, values
+            del values  # unmap: the pages read stay out of this process's resident memory
+
+    total, samples = 0, []
+    stride = 1024
+    for _, values in each_file():
+        total += values.size
+        samples.append(np.array(values[::stride]))
+    found_ids, found_shards = [], []
+    if not total:
+        return pa.table({"id": pa.array([], pa.int64()), "shard": pa.array([], pa.string())})
+    sample = np.sort(np.concatenate(samples))
+    n_passes = -(-total // max_ids_per_pass)
+    bounds = np.unique(sample[(np.arange(1, n_passes) * sample.size) // n_passes]).tolist() if n_passes > 1 else []
+    edges = [None, *bounds, None]
+    for low, high in zip(edges[:-1], edges[1:]):
+        parts, owners = [], []
+        for index, values in each_file():
+            start = 0 if low is None else int(np.searchsorted(values, low, side="left"))
+            stop = values.size if high is None else int(np.searchsorted(values, high, side="left"))
+            if stop > start:
+                parts.append(np.array(values[start:stop]))
+                owners.append(np.full(stop - start, index, dtype=np.int32))
+        if not parts:
+            continue
+        ids = np.concatenate(parts)
+        merged = np.sort(ids, kind="stable")  # merges the sorted runs
+        if not np.any(merged[1:] == merged[:-1]):  # the common case: no id in two shards
+            continue
+        owner = np.concatenate(owners)
+        order = np.argsort(ids, kind="stable")
+        ids, owner = ids[order], owner[order]
+        same = ids[1:] == ids[:-1]
+        if same.any():
+            repeated = np.zeros(ids.size, dtype=bool)
+            repeated[1:] |= same
+            repeated[:-1] |= same
+            found_ids.append(ids[repeated])
+            found_shards.extend(keys[i] for i in owner[repeated])
+    ids = np.concatenate(found_ids) if found_ids else np.zeros(0, dtype=np.int64)
+    return pa.table({"id": pa.array(ids, pa.int64()), "shard": pa.array(found_shards, pa.string())})
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,14 +417,17 @@ def load_split_stats(split_dir: str) -> dict:
 # --------------------------------------------------------------------------------------------
 # HATS catalogue metadata
 # --------------------------------------------------------------------------------------------
+def shard_key_of_path(path: str) -> str:
+    """The shard key of a HATS-style path ``…/Norder=K/Dir=D/Npix=P<suffix>``."""
+    order = int(path.split("Norder=")[1].split(os.sep)[0])
+    pixel = int(os.path.basename(path)[len("Npix="):].split(".")[0])
+    return sky.Shard(order, pixel).key
+
+
 def existing_shards(catalog_dir: str) -> set[str]:
     """Keys of the shard files present under ``<catalog_dir>/dataset``."""
-    keys = set()
-    for path in glob.glob(os.path.join(catalog_dir, "dataset", "Norder=*", "Dir=*", "Npix=*.parquet")):
-        order = int(path.split("Norder=")[1].split(os.sep)[0])
-        pixel = int(os.path.basename(path)[len("Npix="):-len(".parquet")])
-        keys.add(sky.Shard(order, pixel).key)
-    return keys
+    return {shard_key_of_path(path)
+            for path in glob.glob(os.path.join(catalog_dir, "dataset", "Norder=*", "Dir=*", "Npix=*.parquet"))}
 
 
 def plan_changes(previous: set[str], plan: dict) -> dict[str, list[str]]:

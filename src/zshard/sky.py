@@ -1,7 +1,8 @@
 """HEALPix geometry: pixel indices, the adaptive partition plan, HATS paths.
 
 Pixel look-ups use hpgeom (LSST DESC; the HEALPix C++ routines behind a numpy interface), which
-imports in ~0.1 s where healpy takes ~0.8 s: this module runs in every partition job.
+imports in ~0.1 s where healpy takes ~0.8 s: this module runs in every partition job. It is imported
+where it is used, since the per-shard reduce jobs need the shard geometry but no look-up.
 All pixel indices are in the NESTED scheme, as in HATS (Hierarchical Adaptive Tiling Scheme,
 LINCC Frameworks / astronomy-commons): a pixel of order ``k`` holds the pixels ``4**(K-k)`` times
 its index up to the next one at order ``K > k``, so coarsening is an integer shift.
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import hpgeom
 import numpy as np
 
 HEALPIX29_ORDER = 29
@@ -30,6 +30,8 @@ def radec_to_healpix(ra: np.ndarray, dec: np.ndarray, order: int) -> np.ndarray:
     -------
     int64 array of nested pixel indices.
     """
+    import hpgeom
+
     return np.asarray(
         hpgeom.angle_to_pixel(1 << order, np.asarray(ra, dtype=np.float64), np.asarray(dec, dtype=np.float64),
                               nest=True, lonlat=True, degrees=True),
@@ -53,6 +55,8 @@ def valid_coordinates(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
 
 def pixel_area_deg2(order: int) -> float:
     """Area of one HEALPix pixel of ``order`` in square degrees."""
+    import hpgeom
+
     return float(hpgeom.nside_to_pixel_area(1 << order, degrees=True))
 
 

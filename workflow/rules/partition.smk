@@ -65,6 +65,7 @@ rule partition_reduce:
         shard=f"{R}/catalog/dataset/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.parquet",
         stats=f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.json",
         rejects=f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.rejects.parquet",
+        ids=f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.ids.npy",
     params:
         compression=config["partition"]["compression"],
     log:
@@ -81,7 +82,7 @@ rule partition_reduce:
     shell:
         "python {input.script:q} --order {wildcards.order} --pixel {wildcards.pixel}"
         " --compression {params.compression} --shard {output.shard:q} --stats {output.stats:q}"
-        " --rejects {output.rejects:q} {input.splits:q} > {log:q} 2>&1"
+        " --rejects {output.rejects:q} --ids {output.ids:q} {input.splits:q} > {log:q} 2>&1"
 
 
 rule partition_manifest:
@@ -91,9 +92,11 @@ rule partition_manifest:
         shards=lambda wc: [shard_path(k) for k in shard_keys()],
         stats=lambda wc: [shard_path(k, f"{R}/partition/reduce", ".json") for k in shard_keys()],
         rejects=lambda wc: [shard_path(k, f"{R}/partition/reduce", ".rejects.parquet") for k in shard_keys()],
+        ids=lambda wc: [shard_path(k, f"{R}/partition/reduce", ".ids.npy") for k in shard_keys()],
     output:
         manifest=f"{R}/catalog/manifest.json",
         rejects=f"{R}/catalog/rejects.parquet",
+        duplicate_ids=f"{R}/catalog/duplicate_ids.parquet",
         partition_info=f"{R}/catalog/partition_info.csv",
         properties=f"{R}/catalog/properties",
         metadata=f"{R}/catalog/dataset/_metadata",
@@ -101,6 +104,7 @@ rule partition_manifest:
     params:
         catalog_dir=lambda wildcards, output: os.path.dirname(output.manifest),
         catalog_name=config["partition"]["catalog_name"],
+        duplicate_ids=config["partition"]["duplicate_ids"],
     log:
         f"{R}/logs/partition_manifest.log",
     benchmark:
