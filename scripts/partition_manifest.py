@@ -8,17 +8,18 @@ import pyarrow.parquet as pq
 
 import zshard
 from zshard.io import read_json, write_json, write_parquet
-from zshard.partition import (AccountingError, check_row_accounting, ids_in_several_shards, load_split_stats,
-                              remove_stale_shards, shard_key_of_path, write_hats_metadata)
+from zshard.partition import (REDUCE_IDS, REDUCE_REJECTS, REDUCE_STATS, AccountingError, check_row_accounting,
+                              ids_in_several_shards, load_split_stats, remove_stale_shards, shard_key_of_path,
+                              write_hats_metadata)
 
 plan = read_json(snakemake.input.plan)
 split_stats = [load_split_stats(d) for d in snakemake.input.splits]
-reduce_stats = [read_json(p) for p in snakemake.input.stats]
+reduce_stats = [read_json(f"{d}/{REDUCE_STATS}") for d in snakemake.input.records]
 manifest = check_row_accounting(plan, split_stats, reduce_stats)  # raises on any mismatch
 manifest["plan"] = {k: plan[k] for k in ("histogram_order", "max_rows", "lowest_order", "oversized_shards")}
 
 # Duplicates within a shard were rejected by its reduce; an id in two shards (two positions) is found here.
-repeated = ids_in_several_shards({shard_key_of_path(p): p for p in snakemake.input.ids})
+repeated = ids_in_several_shards({shard_key_of_path(d): f"{d}/{REDUCE_IDS}" for d in snakemake.input.records})
 n_repeated = len(set(repeated.column("id").to_pylist()))
 manifest["ids_in_several_shards"] = n_repeated
 if n_repeated:
@@ -42,6 +43,6 @@ write_hats_metadata(snakemake.params.catalog_dir, manifest["shards"], plan["max_
 write_json(snakemake.output.manifest, manifest)
 
 rejects = [pq.read_table(f"{d}/_rejects.parquet").to_pandas() for d in snakemake.input.splits]
-rejects += [pq.read_table(p).to_pandas() for p in snakemake.input.rejects]
+rejects += [pq.read_table(f"{d}/{REDUCE_REJECTS}").to_pandas() for d in snakemake.input.records]
 write_parquet(snakemake.output.rejects, pd.concat(rejects, ignore_index=True))
 print(manifest["totals"])

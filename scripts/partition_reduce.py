@@ -1,12 +1,12 @@
 """Rule partition_reduce: one HATS shard from the sorted rows of the files that touch it.
 
 A shell job (see PARTITION_JOB_NOTE in workflow/rules/common.smk); it also runs by hand, e.g.
-python scripts/partition_reduce.py --order 3 --pixel 301 --shard Npix=301.parquet --stats 301.json \
-    --rejects 301.rejects.parquet --ids 301.ids.npy split/cat1 split/cat2
+python scripts/partition_reduce.py --order 3 --pixel 301 --shard Npix=301.parquet --record reduce/Npix=301 \
+    split/cat1 split/cat2
 """
 import argparse
 
-from zshard.io import without_pandas, write_json
+from zshard.io import without_pandas
 from zshard.partition import reduce_shard
 from zshard.sky import Shard
 
@@ -17,13 +17,9 @@ parser.add_argument("--order", type=int, required=True)
 parser.add_argument("--pixel", type=int, required=True)
 parser.add_argument("--compression", default="snappy")
 parser.add_argument("--shard", required=True, help="the shard's Parquet file")
-parser.add_argument("--stats", required=True, help="its row counts (JSON)")
-parser.add_argument("--rejects", required=True, help="its rejected rows (duplicate ids)")
-parser.add_argument("--ids", help="its ids, sorted (.npy), for the check of ids across shards")
+parser.add_argument("--record", required=True,
+                    help="directory for its row counts, rejected rows (duplicate ids) and sorted ids")
 parser.add_argument("splits", nargs="+", help="the split directories of the files that touch the shard")
 args = parser.parse_args()
 
-stats = reduce_shard(Shard(args.order, args.pixel), args.splits, args.shard, args.rejects, args.compression,
-                     args.ids)
-write_json(args.stats, stats)
-print(stats)
+print(reduce_shard(Shard(args.order, args.pixel), args.splits, args.shard, args.record, args.compression))

@@ -56,7 +56,7 @@ def _run(tmp_path, paths, max_rows=1500):
         shard = sky.Shard(entry["order"], entry["pixel"])
         dirs = [str(tmp_path / "split" / f) for f in entry["files"]]
         reduces.append(partition.reduce_shard(shard, dirs, str(tmp_path / "cat" / shard.hats_path()),
-                                              str(tmp_path / "rej" / f"{shard.key}.parquet")))
+                                              str(tmp_path / "reduce" / shard.key)))
     return plan, splits, reduces
 
 
@@ -134,13 +134,7 @@ def test_ids_in_several_shards_are_found_in_bounded_passes(tmp_path):
                         "magerr_g": [0.1, 0.1], "mag_r": [21.0, 21.0], "magerr_r": [0.1, 0.1]})
     far.to_parquet(tmp_path / "far.parquet")  # id 17 is also object 17 of part0, near (150, 2)
     plan, _, reduces = _run(tmp_path, paths + [str(tmp_path / "far.parquet")])
-    id_files = {}
-    for entry in plan["shards"]:
-        shard = sky.Shard(entry["order"], entry["pixel"])
-        id_files[shard.key] = str(tmp_path / "ids" / f"{shard.key}.npy")
-        partition.reduce_shard(shard, [str(tmp_path / "split" / f) for f in entry["files"]],
-                               str(tmp_path / "cat2" / shard.hats_path()),
-                               str(tmp_path / "rej2" / f"{shard.key}.parquet"), ids_path=id_files[shard.key])
+    id_files = {e["key"]: str(tmp_path / "reduce" / e["key"] / partition.REDUCE_IDS) for e in plan["shards"]}
     for max_ids in (50_000_000, 1000):  # one pass, and several
         found = partition.ids_in_several_shards(id_files, max_ids_per_pass=max_ids).to_pandas()
         assert found["id"].tolist() == [17, 17] and found["shard"].nunique() == 2, found
@@ -166,6 +160,9 @@ def test_split_is_atomic_directory(tmp_path):
     _run(tmp_path, paths)
     assert not any(name.startswith(".") for name in os.listdir(tmp_path / "split"))
     assert os.path.exists(tmp_path / "split" / "part0" / "_stats.json")
+    assert not any(name.startswith(".") for name in os.listdir(tmp_path / "reduce"))
+    record = next((tmp_path / "reduce").iterdir())
+    assert sorted(os.listdir(record)) == sorted([partition.REDUCE_STATS, partition.REDUCE_REJECTS, partition.REDUCE_IDS])
 
 
 def test_same_file_name_twice_is_refused(tmp_path):

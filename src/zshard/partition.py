@@ -241,14 +241,26 @@ def shard_rows(split_dir: str, shard: sky.Shard) -> pa.Table:
         return pa.Table.from_batches(slices, schema=reader.schema)
 
 
-def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, rejects_path: str,
-                 compression: str = "snappy", ids_path: str | None = None) -> dict:
+REDUCE_STATS = "stats.json"
+REDUCE_REJECTS = "rejects.parquet"
+REDUCE_IDS = "ids.npy"
+
+
+def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_dir: str,
+                 compression: str = "snappy") -> dict:
     """Merge a shard's rows from its files, drop duplicate ids (to rejects), sort by ``_healpix_29``, write.
 
     Files are read in file-id order, so which copy of a duplicated id is kept is deterministic.
-    Returns the rows taken from each file (``rows_from``), which the manifest checks against what
-    each split placed. ``ids_path``: where to save the shard's ids, sorted (``.npy``), for the
-    manifest's check of ids across shards (:func:`ids_in_several_shards`).
+    Besides the shard, the reduce writes its record, a directory (assembled under a temporary name,
+    then renamed; one Snakemake output, since each output of a per-shard job costs dry-run time):
+
+    * ``stats.json``: its row counts, and the rows taken from each file (``rows_from``), which the
+      manifest checks against what each split placed;
+    * ``rejects.parquet``: the rows dropped as duplicate ids;
+    * ``ids.npy``: the shard's ids, sorted, for the manifest's check of ids across shards
+      (:func:`ids_in_several_shards`).
+
+    Returns the stats.
     """
     parts, rows_from = [], {}
     for directory in sorted(split_dirs, key=os.path.basename):
@@ -275,24 +287,32 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, rejects
     # each part is a run sorted by the spatial index: a stable sort merges the runs
     order = np.argsort(table.column(SPATIAL_COLUMN).to_numpy(), kind="stable")
     table = table.take(pa.array(order))
-    write_parquet(rejects_path, rejects)
-    if ids_path is not None:
-        with atomic_path(ids_path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.save(handle, ordered)
     # Row-group min/max only where they can prune a read: the spatial index, position and id. A
     # shard's magnitudes span their whole range in every row group; their statistics cost ~20% of
     # the write and would skip nothing.
     write_parquet(out_path, table, compression=compression, use_dictionary=False,
                   write_statistics=[SPATIAL_COLUMN, "id", "ra", "dec"])
-    return {"shard": shard.key, "order": shard.order, "pixel": shard.pixel, "n_in": n_in,
-            "n_out": table.num_rows, "n_duplicates": rejects.num_rows, "rows_from": rows_from}
+    stats = {"shard": shard.key, "order": shard.order, "pixel": shard.pixel, "n_in": n_in,
+             "n_out": table.num_rows, "n_duplicates": rejects.num_rows, "rows_from": rows_from}
+    final = Path(record_dir)
+    tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        write_parquet(tmp / REDUCE_REJECTS, rejects)
+        np.save(tmp / REDUCE_IDS, ordered)
+        write_json(tmp / REDUCE_STATS, stats)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return stats
 
 
 def ids_in_several_shards(id_files: dict[str, str], max_ids_per_pass: int = 4_000_000) -> pa.Table:
     """Ids found in more than one shard, with each shard that holds them (columns ``id``, ``shard``).
 
-    ``id_files`` maps shard key → its sorted ids (``.npy``, from :func:`reduce_shard`). The ids are
+    ``id_files`` maps shard key → its sorted ids (``ids.npy`` of a reduce record, :func:`reduce_shard`). The ids are
     merged in passes over ranges of id values of about ``max_ids_per_pass`` ids each (a stable sort
     of the sorted runs, then equal neighbours). Every file is memory-mapped only while one pass
     copies its slice, so resident memory is set by the pass size, not by the catalogue's.

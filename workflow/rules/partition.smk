@@ -63,9 +63,8 @@ rule partition_reduce:
         script=f"{SCRIPTS}/partition_reduce.py",
     output:
         shard=f"{R}/catalog/dataset/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.parquet",
-        stats=f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.json",
-        rejects=f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.rejects.parquet",
-        ids=f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.ids.npy",
+        # stats.json, rejects.parquet, ids.npy (zshard.partition.reduce_shard): one output, not three
+        record=directory(f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}"),
     params:
         compression=config["partition"]["compression"],
     log:
@@ -81,8 +80,8 @@ rule partition_reduce:
     # shell, not script: see PARTITION_JOB_NOTE in common.smk
     shell:
         "python {input.script:q} --order {wildcards.order} --pixel {wildcards.pixel}"
-        " --compression {params.compression} --shard {output.shard:q} --stats {output.stats:q}"
-        " --rejects {output.rejects:q} --ids {output.ids:q} {input.splits:q} > {log:q} 2>&1"
+        " --compression {params.compression} --shard {output.shard:q} --record {output.record:q}"
+        " {input.splits:q} > {log:q} 2>&1"
 
 
 rule partition_manifest:
@@ -90,9 +89,7 @@ rule partition_manifest:
         plan=f"{R}/partition/plan.json",
         splits=expand(f"{R}/partition/split/{{file_id}}", file_id=sorted(INPUTS)),
         shards=lambda wc: [shard_path(k) for k in shard_keys()],
-        stats=lambda wc: [shard_path(k, f"{R}/partition/reduce", ".json") for k in shard_keys()],
-        rejects=lambda wc: [shard_path(k, f"{R}/partition/reduce", ".rejects.parquet") for k in shard_keys()],
-        ids=lambda wc: [shard_path(k, f"{R}/partition/reduce", ".ids.npy") for k in shard_keys()],
+        records=lambda wc: [shard_path(k, f"{R}/partition/reduce", "") for k in shard_keys()],
     output:
         manifest=f"{R}/catalog/manifest.json",
         rejects=f"{R}/catalog/rejects.parquet",
