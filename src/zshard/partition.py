@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import glob
 import os
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zshard import sky
-from zshard.io import CatalogSpec, atomic_path, iter_catalog, read_json, write_json, write_parquet
+from zshard.io import (CatalogSpec, atomic_directory, atomic_path, iter_catalog, read_json, write_json,
+                       write_parquet)
 
 REJECT_INVALID_COORDINATES = "invalid coordinates (non-finite or out of range)"
 # Unparsable rows (CSV) are rejected with a reason that starts "unparsable" and says what was wrong.
@@ -107,16 +106,12 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
     renamed when complete.
     """
     shift = 2 * (sky.HEALPIX29_ORDER - histogram_order)
-    final = Path(out_dir)
-    tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     counts = np.zeros(12 * 4**histogram_order, dtype=np.int64)
     rejects = []
     batch_first, batch_last = [], []
     n_rows = n_selected = 0
     writer = None
-    try:
+    with atomic_directory(out_dir) as tmp:
         with pa.OSFile(str(tmp / SPLIT_ROWS), "wb") as sink:
             for chunk in iter_catalog(path, spec, chunk_rows):
                 n_rows += chunk.n_rows
@@ -163,10 +158,6 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
                  "n_rejected": rejected.num_rows, "n_placed": n_placed,
                  "rejected_by_reason": {str(r): int(c) for r, c in zip(reasons, reason_counts)}}
         write_json(tmp / SPLIT_STATS, stats)
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return stats
 
 
@@ -294,18 +285,10 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
                   write_statistics=[SPATIAL_COLUMN, "id", "ra", "dec"])
     stats = {"shard": shard.key, "order": shard.order, "pixel": shard.pixel, "n_in": n_in,
              "n_out": table.num_rows, "n_duplicates": rejects.num_rows, "rows_from": rows_from}
-    final = Path(record_dir)
-    tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with atomic_directory(record_dir) as tmp:
         write_parquet(tmp / REDUCE_REJECTS, rejects)
         np.save(tmp / REDUCE_IDS, ordered)
         write_json(tmp / REDUCE_STATS, stats)
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return stats
 
 
