@@ -6,11 +6,11 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 import numpy as np
 
 from zshard.io import atomic_path, write_json
-from zshard.partition import existing_shards, load_histogram, make_plan, plan_changes
+from zshard.partition import existing_shards, make_plan, plan_changes
 
 inputs = snakemake.params.inputs
 split_dirs = {fid: snakemake.input.splits[i] for i, fid in enumerate(sorted(inputs))}
-plan = make_plan(split_dirs, inputs, snakemake.params.max_rows, snakemake.params.lowest_order)
+plan, total = make_plan(split_dirs, inputs, snakemake.params.max_rows, snakemake.params.lowest_order)
 for key in plan["oversized_shards"]:
     print(f"WARNING: shard {key} holds more than {plan['max_rows']} rows at the finest order "
           f"{plan['histogram_order']}; raise partition.histogram_order to split it")
@@ -26,7 +26,6 @@ if previous:
     plan["changes"] = changes
 write_json(snakemake.output.plan, plan)
 
-total = sum(load_histogram(path)[0] for path in split_dirs.values())
 nonzero = np.flatnonzero(total)
 with atomic_path(snakemake.output.sky) as tmp:
     np.savez(tmp, pixels=nonzero, counts=total[nonzero], histogram_order=plan["histogram_order"])

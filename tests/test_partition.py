@@ -49,7 +49,7 @@ def _run(tmp_path, paths, max_rows=1500):
     for fid, path in inputs.items():
         split_dirs[fid] = str(tmp_path / "split" / fid)
         partition.split_file(path, fid, spec, 8, split_dirs[fid], chunk_rows=1000)
-    plan = partition.make_plan(split_dirs, inputs, max_rows=max_rows, lowest_order=0)
+    plan, _ = partition.make_plan(split_dirs, inputs, max_rows=max_rows, lowest_order=0)
     splits = list(split_dirs.values())
     reduces = []
     for entry in plan["shards"]:

@@ -67,14 +67,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
 @contextlib.contextmanager
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty temporary directory beside ``path``; it replaces ``path`` only if the block succeeds."""
-    final = Path(path)
-    tmp = final.with_name(f".{final.name}.tmp{os.getpid()}")
+    tmp = temporary_sibling(path)
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp.mkdir()
     try:
         yield tmp
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
+        shutil.rmtree(path, ignore_errors=True)
+        os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -161,50 +161,62 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
     return stats
 
 
-def load_histogram(split_dir: str) -> tuple[np.ndarray, dict]:
-    """The pixel histogram of one split (dense, at its histogram order) and its row counts."""
+HISTOGRAM_INFO = ("histogram_order", "n_rows", "n_selected", "n_invalid")
+
+
+def read_histogram(split_dir: str) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The pixel histogram of one split, sparse (occupied pixels, their counts), and its row counts."""
     with np.load(os.path.join(split_dir, SPLIT_INDEX)) as data:
-        order = int(data["histogram_order"])
-        counts = np.zeros(12 * 4**order, dtype=np.int64)
-        counts[data["pixels"]] = data["counts"]
-        info = {k: int(data[k]) for k in ("histogram_order", "n_rows", "n_selected", "n_invalid")}
-    return counts, info
+        return data["pixels"], data["counts"], {k: int(data[k]) for k in HISTOGRAM_INFO}
+
+
+def load_histogram(split_dir: str) -> tuple[np.ndarray, dict]:
+    """The pixel histogram of one split, dense at its histogram order, and its row counts."""
+    pixels, counts, info = read_histogram(split_dir)
+    dense = np.zeros(12 * 4 ** info["histogram_order"], dtype=np.int64)
+    dense[pixels] = counts
+    return dense, info
 
 
 # --------------------------------------------------------------------------------------------
 # Plan
 # --------------------------------------------------------------------------------------------
-def make_plan(split_dirs: dict[str, str], inputs: dict[str, str], max_rows: int, lowest_order: int) -> dict:
+def make_plan(split_dirs: dict[str, str], inputs: dict[str, str], max_rows: int,
+              lowest_order: int) -> tuple[dict, np.ndarray]:
     """Adaptive shards from the per-file histograms (see :func:`zshard.sky.plan_partitions`).
 
     ``split_dirs`` and ``inputs`` map file id → split directory / input path. The plan lists every
     shard with its rows and the files that contribute to it, so that a reduce depends only on the
-    files that touch its pixel.
+    files that touch its pixel. Returns the plan and the whole catalogue's histogram (dense, at the
+    histogram order). Each histogram is read once, and only the total is held dense: per file, its
+    occupied pixels.
     """
     total = None
-    per_file: dict[str, np.ndarray] = {}
+    occupied: dict[str, np.ndarray] = {}
     files = {}
     for fid, directory in split_dirs.items():
-        counts, info = load_histogram(directory)
-        per_file[fid] = counts
+        pixels, counts, info = read_histogram(directory)
+        if total is None:
+            total = np.zeros(12 * 4 ** info["histogram_order"], dtype=np.int64)
+        total[pixels] += counts  # a file's pixels are distinct
+        occupied[fid] = pixels
         files[fid] = {"path": inputs[fid], **info}
-        total = counts.copy() if total is None else total + counts
     if total is None:
         raise ValueError("no input files to plan")
     order = files[next(iter(files))]["histogram_order"]
     shards = sky.plan_partitions(total, order, max_rows, lowest_order)
     shard_list = [s for s, _ in shards]
     entries = []
-    touching = {fid: np.unique(sky.assign_shards(np.flatnonzero(c), shard_list, order))
-                for fid, c in per_file.items()}
+    touching = {fid: np.unique(sky.assign_shards(pixels, shard_list, order)) for fid, pixels in occupied.items()}
     for index, (shard, rows) in enumerate(shards):
         contributors = [fid for fid, idx in touching.items() if np.any(idx == index)]
         entries.append({"key": shard.key, "order": shard.order, "pixel": shard.pixel, "rows": rows,
                         "files": contributors})
     oversized = [e["key"] for e in entries if e["rows"] > max_rows]
-    return {"histogram_order": order, "max_rows": max_rows, "lowest_order": lowest_order,
+    plan = {"histogram_order": order, "max_rows": max_rows, "lowest_order": lowest_order,
             "n_rows_valid": int(total.sum()), "shards": entries, "files": files,
             "oversized_shards": oversized}
+    return plan, total
 
 
 # --------------------------------------------------------------------------------------------
@@ -334,16 +346,14 @@ def ids_in_several_shards(id_files: dict[str, str], max_ids_per_pass: int = 4_00
         merged = np.sort(ids, kind="stable")  # merges the sorted runs
         if not np.any(merged[1:] == merged[:-1]):  # the common case: no id in two shards
             continue
-        owner = np.concatenate(owners)
         order = np.argsort(ids, kind="stable")
-        ids, owner = ids[order], owner[order]
+        ids, owner = ids[order], np.concatenate(owners)[order]
         same = ids[1:] == ids[:-1]
-        if same.any():
-            repeated = np.zeros(ids.size, dtype=bool)
-            repeated[1:] |= same
-            repeated[:-1] |= same
-            found_ids.append(ids[repeated])
-            found_shards.extend(keys[i] for i in owner[repeated])
+        repeated = np.zeros(ids.size, dtype=bool)
+        repeated[1:] |= same
+        repeated[:-1] |= same
+        found_ids.append(ids[repeated])
+        found_shards.extend(keys[i] for i in owner[repeated])
     ids = np.concatenate(found_ids) if found_ids else np.zeros(0, dtype=np.int64)
     return pa.table({"id": pa.array(ids, pa.int64()), "shard": pa.array(found_shards, pa.string())})
 
@@ -381,8 +391,8 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
                             f"{stats['n_rejected']} rejected + {stats['n_excluded_by_subset']} excluded")
         planned = plan["files"].get(stats["file_id"], {}).get("n_rows")
         if planned is not None and planned != stats["n_rows"]:
-            problems.append(f"{stats['file']}: {stats['n_rows']} rows at split but {planned} when mapped "
-                            "(file changed between map and split?)")
+            problems.append(f"{stats['file']}: {stats['n_rows']} rows at split but {planned} in the plan "
+                            "(split rerun after the plan?)")
         files.append({"file": stats["file"], "rows_in": stats["n_rows"], "rows_placed": placed,
                       "rows_rejected": stats["n_rejected"], "rows_excluded_by_subset": stats["n_excluded_by_subset"]})
     shards = []
