@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 CORES ?= 2
 RESULTS ?= results
 SNAKEMAKE := $(BIN)/snakemake
+# profiles/local or profiles/slurm (README, "Run on a cluster")
+PROFILE ?= local
 
-.PHONY: install demo test test-fast lint dry-run report clean bench-partition bench-dag bench-photoz bench-deltaz
+.PHONY: install demo plan test test-fast test-slurm lint dry-run report clean bench-partition bench-dag bench-photoz bench-deltaz
 
 # A stamp file: reinstall when the dependency pins change.
 $(VENV)/.installed: pyproject.toml
@@ -19,7 +21,7 @@ install: $(VENV)/.installed
 
 demo: install
 	@start=$$(date +%s); \
-	$(SNAKEMAKE) --cores $(CORES) --config results=$(RESULTS) && \
+	$(SNAKEMAKE) --profile profiles/local --cores $(CORES) --config results=$(RESULTS) && \
 	echo "" && echo "zshard demo finished in $$(( $$(date +%s) - start )) s." && \
 	echo "Results: $(RESULTS)/   Summary: $(RESULTS)/summary/summary.md   Metrics: $(RESULTS)/summary/metrics.json" && \
 	echo "" && sed -n '1,/^## Figures/p' $(RESULTS)/summary/summary.md
@@ -30,11 +32,19 @@ test: install
 test-fast: install
 	$(BIN)/pytest -m "not integration"
 
+# The workflow on a real SLURM cluster started on this machine (root; installs slurm-wlm and munge).
+test-slurm: install
+	$(BIN)/pytest -m slurm
+
 lint: install
 	$(SNAKEMAKE) --lint --cores 1
 
+# The splits and the partition plan only: after it, `make dry-run` lists every per-shard job.
+plan: install
+	$(SNAKEMAKE) --profile profiles/$(PROFILE) --cores $(CORES) --config results=$(RESULTS) --until partition_plan
+
 dry-run: install
-	$(SNAKEMAKE) -n --cores $(CORES)
+	$(SNAKEMAKE) -n --profile profiles/$(PROFILE) --cores $(CORES) --config results=$(RESULTS)
 
 report: install
 	$(SNAKEMAKE) --cores $(CORES) --report $(RESULTS)/report.html

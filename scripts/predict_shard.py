@@ -5,9 +5,11 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
 import pandas as pd
 
+from zshard.faults import maybe_fail
 from zshard.io import write_pdf_table
 from zshard.models import PhotozModel
 
+maybe_fail(snakemake.config, snakemake.rule, snakemake.wildcards.shard)
 model = PhotozModel.load(snakemake.input.model, threads=snakemake.threads)
 catalog = pd.read_parquet(snakemake.input.shard)
 quantiles, z_phot = model.predict(catalog)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import numpy as np
@@ -307,3 +308,23 @@ def test_edges_change_reruns_tomography_only_and_outputs_load(mock_run):
         e = row["errors"]
         assert e["total"] == row["sigma_total"]
         assert e["total"] == pytest.approx(np.sqrt(e["bootstrap"] ** 2 + e["sample_variance"] ** 2 + e["zero_point"] ** 2))
+
+
+def test_after_the_plan_a_slurm_dry_run_lists_every_shard_job_with_its_resources(tmp_path):
+    """`make plan` then `make dry-run PROFILE=slurm`: the whole fan-out is visible before submitting."""
+    config = tiny_config(tmp_path / "results")
+    before = _jobs(run_snakemake(tmp_path, config, "-n").stdout)
+    assert "predict_shard" not in before  # the checkpoint hides the fan-out
+    run_snakemake(tmp_path, config, "--profile", str(ROOT / "profiles" / "local"), "--until", "partition_plan")
+    plan = json.loads((tmp_path / "results/partition/plan.json").read_text())
+    rows = {entry["key"]: entry["rows"] for entry in plan["shards"]}
+    dry = run_snakemake(tmp_path, config, "-n", "--profile", str(ROOT / "profiles" / "slurm")).stdout
+    jobs = _jobs(dry)
+    for rule in ("partition_reduce", "predict_shard", "calibrate_shard", "tomography_shard"):
+        assert jobs[rule] == len(rows), rule
+    assert jobs["train_model"] == 1 and "partition_split" not in jobs
+    # each predict job asks for its rule's base plus its shard's rows times the cost per million rows
+    cost = config["resources"]["predict_shard"]
+    asked = dict(re.findall(r"rule predict_shard:.*?wildcards: shard=(\w+)\n\s+resources: .*?mem_mb=(\d+)", dry, re.S))
+    assert asked == {key: str(math.ceil(cost["mem_mb"] + cost["mem_mb_per_million_rows"] * n / 1e6))
+                     for key, n in rows.items()}

@@ -17,8 +17,8 @@ rule fit_calibration:
         f"{R}/benchmarks/fit_calibration.tsv"
     threads: 1
     resources:
-        mem_mb=res("fit_calibration", "mem_mb"),
-        runtime=res("fit_calibration", "runtime"),
+        mem_mb=job_resource("fit_calibration", "mem_mb"),
+        runtime=job_resource("fit_calibration", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -35,10 +35,13 @@ rule calibrate_shard:
         f"{R}/logs/calibrate_shard/{{shard}}.log",
     benchmark:
         f"{R}/benchmarks/calibrate_shard/{{shard}}.tsv"
+    # one SLURM job runs a shard's predict -> calibrate -> tomography (profiles/slurm batches several)
+    group:
+        "shard_chain"
     threads: 1
     resources:
-        mem_mb=res("calibrate_shard", "mem_mb"),
-        runtime=res("calibrate_shard", "runtime"),
+        mem_mb=job_resource("calibrate_shard", "mem_mb"),
+        runtime=job_resource("calibrate_shard", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:

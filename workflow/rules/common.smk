@@ -1,5 +1,6 @@
 # Config validation, the catalogue sources, the shard list and input functions.
 import json
+import math
 import os
 import sys
 
@@ -48,8 +49,25 @@ if not _deploys_environments():
 def res(rule_name, key):
     """A resource of a rule from config["resources"], falling back to the default entry."""
     table = config.get("resources", {})
-    default = {"mem_mb": 2000, "runtime": 30, "threads": 1, **table.get("default", {})}
+    default = {"mem_mb": 2000, "runtime": 30, "threads": 1, "mem_mb_per_million_rows": 0,
+               "runtime_per_million_rows": 0, **table.get("default", {})}
     return table.get(rule_name, {}).get(key, default[key])
+
+
+def job_resource(rule_name, key):
+    """``mem_mb`` or ``runtime`` (minutes) of a rule's job, as Snakemake evaluates it per job.
+
+    The rule's base from config["resources"]; for a per-shard job, plus the shard's rows (from the
+    partition plan) times the rule's ``<key>_per_million_rows``; times the attempt, so that a job
+    retried after running out of memory or time asks for more (profiles/slurm sets ``retries``).
+    """
+    base, per_million = res(rule_name, key), res(rule_name, f"{key}_per_million_rows")
+
+    def resource(wildcards, attempt):
+        rows = shard_rows(wildcards) if per_million else 0
+        return math.ceil((base + per_million * rows / 1e6) * attempt)
+
+    return resource
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,6 +162,7 @@ class PlanIndex:
         self.plan = plan
         self.keys = [entry["key"] for entry in plan["shards"]]
         self.files_of_shard = {entry["key"]: entry["files"] for entry in plan["shards"]}
+        self.rows_of_shard = {entry["key"]: entry["rows"] for entry in plan["shards"]}
 
     @classmethod
     def load(cls, path):
@@ -163,6 +182,18 @@ def shard_keys(wildcards=None):
     return partition_plan().keys
 
 
+def shard_key(wildcards):
+    """The shard of a per-shard job: its ``shard`` wildcard, or its HATS ``order`` and ``pixel``."""
+    if "shard" in wildcards.keys():
+        return wildcards.shard
+    return Shard(int(wildcards.order), int(wildcards.pixel)).key
+
+
+def shard_rows(wildcards):
+    """The rows of a per-shard job's shard, from the plan."""
+    return partition_plan().rows_of_shard[shard_key(wildcards)]
+
+
 def shard_path(key, root=f"{R}/catalog/dataset", suffix=".parquet"):
     """HATS-style path of a shard's product: <root>/Norder=K/Dir=D/Npix=P<suffix>."""
     shard = Shard.from_key(key)
@@ -171,8 +202,7 @@ def shard_path(key, root=f"{R}/catalog/dataset", suffix=".parquet"):
 
 def split_dirs_of_shard(wildcards):
     """The split outputs of the files that contribute rows to one shard (from the plan)."""
-    key = Shard(int(wildcards.order), int(wildcards.pixel)).key
-    return [f"{R}/partition/split/{fid}" for fid in partition_plan().files_of_shard[key]]
+    return [f"{R}/partition/split/{fid}" for fid in partition_plan().files_of_shard[shard_key(wildcards)]]
 
 
 def per_shard(pattern):
@@ -200,3 +230,14 @@ def final_products():
     if TRUTH:
         products.append(f"{R}/validation/truth.json")
     return products
+
+
+# Seconds of work on small inputs (the plan, the manifest, the n(z) reduce, the Δz combination, the
+# summary): on a cluster they run in the head process instead of waiting in the queue.
+localrules:
+    partition_plan,
+    partition_manifest,
+    tomography_edges,
+    reduce_nz,
+    combine_delta_z,
+    summary,

@@ -19,8 +19,8 @@ rule mock_survey:
         f"{R}/benchmarks/mock_survey.tsv"
     threads: res("mock_survey", "threads")
     resources:
-        mem_mb=res("mock_survey", "mem_mb"),
-        runtime=res("mock_survey", "runtime"),
+        mem_mb=job_resource("mock_survey", "mem_mb"),
+        runtime=job_resource("mock_survey", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:

@@ -21,8 +21,8 @@ rule partition_split:
         f"{R}/benchmarks/partition_split/{{file_id}}.tsv"
     threads: 1
     resources:
-        mem_mb=res("partition_split", "mem_mb"),
-        runtime=res("partition_split", "runtime"),
+        mem_mb=job_resource("partition_split", "mem_mb"),
+        runtime=job_resource("partition_split", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     # shell, not script: see PARTITION_JOB_NOTE in common.smk
@@ -49,8 +49,8 @@ checkpoint partition_plan:
         f"{R}/benchmarks/partition_plan.tsv"
     threads: 1
     resources:
-        mem_mb=res("partition_plan", "mem_mb"),
-        runtime=res("partition_plan", "runtime"),
+        mem_mb=job_resource("partition_plan", "mem_mb"),
+        runtime=job_resource("partition_plan", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -71,10 +71,13 @@ rule partition_reduce:
         f"{R}/logs/partition_reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.log",
     benchmark:
         f"{R}/benchmarks/partition_reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.tsv"
+    # several shards' reduces share a SLURM job (profiles/slurm: group-components)
+    group:
+        "shard_reduce"
     threads: 1
     resources:
-        mem_mb=res("partition_reduce", "mem_mb"),
-        runtime=res("partition_reduce", "runtime"),
+        mem_mb=job_resource("partition_reduce", "mem_mb"),
+        runtime=job_resource("partition_reduce", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     # shell, not script: see PARTITION_JOB_NOTE in common.smk
@@ -108,8 +111,8 @@ rule partition_manifest:
         f"{R}/benchmarks/partition_manifest.tsv"
     threads: 1
     resources:
-        mem_mb=res("partition_manifest", "mem_mb"),
-        runtime=res("partition_manifest", "runtime"),
+        mem_mb=job_resource("partition_manifest", "mem_mb"),
+        runtime=job_resource("partition_manifest", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:

@@ -11,10 +11,13 @@ rule predict_shard:
         f"{R}/logs/predict_shard/{{shard}}.log",
     benchmark:
         f"{R}/benchmarks/predict_shard/{{shard}}.tsv"
+    # one SLURM job runs a shard's predict -> calibrate -> tomography (profiles/slurm batches several)
+    group:
+        "shard_chain"
     threads: 1
     resources:
-        mem_mb=res("predict_shard", "mem_mb"),
-        runtime=res("predict_shard", "runtime"),
+        mem_mb=job_resource("predict_shard", "mem_mb"),
+        runtime=job_resource("predict_shard", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:

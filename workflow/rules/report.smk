@@ -52,8 +52,8 @@ rule summary:
         f"{R}/benchmarks/summary.tsv"
     threads: 1
     resources:
-        mem_mb=res("summary", "mem_mb"),
-        runtime=res("summary", "runtime"),
+        mem_mb=job_resource("summary", "mem_mb"),
+        runtime=job_resource("summary", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:

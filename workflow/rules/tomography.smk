@@ -24,8 +24,8 @@ rule tomography_edges:
         f"{R}/benchmarks/tomography_edges.tsv"
     threads: 1
     resources:
-        mem_mb=res("tomography_edges", "mem_mb"),
-        runtime=res("tomography_edges", "runtime"),
+        mem_mb=job_resource("tomography_edges", "mem_mb"),
+        runtime=job_resource("tomography_edges", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -49,10 +49,13 @@ rule tomography_shard:
         f"{R}/logs/tomography_shard/{{shard}}.log",
     benchmark:
         f"{R}/benchmarks/tomography_shard/{{shard}}.tsv"
+    # one SLURM job runs a shard's predict -> calibrate -> tomography (profiles/slurm batches several)
+    group:
+        "shard_chain"
     threads: 1
     resources:
-        mem_mb=res("tomography_shard", "mem_mb"),
-        runtime=res("tomography_shard", "runtime"),
+        mem_mb=job_resource("tomography_shard", "mem_mb"),
+        runtime=job_resource("tomography_shard", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -75,8 +78,8 @@ rule reduce_nz:
         f"{R}/benchmarks/reduce_nz.tsv"
     threads: 1
     resources:
-        mem_mb=res("reduce_nz", "mem_mb"),
-        runtime=res("reduce_nz", "runtime"),
+        mem_mb=job_resource("reduce_nz", "mem_mb"),
+        runtime=job_resource("reduce_nz", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:

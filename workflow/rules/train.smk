@@ -33,8 +33,8 @@ rule prepare_samples:
         f"{R}/benchmarks/prepare_samples.tsv"
     threads: 1
     resources:
-        mem_mb=res("prepare_samples", "mem_mb"),
-        runtime=res("prepare_samples", "runtime"),
+        mem_mb=job_resource("prepare_samples", "mem_mb"),
+        runtime=job_resource("prepare_samples", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -61,8 +61,8 @@ rule science_sample:
         f"{R}/benchmarks/science_sample.tsv"
     threads: 1
     resources:
-        mem_mb=res("science_sample", "mem_mb"),
-        runtime=res("science_sample", "runtime"),
+        mem_mb=job_resource("science_sample", "mem_mb"),
+        runtime=job_resource("science_sample", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -92,8 +92,8 @@ rule representativeness:
         f"{R}/benchmarks/representativeness.tsv"
     threads: 1
     resources:
-        mem_mb=res("representativeness", "mem_mb"),
-        runtime=res("representativeness", "runtime"),
+        mem_mb=job_resource("representativeness", "mem_mb"),
+        runtime=job_resource("representativeness", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -121,8 +121,8 @@ rule anomalies:
         f"{R}/benchmarks/anomalies.tsv"
     threads: res("anomalies", "threads")
     resources:
-        mem_mb=res("anomalies", "mem_mb"),
-        runtime=res("anomalies", "runtime"),
+        mem_mb=job_resource("anomalies", "mem_mb"),
+        runtime=job_resource("anomalies", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -147,8 +147,8 @@ rule features:
         f"{R}/benchmarks/features.tsv"
     threads: 1
     resources:
-        mem_mb=res("features", "mem_mb"),
-        runtime=res("features", "runtime"),
+        mem_mb=job_resource("features", "mem_mb"),
+        runtime=job_resource("features", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -176,8 +176,8 @@ rule select_features:
         f"{R}/benchmarks/select_features.tsv"
     threads: res("select_features", "threads")
     resources:
-        mem_mb=res("select_features", "mem_mb"),
-        runtime=res("select_features", "runtime"),
+        mem_mb=job_resource("select_features", "mem_mb"),
+        runtime=job_resource("select_features", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -204,8 +204,8 @@ rule model_zoo:
         f"{R}/benchmarks/model_zoo.tsv"
     threads: res("model_zoo", "threads")
     resources:
-        mem_mb=res("model_zoo", "mem_mb"),
-        runtime=res("model_zoo", "runtime"),
+        mem_mb=job_resource("model_zoo", "mem_mb"),
+        runtime=job_resource("model_zoo", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -236,8 +236,8 @@ rule train_model:
         f"{R}/benchmarks/train_model.tsv"
     threads: res("train_model", "threads")
     resources:
-        mem_mb=res("train_model", "mem_mb"),
-        runtime=res("train_model", "runtime"),
+        mem_mb=job_resource("train_model", "mem_mb"),
+        runtime=job_resource("train_model", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:

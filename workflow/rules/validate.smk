@@ -19,8 +19,8 @@ rule validate_photoz:
         f"{R}/benchmarks/validate_photoz.tsv"
     threads: 1
     resources:
-        mem_mb=res("validate_photoz", "mem_mb"),
-        runtime=res("validate_photoz", "runtime"),
+        mem_mb=job_resource("validate_photoz", "mem_mb"),
+        runtime=job_resource("validate_photoz", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -46,8 +46,8 @@ rule validate_delta_z:
         f"{R}/benchmarks/validate_delta_z.tsv"
     threads: 1
     resources:
-        mem_mb=res("validate_delta_z", "mem_mb"),
-        runtime=res("validate_delta_z", "runtime"),
+        mem_mb=job_resource("validate_delta_z", "mem_mb"),
+        runtime=job_resource("validate_delta_z", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -71,8 +71,8 @@ rule validate_truth:
         f"{R}/benchmarks/validate_truth.tsv"
     threads: 1
     resources:
-        mem_mb=res("validate_truth", "mem_mb"),
-        runtime=res("validate_truth", "runtime"),
+        mem_mb=job_resource("validate_truth", "mem_mb"),
+        runtime=job_resource("validate_truth", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -98,8 +98,8 @@ rule validate_clustering:
         f"{R}/benchmarks/validate_clustering.tsv"
     threads: 1
     resources:
-        mem_mb=res("validate_clustering", "mem_mb"),
-        runtime=res("validate_clustering", "runtime"),
+        mem_mb=job_resource("validate_clustering", "mem_mb"),
+        runtime=job_resource("validate_clustering", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
@@ -120,8 +120,8 @@ rule combine_delta_z:
         f"{R}/benchmarks/combine_delta_z.tsv"
     threads: 1
     resources:
-        mem_mb=res("combine_delta_z", "mem_mb"),
-        runtime=res("combine_delta_z", "runtime"),
+        mem_mb=job_resource("combine_delta_z", "mem_mb"),
+        runtime=job_resource("combine_delta_z", "runtime"),
     conda:
         "../../envs/zshard.yaml"
     script:
