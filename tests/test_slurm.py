@@ -148,8 +148,14 @@ def test_a_failed_shard_job_is_retried(slurm_run):
 def test_a_hard_failure_names_its_log_and_the_rerun_submits_only_what_is_missing(slurm_run, mock_run):
     workdir, results, config = slurm_run["workdir"], slurm_run["results"], dict(slurm_run["config"])
     shard = slurm_run["shards"][1]
-    # the shard's p(z) is lost, and its prediction now fails on every attempt
-    (results / "pdf" / "raw" / f"{shard}.parquet").unlink()
+    # as if the run had stopped before this shard's chain: its products and the n(z) are not there
+    # (Snakemake rebuilds a missing intermediate only for a consumer that must run), and its
+    # prediction now fails on every attempt
+    for product in ("pdf/raw", "pdf/calibrated", "tomography/bins", "tomography/samples"):
+        (results / product / f"{shard}.parquet").unlink()
+    (results / "tomography" / "partials" / f"{shard}.npz").unlink()
+    for product in (results / "nz").iterdir():
+        product.unlink()
     config["fault_injection"] = {"rule": "predict_shard", "shard": shard, "failures": 99}
     failed, jobs, _ = run_on_slurm(workdir, config, check=False)
     assert failed.returncode != 0
