@@ -62,7 +62,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from zshard import metrics, training  # noqa: E402
 from zshard.calibration import apply_calibration, fit_calibration  # noqa: E402
 from zshard.features import FeatureSpec, build_features  # noqa: E402
-from zshard.io import CatalogSpec, read_catalog, subset_mask  # noqa: E402
+from zshard.io.catalogs import CatalogSpec, read_catalog  # noqa: E402
+from zshard.io.ids import subset_mask  # noqa: E402
 from zshard.models import _set_threads  # noqa: E402
 
 GOAL_NMAD_GAIN = 0.10

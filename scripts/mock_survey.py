@@ -3,7 +3,7 @@ import sys
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
-from zshard.io import write_json
+from zshard.io.atomic import write_json
 from zshard.mock import MockConfig, generate_survey
 
 cfg = MockConfig.from_dict({**snakemake.params.mock, "bands": snakemake.params.bands, "seed": snakemake.params.seed})

@@ -59,7 +59,7 @@ import pyarrow.parquet as pq
 from astropy.io import fits
 from scipy.special import gammainc, gammaincinv
 
-from zshard.io import temporary_sibling, write_parquet
+from zshard.io.atomic import temporary_sibling, write_parquet
 
 __all__ = [
     "NONDETECTION",

@@ -51,7 +51,7 @@ import xgboost as xgb
 
 from zshard import pdf
 from zshard.features import FeatureSpec, build_features
-from zshard.io import atomic_path
+from zshard.io.atomic import atomic_path
 
 ARTEFACT_FORMAT = "zshard.photoz_model"
 ARTEFACT_VERSION = 2

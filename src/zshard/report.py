@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zshard.io import atomic_path
+from zshard.io.atomic import atomic_path
 
 __all__ = [
     "plot_pit_histograms",

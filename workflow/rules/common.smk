@@ -6,7 +6,8 @@ import sys
 
 from snakemake.utils import validate
 
-from zshard.io import expand_paths, read_json
+from zshard.io.atomic import read_json
+from zshard.io.catalogs import expand_paths
 from zshard.partition import file_ids
 from zshard.sky import Shard
 
