@@ -85,6 +85,16 @@ def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     assert os.listdir(tmp_path) == ["out.parquet"]
 
 
+def test_atomic_path_starts_without_a_stale_temporary(tmp_path):
+    target = tmp_path / "out.fits"
+    atomic.temporary_sibling(target).write_text("left by a killed job with the same pid")
+    with atomic.atomic_path(target) as tmp:
+        assert not os.path.exists(tmp)
+        with open(tmp, "w") as handle:
+            handle.write("new")
+    assert os.listdir(tmp_path) == ["out.fits"] and target.read_text() == "new"
+
+
 def test_glob_that_matches_nothing_is_an_error(tmp_path):
     with pytest.raises(catalogs.CatalogError, match="no input file"):
         catalogs.expand_paths([str(tmp_path / "*.fits")])

@@ -37,10 +37,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
 
     The temporary name keeps the suffix (libraries pick the format from it) and starts with a dot,
-    so a killed job leaves nothing that looks like the finished output.
+    so a killed job leaves nothing that looks like the finished output. The block always starts
+    without a file there: one left by a killed process with the same id is removed first, since
+    some writers (astropy's FITS ``StreamingHDU``) append to an existing file.
     """
     path = Path(path)
     tmp = temporary_sibling(path)
+    tmp.unlink(missing_ok=True)
     try:
         yield str(tmp)
         os.replace(tmp, path)
