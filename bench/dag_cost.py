@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from zshard.io import CatalogSpec, write_json
+from zshard.io.atomic import write_json
+from zshard.io.catalogs import CatalogSpec
 from zshard.partition import split_file
 from zshard.sky import Shard
 

@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from zshard.io import write_json
+from zshard.io.atomic import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("cosmos", "wz", "combined")

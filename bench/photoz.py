@@ -62,8 +62,9 @@ sys.path.insert(0, str(ROOT / "src"))
 from zshard import metrics, training  # noqa: E402
 from zshard.calibration import apply_calibration, fit_calibration  # noqa: E402
 from zshard.features import FeatureSpec, build_features  # noqa: E402
-from zshard.io import CatalogSpec, read_catalog, subset_mask  # noqa: E402
-from zshard.models import _set_threads  # noqa: E402
+from zshard.io.catalogs import CatalogSpec, read_catalog  # noqa: E402
+from zshard.io.ids import subset_mask  # noqa: E402
+from zshard.models import set_threads  # noqa: E402
 
 GOAL_NMAD_GAIN = 0.10
 GOAL_PIT_KS = 0.02
@@ -318,7 +319,7 @@ def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail
     raw, calibrated, z_phot = zshard_pdfs(model, calibration, evaluation)
     model.booster.set_param({"nthread": 1})       # one thread, as one fan-out job
     if model.point_model is not None:
-        _set_threads(model.point_model, 1)
+        set_threads(model.point_model, 1)
     start = time.perf_counter()
     zshard_pdfs(model, calibration, throughput)
     zshard_rate = len(throughput) / (time.perf_counter() - start)

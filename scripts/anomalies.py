@@ -6,7 +6,7 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 import pandas as pd
 
 from zshard import training
-from zshard.io import atomic_path, write_json, write_parquet
+from zshard.io.atomic import atomic_path, write_json, write_parquet
 from zshard.training_report import plot_anomalies
 
 params, out = snakemake.params, snakemake.output

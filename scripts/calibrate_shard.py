@@ -4,7 +4,7 @@ import sys
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
 from zshard.calibration import apply_calibration, load_calibration
-from zshard.io import read_pdf_table, write_pdf_table
+from zshard.io.pdf_table import read_pdf_table, write_pdf_table
 
 raw = read_pdf_table(snakemake.input.raw)
 calibration = load_calibration(snakemake.input.calibration)

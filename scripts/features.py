@@ -7,7 +7,7 @@ import pandas as pd
 
 from zshard import training
 from zshard.features import build_pool
-from zshard.io import atomic_path, write_json
+from zshard.io.atomic import atomic_path, write_json
 from zshard.training_report import plot_features
 
 params, out = snakemake.params, snakemake.output

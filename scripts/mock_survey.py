@@ -3,8 +3,9 @@ import sys
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
-from zshard.io import write_json
-from zshard.mock import MockConfig, generate_survey
+from zshard.io.atomic import write_json
+from zshard.mock.config import MockConfig
+from zshard.mock.survey import generate_survey
 
 cfg = MockConfig.from_dict({**snakemake.params.mock, "bands": snakemake.params.bands, "seed": snakemake.params.seed})
 out = snakemake.output

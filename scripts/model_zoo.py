@@ -7,7 +7,7 @@ import pandas as pd
 
 from zshard import training
 from zshard.features import FeatureSpec
-from zshard.io import atomic_path, read_json, write_json, write_parquet
+from zshard.io.atomic import atomic_path, read_json, write_json, write_parquet
 from zshard.training_report import plot_zoo
 
 params, out = snakemake.params, snakemake.output

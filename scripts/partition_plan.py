@@ -5,7 +5,7 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
 import numpy as np
 
-from zshard.io import atomic_path, write_json
+from zshard.io.atomic import atomic_path, write_json
 from zshard.partition import existing_shards, make_plan, plan_changes
 
 inputs = snakemake.params.inputs

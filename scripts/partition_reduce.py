@@ -6,7 +6,7 @@ python scripts/partition_reduce.py --order 3 --pixel 301 --shard Npix=301.parque
 """
 import argparse
 
-from zshard.io import without_pandas
+from zshard.io.nopandas import without_pandas
 from zshard.partition import reduce_shard
 from zshard.sky import Shard
 

@@ -7,7 +7,8 @@ python scripts/partition_split.py --input cat.parquet --file-id cat --reader '{"
 import argparse
 import json
 
-from zshard.io import CatalogSpec, without_pandas
+from zshard.io.catalogs import CatalogSpec
+from zshard.io.nopandas import without_pandas
 from zshard.partition import split_file
 
 without_pandas()  # pyarrow would import it: 0.4 CPU-s per job

@@ -6,7 +6,7 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 import pandas as pd
 
 from zshard.faults import maybe_fail
-from zshard.io import write_pdf_table
+from zshard.io.pdf_table import write_pdf_table
 from zshard.models import PhotozModel
 
 maybe_fail(snakemake.config, snakemake.rule, snakemake.wildcards.shard)

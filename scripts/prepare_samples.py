@@ -4,7 +4,8 @@ import sys
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
 
-from zshard.io import CatalogSpec, read_catalog, write_json, write_parquet
+from zshard.io.atomic import write_json, write_parquet
+from zshard.io.catalogs import CatalogSpec, read_catalog
 from zshard.samples import split_labelled
 
 spec = CatalogSpec.from_config(snakemake.params.catalog, snakemake.params.bands)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from zshard import training
-from zshard.io import atomic_path, read_json, write_json, write_parquet
+from zshard.io.atomic import atomic_path, read_json, write_json, write_parquet
 from zshard.training_report import plot_representativeness
 
 params, out = snakemake.params, snakemake.output

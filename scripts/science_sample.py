@@ -5,7 +5,9 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
 import pyarrow as pa
 
-from zshard.io import CatalogSpec, count_rows, derive_seed, iter_catalog, subset_mask, write_json, write_parquet
+from zshard.io.atomic import write_json, write_parquet
+from zshard.io.catalogs import CatalogSpec, count_rows, iter_catalog
+from zshard.io.ids import derive_seed, subset_mask
 
 params = snakemake.params
 spec = CatalogSpec.from_config(params.catalog, params.bands)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from zshard import report
-from zshard.io import read_json, write_json
+from zshard.io.atomic import read_json, write_json
 
 inp, out, params = snakemake.input, snakemake.output, snakemake.params
 manifest = read_json(inp.manifest)
@@ -94,7 +94,7 @@ with np.load(inp.sky) as sky:
 # The training stages (zshard.training_report): a table per stage, their figures beside the others.
 import shutil
 
-from zshard.io import atomic_path
+from zshard.io.atomic import atomic_path
 from zshard.training_report import summary_sections
 
 metrics.update(summary_sections(read_json(inp.representativeness), read_json(inp.anomalies), read_json(inp.selection),

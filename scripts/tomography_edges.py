@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from zshard import pdf
-from zshard.io import write_json
+from zshard.io.atomic import write_json
 from zshard.tomography import assign_bins, equal_number_edges, selection_cuts_from_config
 
 cfg = snakemake.params.tomography  # only the keys the edges depend on (rule tomography_edges)

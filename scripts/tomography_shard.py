@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 
 from zshard import pdf
-from zshard.io import derive_seed, read_json, read_pdf_table, subset_mask, write_parquet
+from zshard.io.atomic import read_json, write_parquet
+from zshard.io.ids import derive_seed, subset_mask
+from zshard.io.pdf_table import read_pdf_table
 from zshard.tomography import NzPartial, assign_bins, edges_from_json, partial_nz, selection_cuts_from_config
 
 cfg = snakemake.params.tomography

@@ -7,7 +7,7 @@ import pandas as pd
 
 from zshard import training
 from zshard.features import FeatureSpec
-from zshard.io import read_json, write_json
+from zshard.io.atomic import read_json, write_json
 from zshard.representativeness import CoverageModel
 
 inp, params = snakemake.input, snakemake.params

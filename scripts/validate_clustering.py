@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from zshard.clustering import ClusteringConfig, clustering_delta_z, clustering_nz
-from zshard.io import CatalogSpec, derive_seed, read_catalog, read_json, write_json
+from zshard.io.atomic import read_json, write_json
+from zshard.io.catalogs import CatalogSpec, read_catalog
+from zshard.io.ids import derive_seed
 from zshard.tomography import edges_from_json
 
 start = time.perf_counter()

@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 
 from zshard.features import magnitude_matrix
-from zshard.io import CatalogSpec, derive_seed, read_catalog, read_json, write_json
+from zshard.io.atomic import read_json, write_json
+from zshard.io.catalogs import CatalogSpec, read_catalog
+from zshard.io.ids import derive_seed
 from zshard.tomography import edges_from_json
 from zshard.validation import (deep_field_delta_z, jackknife_patches, nearest_science_neighbours,
                                zero_point_delta_z)

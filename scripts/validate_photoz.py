@@ -7,7 +7,7 @@ import pandas as pd
 
 from zshard import metrics, pdf
 from zshard.calibration import apply_calibration, load_calibration
-from zshard.io import write_json, write_parquet
+from zshard.io.atomic import write_json, write_parquet
 from zshard.models import PhotozModel
 
 model = PhotozModel.load(snakemake.input.model, threads=snakemake.threads)

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from zshard import metrics
-from zshard.io import CatalogSpec, read_catalog, read_json, write_json
+from zshard.io.atomic import read_json, write_json
+from zshard.io.catalogs import CatalogSpec, read_catalog
 from zshard.tomography import edges_from_json
 
 nz = read_json(snakemake.input.nz)

@@ -16,7 +16,7 @@ from zshard.clustering import (
     shift_matched_delta_z,
     uniform_randoms,
 )
-from zshard.mock import lognormal_delta_map
+from zshard.mock.fields import lognormal_delta_map
 from zshard.sky import radec_to_healpix
 from zshard.validation import delta_z_table, inverse_variance_combination
 

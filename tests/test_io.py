@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 from astropy.table import Table
 
-from zshard import io
+from zshard.io import atomic, catalogs, ids
 
 
 def _frame(n=50):
@@ -34,8 +34,8 @@ def test_every_format_reads_in_chunks_into_canonical_columns(tmp_path, suffix):
         Table.from_pandas(frame).write(path)
     else:
         frame.to_csv(path, index=False)
-    spec = io.CatalogSpec(**SPEC)
-    chunks = list(io.iter_catalog(path, spec, chunk_rows=20 if suffix != ".csv" else 1000))
+    spec = catalogs.CatalogSpec(**SPEC)
+    chunks = list(catalogs.iter_catalog(path, spec, chunk_rows=20 if suffix != ".csv" else 1000))
     table = pd.concat([c.table.to_pandas() for c in chunks], ignore_index=True)
     assert list(table.columns) == ["id", "ra", "dec", "mag_g", "mag_r", "magerr_g", "magerr_r", "z_spec"]
     assert len(table) == 50 and table["id"].tolist() == list(range(100, 150))
@@ -43,14 +43,14 @@ def test_every_format_reads_in_chunks_into_canonical_columns(tmp_path, suffix):
     assert np.isfinite(table.drop(index=[3, 4])[["mag_g", "mag_r"]].to_numpy()).all()
     if suffix != ".csv":
         assert [c.row_start for c in chunks] == [0, 20, 40]
-    assert io.count_rows(path) == 50
+    assert catalogs.count_rows(path) == 50
 
 
 def test_missing_column_names_file_and_column(tmp_path):
     path = str(tmp_path / "cat.parquet")
     _frame().drop(columns=["MAG_R"]).to_parquet(path)
-    with pytest.raises(io.CatalogError, match=r"cat.parquet.*MAG_R"):
-        list(io.iter_catalog(path, io.CatalogSpec(**SPEC)))
+    with pytest.raises(catalogs.CatalogError, match=r"cat.parquet.*MAG_R"):
+        list(catalogs.iter_catalog(path, catalogs.CatalogSpec(**SPEC)))
 
 
 def test_non_numeric_values_name_the_row_range(tmp_path):
@@ -59,35 +59,45 @@ def test_non_numeric_values_name_the_row_range(tmp_path):
     frame["RA"] = frame["RA"].astype(str)
     frame.loc[30, "RA"] = "twelve"
     frame.to_parquet(path)
-    with pytest.raises(io.CatalogError, match=r"'RA', rows 20–39"):
-        list(io.iter_catalog(path, io.CatalogSpec(**SPEC), chunk_rows=20))
+    with pytest.raises(catalogs.CatalogError, match=r"'RA', rows 20–39"):
+        list(catalogs.iter_catalog(path, catalogs.CatalogSpec(**SPEC), chunk_rows=20))
 
 
 def test_id_subsets_are_complementary_and_deterministic():
-    ids = np.arange(10_000)
-    below = io.subset_mask(ids, 0.3, seed=5, keep="below")
-    above = io.subset_mask(ids, 0.3, seed=5, keep="above")
+    object_ids = np.arange(10_000)
+    below = ids.subset_mask(object_ids, 0.3, seed=5, keep="below")
+    above = ids.subset_mask(object_ids, 0.3, seed=5, keep="above")
     assert not np.any(below & above) and np.all(below | above)
     assert abs(below.mean() - 0.3) < 0.02
-    assert np.array_equal(below, io.subset_mask(ids, 0.3, seed=5))
-    assert not np.array_equal(below, io.subset_mask(ids, 0.3, seed=6))
+    assert np.array_equal(below, ids.subset_mask(object_ids, 0.3, seed=5))
+    assert not np.array_equal(below, ids.subset_mask(object_ids, 0.3, seed=6))
 
 
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.parquet"
     with pytest.raises(RuntimeError):
-        with io.atomic_path(target) as tmp:
+        with atomic.atomic_path(target) as tmp:
             pq.write_table(pa.table({"a": [1]}), tmp)
             raise RuntimeError("killed")
     assert os.listdir(tmp_path) == []
-    with io.atomic_path(target) as tmp:
+    with atomic.atomic_path(target) as tmp:
         pq.write_table(pa.table({"a": [1]}), tmp)
     assert os.listdir(tmp_path) == ["out.parquet"]
 
 
+def test_atomic_path_starts_without_a_stale_temporary(tmp_path):
+    target = tmp_path / "out.fits"
+    atomic.temporary_sibling(target).write_text("left by a killed job with the same pid")
+    with atomic.atomic_path(target) as tmp:
+        assert not os.path.exists(tmp)
+        with open(tmp, "w") as handle:
+            handle.write("new")
+    assert os.listdir(tmp_path) == ["out.fits"] and target.read_text() == "new"
+
+
 def test_glob_that_matches_nothing_is_an_error(tmp_path):
-    with pytest.raises(io.CatalogError, match="no input file"):
-        io.expand_paths([str(tmp_path / "*.fits")])
+    with pytest.raises(catalogs.CatalogError, match="no input file"):
+        catalogs.expand_paths([str(tmp_path / "*.fits")])
 
 
 def test_unparsable_csv_rows_are_set_aside_with_their_reason(tmp_path):
@@ -98,7 +108,7 @@ def test_unparsable_csv_rows_are_set_aside_with_their_reason(tmp_path):
                     "3,twelve,3.0,22.0,0.1,21.0,0.1,0.5\n"           # not a number
                     "4,13.0,4.0,,0.1,21.0,0.1,0.5\n"                 # empty magnitude: missing, kept
                     "123456789012345678,14.0,5.0,22.0,0.1,21.0,0.1,0.5\n")
-    chunks = list(io.iter_catalog(str(path), io.CatalogSpec(**SPEC)))
+    chunks = list(catalogs.iter_catalog(str(path), catalogs.CatalogSpec(**SPEC)))
     assert sum(c.n_rows for c in chunks) == 5
     table = pa.concat_tables([c.table for c in chunks]).to_pandas()
     assert table["id"].tolist() == [1, 4, 123456789012345678]  # 64-bit ids survive exactly

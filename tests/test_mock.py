@@ -11,22 +11,24 @@ import pytest
 from astropy.table import Table
 from scipy import integrate
 
-from zshard import mock
+from zshard.mock import fields, layout, population, seds, selection
+from zshard.mock.config import MockConfig, SpeczCampaign
+from zshard.mock.survey import generate_survey
 
 N_OBJ = 20_000
 BANDS = ("u", "g", "r", "i", "z", "y")
 
 
-def _cfg(**kw) -> mock.MockConfig:
+def _cfg(**kw) -> MockConfig:
     base = dict(n_objects=N_OBJ, n_files=3, nside=64, batch_size=2500, seed=7)
     base.update(kw)
-    return mock.MockConfig(**base)
+    return MockConfig(**base)
 
 
-def _generate(cfg: mock.MockConfig, outdir) -> dict:
+def _generate(cfg: MockConfig, outdir) -> dict:
     outdir = str(outdir)
-    paths = mock.default_photometry_paths(cfg, outdir)
-    summary = mock.generate_survey(
+    paths = layout.photometry_paths(outdir, cfg.n_files, cfg.formats)
+    summary = generate_survey(
         cfg,
         paths,
         os.path.join(outdir, "specz.parquet"),
@@ -89,12 +91,12 @@ def _phot_of(survey, ids):
 
 def test_config_from_dict_rejects_unknown_and_round_trips():
     with pytest.raises(ValueError, match="unknown"):
-        mock.MockConfig.from_dict({"n_objects": 10, "n_objcts": 5})
+        MockConfig.from_dict({"n_objects": 10, "n_objcts": 5})
     with pytest.raises(ValueError):
-        mock.MockConfig.from_dict({"depths": {"w": 25.0}})
+        MockConfig.from_dict({"depths": {"w": 25.0}})
     with pytest.raises(ValueError):
-        mock.MockConfig.from_dict({"specz_campaigns": [{"name": "x", "mag_max": 22, "frac": 0.1}]})
-    cfg = mock.MockConfig.from_dict(
+        MockConfig.from_dict({"specz_campaigns": [{"name": "x", "mag_max": 22, "frac": 0.1}]})
+    cfg = MockConfig.from_dict(
         {
             "n_objects": 1000,
             "bands": ["g", "r", "i"],
@@ -104,9 +106,9 @@ def test_config_from_dict_rejects_unknown_and_round_trips():
     )
     assert cfg.bands == ("g", "r", "i")
     assert cfg.depths["i"] == 25.0 and cfg.depths["g"] == 26.9
-    assert cfg.specz_campaigns == (mock.SpeczCampaign("only", 21.5, 0.5),)
-    assert mock.MockConfig.from_dict(cfg.to_dict()) == cfg
-    assert mock.MockConfig.from_dict({}) == mock.MockConfig()
+    assert cfg.specz_campaigns == (SpeczCampaign("only", 21.5, 0.5),)
+    assert MockConfig.from_dict(cfg.to_dict()) == cfg
+    assert MockConfig.from_dict({}) == MockConfig()
 
 
 def test_generate_survey_validates_paths(tmp_path):
@@ -114,13 +116,13 @@ def test_generate_survey_validates_paths(tmp_path):
     d = str(tmp_path)
     extra = [os.path.join(d, n) for n in ("s.parquet", "d.parquet", "c.parquet", "t.parquet")]
     with pytest.raises(ValueError, match="n_files"):
-        mock.generate_survey(cfg, [os.path.join(d, "a.parquet")], *extra)
+        generate_survey(cfg, [os.path.join(d, "a.parquet")], *extra)
     bad = [os.path.join(d, f"p{k}.csv") for k in range(3)]
     with pytest.raises(ValueError, match="extension"):
-        mock.generate_survey(cfg, bad, *extra)
+        generate_survey(cfg, bad, *extra)
     only_pq = _cfg(n_objects=100, formats=("parquet",))
     with pytest.raises(ValueError, match="formats"):
-        mock.generate_survey(only_pq, [os.path.join(d, f"p{k}.fits") for k in range(3)], *extra)
+        generate_survey(only_pq, [os.path.join(d, f"p{k}.fits") for k in range(3)], *extra)
 
 
 # --------------------------------------------------------------------------- files
@@ -194,7 +196,7 @@ def test_determinism(survey, tmp_path):
 
 def test_sentinels_and_error_consistency(survey):
     p = survey["phot"]
-    nd = p["mag_u"] == mock.NONDETECTION
+    nd = p["mag_u"] == population.NONDETECTION
     assert 0.005 < nd.mean() < 0.5  # some faint / high-z objects drop out of u
     # sentinel in mag <=> sentinel in magerr, in every band
     for b in BANDS:
@@ -211,7 +213,7 @@ def test_sentinels_and_error_consistency(survey):
     # and the scatter of (m_obs - m_true)/magerr is ~1
     cfg = survey["cfg"]
     m_true = t["mag_i_true"]
-    model = np.hypot(mock.lsst_sigma_rand(m_true, cfg.depths["i"], cfg.gamma["i"]), cfg.sigma_sys)
+    model = np.hypot(population.lsst_sigma_rand(m_true, cfg.depths["i"], cfg.gamma["i"]), cfg.sigma_sys)
     ratio = p["magerr_i"] / model
     assert abs(np.median(ratio) - 1.0) < 0.03
     pull = (p["mag_i"] - m_true) / p["magerr_i"]
@@ -225,11 +227,11 @@ def test_observe_magnitudes_known_values():
     m5 = np.array([25.0])
     g = np.array([0.039])
     # at m = m5, sigma_rand = 0.2 (5 sigma)
-    assert mock.lsst_sigma_rand(np.array([25.0]), m5, g)[0] == pytest.approx(0.2)
-    mag, err, snr = mock.observe_magnitudes(rng, np.full((50_000, 1), 25.0), m5, g, 0.0)
+    assert population.lsst_sigma_rand(np.array([25.0]), m5, g)[0] == pytest.approx(0.2)
+    mag, err, snr = population.observe_magnitudes(rng, np.full((50_000, 1), 25.0), m5, g, 0.0)
     assert np.median(snr) == pytest.approx(1 / (0.2 / 1.0857), rel=0.02)
     # very faint sources are mostly non-detections with the 99 sentinel
-    mag, err, snr = mock.observe_magnitudes(rng, np.full((10_000, 1), 30.0), m5, g, 0.005)
+    mag, err, snr = population.observe_magnitudes(rng, np.full((10_000, 1), 30.0), m5, g, 0.005)
     nd = mag == 99.0
     assert nd.mean() > 0.7
     assert np.all(err[nd] == 99.0) and np.all(snr[nd] < 1)
@@ -256,7 +258,7 @@ def test_number_counts_slope(survey):
 
 
 def test_hdfn_prior_components():
-    f = mock.hdfn_type_fractions(np.array([18.0, 20.0, 25.0]))
+    f = population.hdfn_type_fractions(np.array([18.0, 20.0, 25.0]))
     np.testing.assert_allclose(f[0], [0.35, 0.50, 0.15])
     np.testing.assert_allclose(f[1], [0.35, 0.50, 0.15])
     np.testing.assert_allclose(f[2], [0.35 * np.exp(-0.45 * 5), 0.5 * np.exp(-0.147 * 5),
@@ -270,7 +272,7 @@ def test_hdfn_prior_components():
         pdf = zg**a * np.exp(-((zg / zm) ** a))
         cdf = integrate.cumulative_trapezoid(pdf, zg, initial=0)
         cdf /= cdf[-1]
-        z = mock.draw_hdfn_redshifts(rng, np.full(40_000, m0), np.full(40_000, cls), 0.01, 2.0)
+        z = population.draw_hdfn_redshifts(rng, np.full(40_000, m0), np.full(40_000, cls), 0.01, 2.0)
         for q in (0.1, 0.5, 0.9):
             assert np.quantile(z, q) == pytest.approx(np.interp(q, cdf, zg), abs=0.015)
 
@@ -279,7 +281,7 @@ def test_hdfn_prior_components():
 
 
 def test_colours_physical():
-    cm = mock.ColourModel(BANDS)
+    cm = seds.ColourModel(BANDS)
     iu, ig, ir, ii = (BANDS.index(b) for b in "ugri")
     # elliptical: the 4000 Å break moves from g into r -> redder g-r at z=0.4 than 0.1
     c = cm.colours(np.zeros(2), np.array([0.1, 0.4]))
@@ -296,8 +298,8 @@ def test_colours_physical():
         ug = ug[:, iu] - ug[:, ig]
         assert ug[1] > ug[0] + 0.9
     # ... and the IGM (Madau 1995) makes it redder than the bare template
-    no_igm = mock.colour_table(BANDS, np.array([3.0]), igm=False)
-    with_igm = mock.colour_table(BANDS, np.array([3.0]), igm=True)
+    no_igm = seds.colour_table(BANDS, np.array([3.0]), igm=False)
+    with_igm = seds.colour_table(BANDS, np.array([3.0]), igm=True)
     for t in (3, 4, 5, 6, 7):
         ug_igm = with_igm[t, 0, iu] - with_igm[t, 0, ig]
         assert ug_igm > (no_igm[t, 0, iu] - no_igm[t, 0, ig]) + 0.2
@@ -306,13 +308,13 @@ def test_colours_physical():
 def test_madau_igm_transmission():
     z = 3.0
     lam = np.array([1300.0 * 4, 1100.0 * 4, 950.0 * 4, 800.0 * 4, 700.0 * 4])
-    tr = mock.madau_igm_transmission(lam, z)
+    tr = seds.madau_igm_transmission(lam, z)
     assert tr[0] == 1.0  # redward of Lyα: no absorption
     assert np.all(np.diff(tr) < 0)  # more absorption blueward
     assert 0.4 < tr[1] < 0.9  # Lyα forest: tens of per cent at z=3
     assert tr[4] < 0.3  # Lyman continuum
     # transmission increases with decreasing source redshift at fixed wavelength
-    assert mock.madau_igm_transmission(4000.0, 2.5) > mock.madau_igm_transmission(4000.0, 3.5)
+    assert seds.madau_igm_transmission(4000.0, 2.5) > seds.madau_igm_transmission(4000.0, 3.5)
 
 
 # --------------------------------------------------------------------------- samples
@@ -336,12 +338,11 @@ def test_specz_sample_is_biased(survey):
 
 
 def test_specz_success_model_penalises_red_and_faint():
-    cfg = mock.MockConfig(nside=8, specz_campaigns=(("all", 24.0, 1.0),))
-    surv = mock.MockSurvey(cfg)
+    cfg = MockConfig(nside=8, specz_campaigns=(("all", 24.0, 1.0),))
     n = 40_000
     mag = np.full((n, 6), 22.0, dtype=np.float32)
     mag[n // 2 :, 1] = 25.0  # g - i = 3 (red) for the second half
-    idx, zs, camp = surv.select_specz(np.random.default_rng(3), mag, np.full(n, 0.5))
+    idx, zs, camp = selection.select_specz(cfg, np.random.default_rng(3), mag, np.full(n, 0.5))
     blue = np.mean(idx < n // 2) * idx.size / (n // 2)
     red = np.mean(idx >= n // 2) * idx.size / (n // 2)
     p = 1 / (1 + np.exp(-2.0 / 0.4))
@@ -352,12 +353,12 @@ def test_specz_success_model_penalises_red_and_faint():
 def test_deep_field(survey):
     cfg = survey["cfg"]
     d = survey["deep"]
-    r_deep = mock.cap_radius_deg(cfg.deep_area_deg2)
-    sep = mock.angular_separation_deg(d["ra"], d["dec"], cfg.ra0, cfg.dec0)
+    r_deep = fields.cap_radius_deg(cfg.deep_area_deg2)
+    sep = fields.angular_separation_deg(d["ra"], d["dec"], cfg.ra0, cfg.dec0)
     assert np.all(sep <= r_deep)
     # complete: every photometric object inside the cap is in the deep field
     t = survey["truth"]
-    inside = mock.angular_separation_deg(t["ra"], t["dec"], cfg.ra0, cfg.dec0) <= r_deep
+    inside = fields.angular_separation_deg(t["ra"], t["dec"], cfg.ra0, cfg.dec0) <= r_deep
     assert np.array_equal(np.sort(t["id"][inside]), np.sort(d["id"]))
     # same galaxies observed deeper: smaller errors, fewer u dropouts
     ph = _phot_of(survey, d["id"])
@@ -381,7 +382,7 @@ def test_clustering_reference(survey):
 
 
 def test_lognormal_field():
-    d = mock.lognormal_delta_map(64, 0.3, np.random.default_rng(5))
+    d = fields.lognormal_delta_map(64, 0.3, np.random.default_rng(5))
     assert d.size == hp.nside2npix(64)
     assert abs(d.mean()) < 0.02
     assert d.min() > -1.0
@@ -394,11 +395,11 @@ def test_lognormal_field():
 def test_positions_in_footprint_and_clustered(survey):
     cfg = survey["cfg"]
     t = survey["truth"]
-    r = mock.cap_radius_deg(cfg.area_deg2)
-    sep = mock.angular_separation_deg(t["ra"], t["dec"], cfg.ra0, cfg.dec0)
+    r = fields.cap_radius_deg(cfg.area_deg2)
+    sep = fields.angular_separation_deg(t["ra"], t["dec"], cfg.ra0, cfg.dec0)
     # pixelised cap: within the cap radius plus about one pixel
     assert sep.max() < r + 2 * hp.nside2resol(cfg.nside, arcmin=True) / 60
-    model = mock.MockSurvey(cfg)
+    model = fields.SkyModel(cfg)
     pix = hp.ang2pix(cfg.nside, t["ra"], t["dec"], nest=True, lonlat=True)
     assert np.all(np.isin(pix, model.footprint_pixels))
     # counts in footprint pixels for one shell: super-Poissonian and tracing δ

@@ -7,7 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 from astropy.table import Table
 
-from zshard import io, partition, sky
+from zshard import partition, sky
+from zshard.io import catalogs
 
 BANDS = ("g", "r")
 
@@ -43,7 +44,7 @@ def _write_inputs(tmp_path):
 
 
 def _run(tmp_path, paths, max_rows=1500):
-    spec = io.CatalogSpec(bands=BANDS)
+    spec = catalogs.CatalogSpec(bands=BANDS)
     inputs = partition.file_ids(paths)
     split_dirs = {}
     for fid, path in inputs.items():

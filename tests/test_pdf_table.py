@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from zshard import io
+from zshard.io import pdf_table
 
 
 def test_extra_columns_travel_with_the_pdf_table(tmp_path):
@@ -10,19 +10,19 @@ def test_extra_columns_travel_with_the_pdf_table(tmp_path):
     extra = {"z_phot": np.array([0.21, 0.58]), "in_coverage": np.array([True, False]),
              "coverage_weight": np.array([1.0, 0.0], dtype=np.float32)}
     path = str(tmp_path / "p.parquet")
-    io.write_pdf_table(path, np.array([7, 9]), q, levels, 0.0, 3.0, extra_columns=extra)
-    table = io.read_pdf_table(path)
+    pdf_table.write_pdf_table(path, np.array([7, 9]), q, levels, 0.0, 3.0, extra_columns=extra)
+    table = pdf_table.read_pdf_table(path)
     carried = table.extra_columns()
     assert list(carried) == ["z_phot", "in_coverage", "coverage_weight"]
     np.testing.assert_allclose(carried["z_phot"], [0.21, 0.58], rtol=1e-6)
     assert carried["in_coverage"].tolist() == [True, False]
     assert "z_median" in table.summaries and "z_median" not in carried
-    io.write_pdf_table(path, table.ids, table.quantiles, levels, 0.0, 3.0, extra_columns=carried)
-    assert io.read_pdf_table(path).extra_columns()["in_coverage"].tolist() == [True, False]
+    pdf_table.write_pdf_table(path, table.ids, table.quantiles, levels, 0.0, 3.0, extra_columns=carried)
+    assert pdf_table.read_pdf_table(path).extra_columns()["in_coverage"].tolist() == [True, False]
     with pytest.raises(ValueError, match="overwrite"):
-        io.write_pdf_table(path, np.array([7, 9]), q, levels, 0.0, 3.0, extra_columns={"z_median": np.zeros(2)})
+        pdf_table.write_pdf_table(path, np.array([7, 9]), q, levels, 0.0, 3.0, extra_columns={"z_median": np.zeros(2)})
     with pytest.raises(ValueError, match="rows"):
-        io.write_pdf_table(path, np.array([7, 9]), q, levels, 0.0, 3.0, extra_columns={"x": np.zeros(3)})
+        pdf_table.write_pdf_table(path, np.array([7, 9]), q, levels, 0.0, 3.0, extra_columns={"x": np.zeros(3)})
 
 
 def test_uint16_quantiles_round_trip_within_half_a_step(tmp_path):
@@ -35,24 +35,24 @@ def test_uint16_quantiles_round_trip_within_half_a_step(tmp_path):
     q = pdf.sanitize_quantiles(q, 0.0, 3.0).astype(np.float32)
     q[7] = np.nan
     path = str(tmp_path / "p.parquet")
-    io.write_pdf_table(path, np.arange(500), q, levels, 0.0, 3.0)
-    back = io.read_pdf_table(path)
+    pdf_table.write_pdf_table(path, np.arange(500), q, levels, 0.0, 3.0)
+    back = pdf_table.read_pdf_table(path)
     ok = np.isfinite(q).all(axis=1)
     assert np.isnan(back.quantiles[7]).all() and np.isfinite(back.quantiles[ok]).all()
-    step = 3.0 / io.QUANTILE_CODE_MAX
+    step = 3.0 / pdf_table.QUANTILE_CODE_MAX
     assert np.abs(back.quantiles[ok] - q[ok]).max() <= 0.5 * step + 1e-6
     assert np.all(np.diff(back.quantiles[ok], axis=1) > 0)   # sanitised spacing (1e-4) survives the rounding
     assert back.metadata["zshard.quantile_encoding"] == "uint16"
     # the quantile column costs 2 bytes per level (before compression)
     import pyarrow.parquet as pq
 
-    column = pq.read_table(path).column(io.PDF_COLUMN)
+    column = pq.read_table(path).column(pdf_table.PDF_COLUMN)
     assert column.type.value_type == "uint16" and column.nbytes <= 500 * 19 * 2 + 500
     # float32 still readable
-    io.write_pdf_table(path, np.arange(500), q, levels, 0.0, 3.0, encoding="float32")
-    np.testing.assert_array_equal(io.read_pdf_table(path).quantiles[ok], q[ok])
+    pdf_table.write_pdf_table(path, np.arange(500), q, levels, 0.0, 3.0, encoding="float32")
+    np.testing.assert_array_equal(pdf_table.read_pdf_table(path).quantiles[ok], q[ok])
     with pytest.raises(ValueError, match="encoding"):
-        io.write_pdf_table(path, np.arange(500), q, levels, 0.0, 3.0, encoding="float8")
+        pdf_table.write_pdf_table(path, np.arange(500), q, levels, 0.0, 3.0, encoding="float8")
 
 
 def test_pdfs_convert_to_a_qp_ensemble_with_the_same_cdf():

@@ -15,7 +15,7 @@ from astropy.io import fits
 
 from conftest import ROOT, SHARED_DATA, dry_run_jobs as _jobs, run_snakemake, tiny_config
 from zshard import partition
-from zshard.io import read_pdf_table
+from zshard.io.pdf_table import read_pdf_table
 
 pytestmark = pytest.mark.integration
 

@@ -117,7 +117,7 @@ class PitCalibration:
             raise ValueError(f"outlier_fraction must lie in [0, 1), got {eps}")
         object.__setattr__(self, "outlier_fraction", eps)
         if self.output_levels is not None:
-            levels = _pdf._check_levels(self.output_levels).copy()
+            levels = _pdf.check_levels(self.output_levels).copy()
             levels.setflags(write=False)
             object.__setattr__(self, "output_levels", levels)
 
@@ -266,7 +266,7 @@ def fit_pit_calibration(
     knots[0], knots[-1] = 0.0, 1.0
     np.clip(knots, 0.0, 1.0, out=knots)
     eps = min(_KNOT_EPS, 1.0 / (4 * (n_knots - 1)))
-    knots = _pdf._enforce_spacing(knots[None, :], 0.0, 1.0, eps)[0]
+    knots = _pdf.enforce_spacing(knots[None, :], 0.0, 1.0, eps)[0]
     knots[0], knots[-1] = 0.0, 1.0
     return PitCalibration(knots, levels, int(p.size))
 
@@ -305,9 +305,9 @@ def mixture_ppf(
     """
     eps = float(outlier_fraction)
     a = np.atleast_1d(np.asarray(new_levels, dtype=np.float64))
-    zk, ck, bad = _pdf._knots(quantiles, levels, z_min, z_max)
+    zk, ck, bad = _pdf.knots_with_invalid_rows(quantiles, levels, z_min, z_max)
     if eps == 0.0:
-        out = _pdf._ppf_knots(zk, ck, a)
+        out = _pdf.ppf_from_knots(zk, ck, a)
         out[bad] = np.nan
         return out
     n = zk.shape[0]
@@ -441,8 +441,8 @@ def apply_calibration(
         > 0) the quantiles are those of the floored mixture, exact, and the tail
         extrapolation is not needed: no PIT is exactly 0 or 1.
     """
-    q = _pdf._as_2d(quantiles)
-    a_in = _pdf._check_levels(levels, q.shape[1])
+    q = _pdf.check_quantiles(quantiles)
+    a_in = _pdf.check_levels(levels, q.shape[1])
     a = calibration.levels_for(a_in)
     p = np.clip(calibration.inverse(a), 0.0, 1.0)
     out = mixture_ppf(q, a_in, p, calibration.outlier_fraction, z_min, z_max)
@@ -457,7 +457,7 @@ def apply_calibration(
             if j0 < a.size - 1:
                 slope = (out[:, j0] - out[:, j1]) / (a[j0] - a[j1])
                 out[:, j0 + 1 :] = out[:, j0, None] + slope[:, None] * (a[j0 + 1 :] - a[j0])
-    return _pdf.sanitize_quantiles(out.astype(_pdf._float_dtype(q), copy=False), z_min, z_max, min_spacing)
+    return _pdf.sanitize_quantiles(out.astype(_pdf.float_dtype(q), copy=False), z_min, z_max, min_spacing)
 
 
 def _json_default(obj: Any) -> Any:

@@ -300,7 +300,7 @@ def pit_histogram(pit: ArrayLike, n_bins: int = 20) -> tuple[np.ndarray, np.ndar
 def _valid_knots(
     quantiles: ArrayLike, levels: ArrayLike, z_true: ArrayLike, z_min: float, z_max: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    zk, ck, bad = _pdf._knots(quantiles, levels, z_min, z_max)
+    zk, ck, bad = _pdf.knots_with_invalid_rows(quantiles, levels, z_min, z_max)
     y = np.asarray(z_true, dtype=np.float64)
     if y.shape != (zk.shape[0],):
         raise ValueError(f"z_true must have shape ({zk.shape[0]},), got {y.shape}")
@@ -435,11 +435,11 @@ def pdf_metrics(
         out["pit_histogram"] = [0] * int(n_bins)
         return out
     idx = (y[:, None] >= zk).sum(axis=1, dtype=np.int64)[:, None]
-    pit = _pdf._eval_segments(zk, ck, y[:, None], idx)[:, 0]
+    pit = _pdf.cdf_from_knots(zk, ck, y[:, None], idx)[:, 0]
     ks_s, ks_p = pit_ks(pit)
     cvm_s, cvm_p = pit_cvm(pit)
     counts, _ = pit_histogram(pit, n_bins)
-    lo_hi = _pdf._ppf_knots(zk, ck, np.array([0.16, 0.84]))
+    lo_hi = _pdf.ppf_from_knots(zk, ck, np.array([0.16, 0.84]))
     int_p2, p_y = _cde_terms(zk, ck, y)
     out.update(
         pit_ks_stat=ks_s,
@@ -472,7 +472,7 @@ def metrics_by_bin(
     bin's value range), ``point`` (:func:`point_metrics`) and ``pdf``
     (:func:`pdf_metrics` without its histogram).
     """
-    q = _pdf._as_2d(quantiles)
+    q = _pdf.check_quantiles(quantiles)
     v = np.asarray(values, dtype=np.float64)
     y = np.asarray(z_true, dtype=np.float64)
     zp = np.asarray(z_point, dtype=np.float64)

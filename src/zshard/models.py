@@ -51,7 +51,7 @@ import xgboost as xgb
 
 from zshard import pdf
 from zshard.features import FeatureSpec, build_features
-from zshard.io import atomic_path
+from zshard.io.atomic import atomic_path
 
 ARTEFACT_FORMAT = "zshard.photoz_model"
 ARTEFACT_VERSION = 2
@@ -232,7 +232,7 @@ class PhotozModel:
             if payload["point_model"]["encoding"].startswith("pickle+zlib"):
                 blob = zlib.decompress(blob)
             point_model = pickle.loads(blob)
-            _set_threads(point_model, threads)
+            set_threads(point_model, threads)
         pdf_model = None
         if payload.get("pdf_model"):
             pdf_model = pickle.loads(zlib.decompress(_unblob(payload["pdf_model"], path)))
@@ -257,7 +257,7 @@ def _warn_on_version_change(path: str, saved: dict) -> None:
                       f"retrain for reproducible predictions", stacklevel=3)
 
 
-def _set_threads(model, threads: int) -> None:
+def set_threads(model, threads: int) -> None:
     """Limit the threads of a loaded estimator (and of a stack's members) for the fan-out."""
     members = getattr(model, "members", None)
     for member in members if members is not None else [model]:

@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zshard import sky
-from zshard.io import (CatalogSpec, atomic_directory, atomic_path, iter_catalog, read_json, write_json,
-                       write_parquet)
+from zshard.io.atomic import atomic_directory, atomic_path, read_json, write_json, write_parquet
+from zshard.io.catalogs import CatalogSpec, iter_catalog
 
 REJECT_INVALID_COORDINATES = "invalid coordinates (non-finite or out of range)"
 # Unparsable rows (CSV) are rejected with a reason that starts "unparsable" and says what was wrong.

@@ -46,6 +46,14 @@ __all__ = [
     "summaries",
     "stack",
     "to_qp",
+    # building blocks, shared with zshard.metrics and zshard.calibration
+    "check_levels",
+    "check_quantiles",
+    "float_dtype",
+    "enforce_spacing",
+    "knots_with_invalid_rows",
+    "cdf_from_knots",
+    "ppf_from_knots",
 ]
 
 DEFAULT_Z_MIN: float = 0.0
@@ -61,7 +69,9 @@ _CHUNK_ELEMENTS: int = 2_000_000
 # ----------------------------------------------------------------------------
 # validation helpers
 # ----------------------------------------------------------------------------
-def _check_levels(levels: ArrayLike, k: int | None = None) -> NDArray[np.float64]:
+def check_levels(levels: ArrayLike, k: int | None = None) -> NDArray[np.float64]:
+    """Probability levels as float64, checked: 1-D, strictly increasing inside (0, 1), and ``k``
+    of them when ``k`` is given."""
     a = np.asarray(levels, dtype=np.float64)
     if a.ndim != 1 or a.size < 2:
         raise ValueError(f"levels must be a 1-D array with at least 2 entries, got shape {a.shape}")
@@ -82,7 +92,8 @@ def _check_range(z_min: float, z_max: float) -> tuple[float, float]:
     return z_min, z_max
 
 
-def _as_2d(quantiles: ArrayLike) -> np.ndarray:
+def check_quantiles(quantiles: ArrayLike) -> np.ndarray:
+    """Quantiles as an array, checked: shape (n, K) with K >= 2 (the dtype is kept)."""
     q = np.asarray(quantiles)
     if q.ndim != 2:
         raise ValueError(f"quantiles must have shape (n, K), got shape {q.shape}")
@@ -91,12 +102,12 @@ def _as_2d(quantiles: ArrayLike) -> np.ndarray:
     return q
 
 
-def _float_dtype(q: np.ndarray) -> np.dtype:
+def float_dtype(q: np.ndarray) -> np.dtype:
     """Floating dtype to return for quantile-like outputs (float32 stays float32)."""
     return q.dtype if q.dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
-def _enforce_spacing(x: np.ndarray, lo: float, hi: float, spacing: float | np.ndarray) -> np.ndarray:
+def enforce_spacing(x: np.ndarray, lo: float, hi: float, spacing: float | np.ndarray) -> np.ndarray:
     """Minimal monotone repair of sorted rows.
 
     Returns ``y`` with ``lo <= y[:, 0]``, ``y[:, -1] <= hi`` and
@@ -133,10 +144,10 @@ def _sort_rows_inplace(x: np.ndarray) -> None:
 
 
 def _repair_rows_inplace(x: np.ndarray, lo: float, hi: float, spacing: float | np.ndarray) -> None:
-    """Apply :func:`_enforce_spacing` to the rows that violate the spacing."""
+    """Apply :func:`enforce_spacing` to the rows that violate the spacing."""
     need = (np.diff(x, axis=1) < spacing).any(axis=1)
     if need.any():
-        x[need] = _enforce_spacing(x[need], lo, hi, spacing)
+        x[need] = enforce_spacing(x[need], lo, hi, spacing)
 
 
 # ----------------------------------------------------------------------------
@@ -184,16 +195,16 @@ def sanitize_quantiles(
         Same floating dtype as the input (float32 or float64; other dtypes give
         float64).  Rows containing a NaN become all-NaN; +/-inf are clipped.
     """
-    q = _as_2d(quantiles)
+    q = check_quantiles(quantiles)
     z_min, z_max = _check_range(z_min, z_max)
-    out_dtype = _float_dtype(q)
+    out_dtype = float_dtype(q)
     x = q.astype(np.float64, copy=True)
     _sort_rows_inplace(x)  # NaN sorts last
     np.clip(x, z_min, z_max, out=x)
     bad = np.isnan(x[:, -1])
     spacing: float | np.ndarray = float(min_spacing)
     if levels is not None and max_density is not None:
-        a = _check_levels(levels, x.shape[1])
+        a = check_levels(levels, x.shape[1])
         spacing = np.maximum(spacing, np.diff(a) / float(max_density))
     _repair_rows_inplace(x, z_min, z_max, spacing)
     if bad.any():
@@ -201,17 +212,18 @@ def sanitize_quantiles(
     return x.astype(out_dtype, copy=False)
 
 
-def _knots(
+def knots_with_invalid_rows(
     quantiles: ArrayLike,
     levels: ArrayLike,
     z_min: float,
     z_max: float,
     min_spacing: float = KNOT_MIN_SPACING,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Knots plus a boolean mask of rows without a valid PDF."""
-    q = _as_2d(quantiles)
+    """:func:`knots` plus a boolean mask of the rows without a valid PDF (a NaN quantile; their
+    knots are NaN)."""
+    q = check_quantiles(quantiles)
     n, k = q.shape
-    a = _check_levels(levels, k)
+    a = check_levels(levels, k)
     z_min, z_max = _check_range(z_min, z_max)
     zk = np.empty((n, k + 2), dtype=np.float64)
     qs = zk[:, 1:-1]
@@ -259,14 +271,15 @@ def knots(
     cdf_knots : ndarray, shape (K + 2,), float64
         ``[0, a_1, ..., a_K, 1]``.
     """
-    zk, ck, _ = _knots(quantiles, levels, z_min, z_max)
+    zk, ck, _ = knots_with_invalid_rows(quantiles, levels, z_min, z_max)
     return zk, ck
 
 
-def _eval_segments(
+def cdf_from_knots(
     zk: np.ndarray, ck: np.ndarray, z: np.ndarray, idx: np.ndarray
 ) -> np.ndarray:
-    """CDF given ``idx`` = number of knots <= z (same shape as z, 2-D)."""
+    """CDF at ``z`` (2-D, one row per object) of the piecewise-linear CDFs with knots ``zk``
+    (n, K + 2) at levels ``ck``, given ``idx`` = number of knots <= z (same shape as z)."""
     nk = zk.shape[1]
     j = np.clip(idx - 1, 0, nk - 2)
     x0 = np.take_along_axis(zk, j, axis=1)
@@ -353,7 +366,7 @@ def cdf(
         Shape (n,) or (n, m); values in [0, 1] (0 below ``z_lo``, 1 at or above
         ``z_hi``).  NaN for rows without a valid PDF or non-finite ``z``.
     """
-    zk, ck, bad = _knots(quantiles, levels, z_min, z_max)
+    zk, ck, bad = knots_with_invalid_rows(quantiles, levels, z_min, z_max)
     n = zk.shape[0]
     zz = np.asarray(z, dtype=np.float64)
     if zz.ndim != 1:
@@ -377,7 +390,7 @@ def cdf(
         raise ValueError(f"z has {zz.shape[0]} entries for {n} objects (use grid=True for a grid)")
     zc = zz[:, None]
     idx = (zc >= zk).sum(axis=1, dtype=np.int64)[:, None]
-    out = _eval_segments(zk, ck, zc, idx)[:, 0]
+    out = cdf_from_knots(zk, ck, zc, idx)[:, 0]
     out[bad | ~np.isfinite(zz)] = np.nan
     return out
 
@@ -408,17 +421,19 @@ def ppf(
     ndarray, shape (n, L)
         Redshifts; float32 input quantiles give float32, otherwise float64.
     """
-    q = _as_2d(quantiles)
-    zk, ck, _ = _knots(q, levels, z_min, z_max)
+    q = check_quantiles(quantiles)
+    zk, ck, _ = knots_with_invalid_rows(q, levels, z_min, z_max)
     a = np.atleast_1d(np.asarray(new_levels, dtype=np.float64))
     if a.ndim != 1:
         raise ValueError("new_levels must be 1-D")
     if not np.all(np.isfinite(a)) or np.any(a < 0.0) or np.any(a > 1.0):
         raise ValueError("new_levels must lie in [0, 1]")
-    return _ppf_knots(zk, ck, a).astype(_float_dtype(q), copy=False)
+    return ppf_from_knots(zk, ck, a).astype(float_dtype(q), copy=False)
 
 
-def _ppf_knots(zk: np.ndarray, ck: np.ndarray, a: np.ndarray) -> np.ndarray:
+def ppf_from_knots(zk: np.ndarray, ck: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Inverse CDF at levels ``a`` (L,) of the piecewise-linear CDFs with knots ``zk`` (n, K + 2)
+    at levels ``ck`` (:func:`knots`) -> (n, L)."""
     j = np.clip(np.searchsorted(ck, a, side="right") - 1, 0, ck.size - 2)
     w = (a - ck[j]) / (ck[j + 1] - ck[j])
     x0 = zk[:, j]
@@ -478,7 +493,7 @@ def density(
         containing ``z`` (the last segment is closed at ``z_hi``); 0 outside the
         support; NaN for invalid rows or non-finite ``z``.  Units: 1 / redshift.
     """
-    zk, ck, bad = _knots(quantiles, levels, z_min, z_max)
+    zk, ck, bad = knots_with_invalid_rows(quantiles, levels, z_min, z_max)
     n, nk = zk.shape
     zz = np.asarray(z, dtype=np.float64)
     if zz.shape != (n,):
@@ -517,9 +532,9 @@ def summaries(
         ties), ``z_sigma`` (exact standard deviation), ``z_lo68`` / ``z_hi68``
         (ppf at 0.16 / 0.84).
     """
-    zk, ck, bad = _knots(quantiles, levels, z_min, z_max)
+    zk, ck, bad = knots_with_invalid_rows(quantiles, levels, z_min, z_max)
     n, nk = zk.shape
-    q3 = _ppf_knots(zk, ck, np.array([0.16, 0.5, 0.84]))
+    q3 = ppf_from_knots(zk, ck, np.array([0.16, 0.5, 0.84]))
     med = q3[:, 1]
     x = zk - med[:, None]  # shift for numerical stability of the variance
     x0 = x[:, :-1]
@@ -585,7 +600,7 @@ def stack(
         Summed probability per bin (not normalised: with unit weights and edges
         covering [z_min, z_max] it sums to the number of valid objects).
     """
-    q = _as_2d(quantiles)
+    q = check_quantiles(quantiles)
     n = q.shape[0]
     e = np.asarray(grid_edges, dtype=np.float64)
     if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
@@ -602,7 +617,7 @@ def stack(
     e_right = np.append(e, e[-1])  # right edge of each cell (cell m is unused)
     chunk_size = max(1, int(chunk_size))
     for s in range(0, n, chunk_size):
-        zk, ck, bad = _knots(q[s : s + chunk_size], levels, z_min, z_max)
+        zk, ck, bad = knots_with_invalid_rows(q[s : s + chunk_size], levels, z_min, z_max)
         good = ~bad
         wc = None
         if w is not None:
@@ -652,7 +667,7 @@ def to_qp(
         import qp
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("to_qp needs the qp package: pip install qp-prob") from exc
-    zk, ck, bad = _knots(quantiles, levels, z_min, z_max)
+    zk, ck, bad = knots_with_invalid_rows(quantiles, levels, z_min, z_max)
     if bad.any():
         raise ValueError(f"{int(bad.sum())} rows have no valid PDF (NaN quantiles); drop them before to_qp")
     if representation == "quant":

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zshard.io import atomic_path
+from zshard.io.atomic import atomic_path
 
 __all__ = [
     "plot_pit_histograms",
@@ -25,13 +25,18 @@ __all__ = [
     "delta_z_rows_from_table",
     "plot_sky_counts",
     "write_summary_markdown",
+    # shared with zshard.training_report
+    "new_figure",
+    "save_figure",
 ]
 
 OUTLIER_THRESHOLD = 0.15  # |z_phot - z_spec| / (1 + z_spec) above which an object is an outlier
 DPI = 110
 
 
-def _figure(ncols: int = 1, width: float = 6.0, height: float = 4.5):
+def new_figure(ncols: int = 1, width: float = 6.0, height: float = 4.5):
+    """A figure of ``ncols`` panels side by side (each ``width`` × ``height`` inches) on the Agg
+    canvas, without pyplot: returns ``(figure, [axes])``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -41,7 +46,8 @@ def _figure(ncols: int = 1, width: float = 6.0, height: float = 4.5):
     return fig, axes
 
 
-def _save(fig, path: str | os.PathLike) -> str:
+def save_figure(fig, path: str | os.PathLike) -> str:
+    """Write ``fig`` as a PNG (at :data:`DPI`), atomically; returns the path."""
     path = str(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI)
@@ -77,7 +83,7 @@ def plot_pit_histograms(path: str | os.PathLike, pit_before: np.ndarray,
     """
     from scipy.stats import kstest
 
-    fig, (ax_h, ax_q) = _figure(2, width=5.0, height=4.2)
+    fig, (ax_h, ax_q) = new_figure(2, width=5.0, height=4.2)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     sets = [("before", pit_before, "C0")]
     if pit_after is not None:
@@ -99,7 +105,7 @@ def plot_pit_histograms(path: str | os.PathLike, pit_before: np.ndarray,
     ax_q.set(xlim=(0, 1), ylim=(0, 1), xlabel="uniform quantile", ylabel="PIT quantile",
              title="PIT QQ plot", aspect="equal")
     ax_q.legend(loc="upper left", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,7 +148,7 @@ def plot_zphot_vs_zspec(path: str | os.PathLike, z_spec: np.ndarray, z_phot: np.
         raise ValueError(f"z_spec {zs.shape} and z_phot {zp.shape} differ in shape")
     ok = np.isfinite(zs) & np.isfinite(zp)
     zs, zp = zs[ok], zp[ok]
-    fig, (ax,) = _figure(1, width=5.6, height=5.0)
+    fig, (ax,) = new_figure(1, width=5.6, height=5.0)
     if z_max is None:
         z_max = max(0.5, float(np.percentile(np.concatenate([zs, zp]), 99.5)) * 1.05) if zs.size else 1.0
     if zs.size:
@@ -163,7 +169,7 @@ def plot_zphot_vs_zspec(path: str | os.PathLike, z_spec: np.ndarray, z_phot: np.
     ax.text(0.03, 0.97, "\n".join(lines), transform=ax.transAxes, va="top", ha="left",
             fontsize=8, bbox=dict(boxstyle="round", fc="white", alpha=0.8))
     ax.legend(loc="lower right", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,7 +207,7 @@ def plot_nz(path: str | os.PathLike, grid_centres: np.ndarray, nz: np.ndarray,
         if tn.shape != (nbins, tz.size):
             raise ValueError(f"true_nz has shape {tn.shape}, expected ({nbins}, {tz.size})")
         truth = (tz, tn)
-    fig, (ax,) = _figure(1, width=7.0, height=4.5)
+    fig, (ax,) = new_figure(1, width=7.0, height=4.5)
     for i in range(nbins):
         colour = f"C{i % 10}"
         ax.axvspan(edges[i], edges[i + 1], color=colour, alpha=0.08, lw=0)
@@ -216,7 +222,7 @@ def plot_nz(path: str | os.PathLike, grid_centres: np.ndarray, nz: np.ndarray,
     ax.set(xlim=(0, max(float(hi.max()) if hi.size else z.max(), edges[-1]) * 1.05),
            ylim=(0, None), xlabel="z", ylabel="n(z)", title="Tomographic n(z)")
     ax.legend(loc="upper right", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,7 +238,7 @@ def plot_delta_z(path: str | os.PathLike, rows: Sequence[Mapping]) -> str:
         optionally ``truth`` (the true Δz of that bin, drawn as a black bar). Rows whose
         ``delta_z`` is not finite are skipped.
     """
-    fig, (ax,) = _figure(1, width=6.5, height=4.2)
+    fig, (ax,) = new_figure(1, width=6.5, height=4.2)
     methods = list(dict.fromkeys(str(r.get("method", "")) for r in rows))
     n_m = max(len(methods), 1)
     offsets = {m: (j - (n_m - 1) / 2) * 0.6 / n_m for j, m in enumerate(methods)}
@@ -268,7 +274,7 @@ def plot_delta_z(path: str | os.PathLike, rows: Sequence[Mapping]) -> str:
            title="Mean-redshift offset per bin")
     if methods or truth:
         ax.legend(loc="best", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def delta_z_rows_from_table(table: Mapping) -> list[dict]:
@@ -334,11 +340,11 @@ def plot_sky_counts(path: str | os.PathLike, healpix_order: int, pixels: np.ndar
         raise ValueError(f"pixels {pix.shape} and counts {cnt.shape} differ in shape")
     if pix.size and (pix.min() < 0 or pix.max() >= hp.nside2npix(nside)):
         raise ValueError(f"pixel index outside 0..{hp.nside2npix(nside) - 1} for order {healpix_order}")
-    fig, (ax,) = _figure(1, width=7.0, height=5.0)
+    fig, (ax,) = new_figure(1, width=7.0, height=5.0)
     if pix.size == 0:
         ax.text(0.5, 0.5, "no pixels", transform=ax.transAxes, ha="center", va="center")
         ax.set_axis_off()
-        return _save(fig, path)
+        return save_figure(fig, path)
     order = np.argsort(pix)
     pix, cnt = pix[order], cnt[order]
 
@@ -379,7 +385,7 @@ def plot_sky_counts(path: str | os.PathLike, healpix_order: int, pixels: np.ndar
            title=f"Counts per HEALPix pixel (order {healpix_order}, {area:.3g} deg$^2$); "
                  f"{pix.size} pixels, {cnt.sum():.0f} objects")
     ax.title.set_fontsize(9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _ra_origin(ra: np.ndarray) -> float:

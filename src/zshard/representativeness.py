@@ -343,7 +343,7 @@ def assess(train: pd.DataFrame, science: pd.DataFrame, bands, *, seed: int, colo
 
     Seeds (``seed`` is the master seed): the classifier folds and k-means derive their own.
     """
-    from zshard.io import derive_seed
+    from zshard.io.ids import derive_seed
 
     space = comparison_space(bands, colours)
     train_X = build_features(train, space)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from zshard.io import derive_seed, id_hash_unit
+from zshard.io.ids import derive_seed, id_hash_unit
 
 SPLITS = ("train", "validation", "test")
 

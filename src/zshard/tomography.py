@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from zshard.io import atomic_path
+from zshard.io.atomic import atomic_path
 
 __all__ = [
     "DEFAULT_EDGES",

@@ -14,7 +14,7 @@ by :func:`train_chain` (the benchmark, notebooks), so both run the same code:
 6. :func:`build_model` — :mod:`zshard.models`
 
 Every function takes its section of the workflow config (``config["representativeness"]`` …) as
-a plain dict, the master seed, and derives its own seeds with :func:`zshard.io.derive_seed`.
+a plain dict, the master seed, and derives its own seeds with :func:`zshard.io.ids.derive_seed`.
 
 Threads: the stages fit many small models. OpenMP threads that spin while waiting at a barrier (the
 GNU OpenMP default) make xgboost's and scikit-learn's OpenMP code tens to hundreds of times slower
@@ -37,7 +37,7 @@ import pandas as pd  # noqa: E402
 
 from zshard import anomalies, metrics, pdf, representativeness, selection, zoo  # noqa: E402
 from zshard.features import FeatureSpec, build_features, build_pool, fit_pca, pool_summary  # noqa: E402
-from zshard.io import derive_seed, subset_mask  # noqa: E402
+from zshard.io.ids import derive_seed, subset_mask  # noqa: E402
 from zshard.models import KnnQuantileModel, PhotozModel, library_versions, train_quantile_model  # noqa: E402
 
 REDSHIFT = "z_spec"

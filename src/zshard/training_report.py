@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from zshard.report import _figure, _save
+from zshard.report import new_figure, save_figure
 
 __all__ = ["plot_representativeness", "plot_anomalies", "plot_features", "plot_selection", "plot_zoo",
            "summary_sections"]
@@ -96,13 +96,13 @@ def plot_representativeness(path: str | os.PathLike, rep, train: pd.DataFrame, r
     ax_cells.invert_yaxis()
     ax_cells.title.set_fontsize(9)
     ax_cells.legend(fontsize=8, loc="lower left")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_anomalies(path: str | os.PathLike, train: pd.DataFrame, table: pd.DataFrame, bands: Sequence[str],
                    redshift_column: str = "z_spec") -> str:
     """A colour against redshift with the flagged objects marked, and the score distributions."""
-    fig, (ax, ax_s) = _figure(2, width=5.5, height=4.4)
+    fig, (ax, ax_s) = new_figure(2, width=5.5, height=4.4)
     a, b = bands[len(bands) // 2 - 1], bands[len(bands) // 2]
     colour = (train[f"mag_{a}"] - train[f"mag_{b}"]).to_numpy(dtype=np.float64)
     z = train[redshift_column].to_numpy(dtype=np.float64)
@@ -120,14 +120,14 @@ def plot_anomalies(path: str | os.PathLike, train: pd.DataFrame, table: pd.DataF
         ax_s.legend(fontsize=8)
     else:
         ax_s.text(0.5, 0.5, "no detector enabled", transform=ax_s.transAxes, ha="center")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_features(path: str | os.PathLike, X: np.ndarray, names: Sequence[str], rows: Sequence[Mapping]) -> str:
     """Spearman correlation matrix of the pool (training sample) and |ρ| of each feature with z."""
     from scipy import stats
 
-    fig, (ax, ax_z) = _figure(2, width=5.8, height=5.0)
+    fig, (ax, ax_z) = new_figure(2, width=5.8, height=5.0)
     Xf = np.where(np.isfinite(X), X, np.nanmedian(X, axis=0))
     rho = stats.spearmanr(Xf).statistic if X.shape[1] > 1 else np.ones((1, 1))
     rho = np.atleast_2d(rho)
@@ -140,7 +140,7 @@ def plot_features(path: str | os.PathLike, X: np.ndarray, names: Sequence[str], 
     ax_z.set_yticks(range(len(names)), names, fontsize=6)
     ax_z.invert_yaxis()
     ax_z.set(xlabel="|Spearman ρ| with z_spec")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_selection(path: str | os.PathLike, report: Mapping) -> str:
@@ -167,12 +167,12 @@ def plot_selection(path: str | os.PathLike, report: Mapping) -> str:
         ax.legend(fontsize=8)
     else:
         ax.text(0.5, 0.5, "selection disabled", transform=ax.transAxes, ha="center")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_zoo(path: str | os.PathLike, leaderboard: Mapping) -> str:
     """CV NMAD and outlier fraction of every draw, per algorithm; the best draws and the stack marked."""
-    fig, (ax_n, ax_o) = _figure(2, width=6.0, height=4.4)
+    fig, (ax_n, ax_o) = new_figure(2, width=6.0, height=4.4)
     algorithms = list(leaderboard["algorithms"])
     for i, name in enumerate(algorithms):
         draws = [d for d in leaderboard["draws"] if d["algorithm"] == name]
@@ -190,7 +190,7 @@ def plot_zoo(path: str | os.PathLike, leaderboard: Mapping) -> str:
         ax.set(ylabel=label, yscale="log", title=f"winner: {winner}" if key == "nmad" else "")
         if stack:
             ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ themselves cross-validated over the same folds. It wins only if it beats the
 best single learner by ``stack_min_improvement`` (relative): a stack is heavier to store and apply,
 and its CV score is slightly optimistic (its members were picked on the same folds).
 
-The folds come from a hash of the object id (:func:`zshard.io.id_hash_unit`), every draw from a
+The folds come from a hash of the object id (:func:`zshard.io.ids.id_hash_unit`), every draw from a
 generator seeded with ``derive_seed(seed, "zoo.<algorithm>")``. A time budget per algorithm stops
 drawing once spent (the draws already made are kept; at least one is always evaluated): with a
 binding budget the number of draws depends on the machine, and the leaderboard says how many ran.
@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from zshard import metrics
-from zshard.io import derive_seed, id_hash_unit
+from zshard.io.ids import derive_seed, id_hash_unit
 
 __all__ = ["ALGORITHMS", "DEFAULT_SPACES", "draw_params", "make_estimator", "fit_estimator", "cv_folds",
            "run_zoo", "StackedPoint", "fit_winner", "RANK_METRICS"]

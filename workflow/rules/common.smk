@@ -6,7 +6,9 @@ import sys
 
 from snakemake.utils import validate
 
-from zshard.io import expand_paths, read_json
+from zshard.io.atomic import read_json
+from zshard.io.catalogs import expand_paths
+from zshard.mock.layout import photometry_paths
 from zshard.partition import file_ids
 from zshard.sky import Shard
 
@@ -77,9 +79,7 @@ MOCK_DIR = f"{R}/mock"
 
 
 def mock_photometry_paths():
-    formats = config["mock"]["formats"]
-    return [f"{MOCK_DIR}/photometry/part-{k:03d}.{formats[k % len(formats)]}"
-            for k in range(config["mock"]["n_files"])]
+    return photometry_paths(f"{MOCK_DIR}/photometry", config["mock"]["n_files"], config["mock"]["formats"])
 
 
 def canonical(redshift=None, with_photometry=True):

@@ -1,4 +1,4 @@
-"""Catalogue input and output: column mapping, missing-value sentinels, chunked reads, atomic writes.
+"""Catalogue input: column mapping, missing-value sentinels, chunked reads.
 
 Every reader yields tables in zshard's canonical columns (``id``, ``ra``, ``dec``, ``mag_<band>``,
 ``magerr_<band>`` and, for labelled samples, a redshift column), whatever the survey called them.
@@ -8,21 +8,18 @@ never whole, so memory is bounded by the chunk size.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import glob
-import json
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+from zshard.io.ids import subset_mask
 
 if TYPE_CHECKING:  # pandas is imported where a frame is built: the partition jobs never need it
     import pandas as pd
@@ -33,96 +30,6 @@ FORMATS = {".parquet": "parquet", ".pq": "parquet", ".fits": "fits", ".fit": "fi
 
 class CatalogError(ValueError):
     """Bad input: the message names the file, the column and the row range."""
-
-
-# --------------------------------------------------------------------------------------------
-# Atomic outputs
-# --------------------------------------------------------------------------------------------
-def temporary_sibling(path: str | os.PathLike) -> Path:
-    """A hidden temporary name beside ``path`` with the same suffix; creates the directory."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
-    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
-    return path.with_name(f".{stem}.tmp{os.getpid()}{suffix}")
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
-
-    The temporary name keeps the suffix (libraries pick the format from it) and starts with a dot,
-    so a killed job leaves nothing that looks like the finished output.
-    """
-    path = Path(path)
-    tmp = temporary_sibling(path)
-    try:
-        yield str(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-@contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield an empty temporary directory beside ``path``; it replaces ``path`` only if the block succeeds."""
-    tmp = temporary_sibling(path)
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        yield tmp
-        shutil.rmtree(path, ignore_errors=True)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def write_json(path: str | os.PathLike, payload: dict) -> None:
-    """Write ``payload`` as indented JSON, atomically (NaN written as null)."""
-
-    def clean(value):
-        if isinstance(value, dict):
-            return {str(k): clean(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [clean(v) for v in value]
-        if isinstance(value, np.ndarray):
-            return clean(value.tolist())
-        if isinstance(value, (np.integer,)):
-            return int(value)
-        if isinstance(value, (float, np.floating)):
-            return float(value) if np.isfinite(value) else None
-        return value
-
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as handle:
-            json.dump(clean(payload), handle, indent=2, sort_keys=False)
-            handle.write("\n")
-
-
-def read_json(path: str | os.PathLike) -> dict:
-    with open(path) as handle:
-        return json.load(handle)
-
-
-def write_parquet(path: str | os.PathLike, table: "pa.Table | pd.DataFrame", compression: str = "snappy",
-                  metadata: dict[str, str] | None = None, use_dictionary: bool = True,
-                  write_statistics: bool | list[str] = True) -> None:
-    """Write a table as Parquet atomically, optionally adding key/value schema metadata.
-
-    ``use_dictionary=False`` skips dictionary encoding, which costs ~2/3 of the write time of
-    tables of unique floats (catalogue shards) and saves nothing there. ``write_statistics``: all
-    columns' min/max, or only the listed columns'.
-    """
-    if not isinstance(table, pa.Table):
-        table = pa.Table.from_pandas(table, preserve_index=False)
-    if metadata:
-        merged = dict(table.schema.metadata or {})
-        merged.update({k.encode(): v.encode() for k, v in metadata.items()})
-        table = table.replace_schema_metadata(merged)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression=compression, use_dictionary=use_dictionary,
-                       write_statistics=write_statistics)
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,37 +122,6 @@ def file_format(path: str) -> str:
             return fmt
     raise CatalogError(f"{path}: unknown catalogue format (expected one of {sorted(set(FORMATS))})")
 
-
-def id_hash_unit(ids: np.ndarray, seed: int) -> np.ndarray:
-    """A deterministic uniform number in [0, 1) per id (splitmix64 finaliser of id ⊕ seed)."""
-    x = (np.asarray(ids).astype(np.uint64) ^ np.uint64((seed * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF))
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        x = x ^ (x >> np.uint64(31))
-    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-
-
-def derive_seed(seed: int, purpose: str) -> int:
-    """A seed for one random step, derived from the master seed and the step's name.
-
-    Steps that hash the same ids (the spec-z split, the matching subsample, a user's id subset)
-    must not share a seed, or their selections would be correlated.
-    """
-    digest = hashlib.sha256(f"{seed}:{purpose}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
-
-
-def subset_mask(ids: np.ndarray, fraction: float, seed: int, keep: str = "below") -> np.ndarray:
-    """Rows kept by an id-hashed subset (see :class:`CatalogSpec`)."""
-    if fraction >= 1.0 and keep == "below":
-        return np.ones(len(ids), dtype=bool)
-    unit = id_hash_unit(ids, seed)
-    if keep == "below":
-        return unit < fraction
-    if keep == "above":
-        return unit >= fraction
-    raise ValueError(f"subset keep must be 'below' or 'above', not {keep!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,30 +273,6 @@ class Chunk:
         return f"rows {self.row_start}–{self.row_start + self.n_rows - 1}"
 
 
-class _NoPandasFinder:
-    """A meta-path finder that refuses to import pandas (see :func:`without_pandas`)."""
-
-    @staticmethod
-    def find_spec(name, path=None, target=None):
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError("pandas is not imported in this job (zshard.io.without_pandas)", name=name)
-        return None
-
-
-def without_pandas() -> None:
-    """Keep pandas out of this process: for the per-file and per-shard partition jobs.
-
-    pyarrow imports pandas, if it is installed, on its first array conversion (to check whether
-    an object is a pandas one), and that import costs about 0.4 CPU-s (measured here), more than
-    the whole reduce of a 400k-row shard. Those jobs hold no pandas object, and pyarrow works
-    without pandas when the import fails, so they call this before any Arrow work.
-    """
-    import sys
-
-    if "pandas" not in sys.modules and not any(isinstance(f, _NoPandasFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _NoPandasFinder())
-
-
 def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> Iterator[Chunk]:
     """Read ``path`` in chunks of at most ``chunk_rows`` rows, in canonical columns.
 
@@ -505,110 +357,3 @@ def count_rows(path: str) -> int:
             return int(table.header["NAXIS2"])
     return sum(batch.num_rows for batch in pacsv.open_csv(path))
 
-
-# --------------------------------------------------------------------------------------------
-# PDF tables: per-object quantile p(z) plus point summaries
-# --------------------------------------------------------------------------------------------
-PDF_COLUMN = "pdf_quantiles"
-
-
-#: Code of a missing PDF in the uint16 encoding; valid quantiles use codes 0 .. QUANTILE_CODE_MAX.
-QUANTILE_NAN_CODE = 65535
-QUANTILE_CODE_MAX = 65534
-
-
-def encode_quantiles(quantiles: np.ndarray, z_min: float, z_max: float) -> np.ndarray:
-    """Quantiles as uint16 codes on a linear scale of [z_min, z_max] (NaN rows get QUANTILE_NAN_CODE).
-
-    The step is (z_max - z_min) / 65534 (4.6e-5 for [0, 3]), below the 1e-4 minimum spacing that
-    :func:`zshard.pdf.sanitize_quantiles` keeps between quantiles, so sorted quantiles stay sorted.
-    """
-    q = np.asarray(quantiles, dtype=np.float64)
-    bad = ~np.isfinite(q).all(axis=1)
-    codes = np.rint((np.clip(q, z_min, z_max) - z_min) * (QUANTILE_CODE_MAX / (z_max - z_min)))
-    codes[bad] = QUANTILE_NAN_CODE
-    return codes.astype(np.uint16)
-
-
-def decode_quantiles(codes: np.ndarray, z_min: float, z_max: float) -> np.ndarray:
-    """Inverse of :func:`encode_quantiles` (float32; rows with the missing code are NaN)."""
-    codes = np.asarray(codes)
-    q = (z_min + codes.astype(np.float64) * ((z_max - z_min) / QUANTILE_CODE_MAX)).astype(np.float32)
-    q[(codes == QUANTILE_NAN_CODE).any(axis=1)] = np.nan
-    return q
-
-
-def write_pdf_table(path: str, ids: np.ndarray, quantiles: np.ndarray, levels: np.ndarray, z_min: float,
-                    z_max: float, metadata: dict[str, str] | None = None,
-                    extra_columns: dict[str, np.ndarray] | None = None, encoding: str = "uint16") -> None:
-    """Write per-object p(z) as a fixed-size list of quantiles, with point summaries.
-
-    ``encoding`` "uint16" (default) stores each quantile in 2 bytes (:func:`encode_quantiles`;
-    19 levels are 38 bytes per object before Parquet compression), "float32" in 4. The quantile
-    levels, the redshift range and the encoding travel in the Parquet schema metadata, so that a
-    reader needs nothing else to rebuild the PDFs (see :func:`read_pdf_table`). The summaries are
-    computed from the stored (encoded) quantiles. ``extra_columns`` (e.g. the model's ``z_phot``,
-    ``in_coverage``, ``coverage_weight``) are written after the summaries;
-    :meth:`PdfTable.extra_columns` gives them back so a rewriter can carry them on.
-    """
-    from zshard import pdf
-
-    if encoding == "uint16":
-        codes = encode_quantiles(quantiles, z_min, z_max)
-        quantiles = decode_quantiles(codes, z_min, z_max)
-        stored = pa.array(codes.reshape(-1))
-    elif encoding == "float32":
-        quantiles = np.ascontiguousarray(quantiles, dtype=np.float32)
-        stored = pa.array(quantiles.reshape(-1))
-    else:
-        raise ValueError(f"unknown PDF encoding {encoding!r} (uint16 or float32)")
-    n, k = quantiles.shape
-    if k != len(levels):
-        raise ValueError(f"{k} quantiles per object for {len(levels)} levels")
-    columns = {"id": pa.array(np.asarray(ids, dtype=np.int64)),
-               PDF_COLUMN: pa.FixedSizeListArray.from_arrays(stored, k)}
-    for name, values in pdf.summaries(quantiles, levels, z_min, z_max).items():
-        columns[name] = pa.array(np.asarray(values, dtype=np.float32))
-    for name, values in (extra_columns or {}).items():
-        if name in columns:
-            raise ValueError(f"extra column {name!r} would overwrite a PDF table column")
-        values = np.asarray(values)
-        if len(values) != n:
-            raise ValueError(f"extra column {name!r} has {len(values)} rows for {n} objects")
-        columns[name] = pa.array(values.astype(np.float32) if values.dtype.kind == "f" else values)
-    table = pa.table(columns)
-    meta = {"zshard.quantile_levels": json.dumps([float(a) for a in levels]), "zshard.quantile_encoding": encoding,
-            "zshard.z_min": str(z_min), "zshard.z_max": str(z_max), **(metadata or {})}
-    write_parquet(path, table, metadata=meta)
-
-
-PDF_SUMMARY_COLUMNS = ("z_median", "z_mean", "z_mode", "z_sigma", "z_lo68", "z_hi68")
-
-
-@dataclass
-class PdfTable:
-    ids: np.ndarray
-    quantiles: np.ndarray
-    levels: np.ndarray
-    z_min: float
-    z_max: float
-    summaries: "pd.DataFrame"
-    metadata: dict[str, str]
-
-    def extra_columns(self) -> dict[str, np.ndarray]:
-        """The columns that are neither the PDF nor its summaries (see :func:`write_pdf_table`)."""
-        return {name: self.summaries[name].to_numpy() for name in self.summaries.columns
-                if name not in PDF_SUMMARY_COLUMNS}
-
-
-def read_pdf_table(path: str) -> PdfTable:
-    table = pq.read_table(path)
-    meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items() if not k.startswith(b"pandas")}
-    levels = np.asarray(json.loads(meta["zshard.quantile_levels"]), dtype=np.float64)
-    z_min, z_max = float(meta["zshard.z_min"]), float(meta["zshard.z_max"])
-    column = table.column(PDF_COLUMN).combine_chunks()
-    stored = column.flatten().to_numpy().reshape(len(table), len(levels))
-    encoding = meta.get("zshard.quantile_encoding", "float32")
-    quantiles = decode_quantiles(stored, z_min, z_max) if encoding == "uint16" else stored
-    summaries = table.drop_columns(["id", PDF_COLUMN]).to_pandas()
-    return PdfTable(table.column("id").to_numpy(), quantiles, levels, z_min, z_max, summaries, meta)
