@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from zshard import metrics, training  # noqa: E402
 from zshard.calibration import apply_calibration, fit_calibration  # noqa: E402
+from zshard.config import with_defaults  # noqa: E402
 from zshard.features import FeatureSpec, build_features  # noqa: E402
 from zshard.io import CatalogSpec, read_catalog, subset_mask  # noqa: E402
 from zshard.models import _set_threads  # noqa: E402
@@ -237,8 +238,8 @@ def run_rail(train, evaluation, throughput, bands, out, key, z_max):
 
 
 def load_config(paths: list[Path]) -> dict:
-    """config/config.yaml with ``paths`` merged over it in order (as --configfile), validated."""
-    from snakemake.utils import validate
+    """config/config.yaml with ``paths`` merged over it in order (as --configfile), validated with the
+    schema's defaults filled in, as the workflow does (:func:`zshard.config.with_defaults`)."""
 
     def merge(base, update):
         for key, value in update.items():
@@ -249,8 +250,7 @@ def load_config(paths: list[Path]) -> dict:
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     for path in paths:
         config = merge(config, yaml.safe_load(path.read_text()) or {})
-    validate(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
-    return config
+    return with_defaults(config)
 
 
 # --------------------------------------------------------------------------------------------

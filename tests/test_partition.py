@@ -56,7 +56,7 @@ def _run(tmp_path, paths, max_rows=1500):
         shard = sky.Shard(entry["order"], entry["pixel"])
         dirs = [str(tmp_path / "split" / f) for f in entry["files"]]
         reduces.append(partition.reduce_shard(shard, dirs, str(tmp_path / "cat" / shard.hats_path()),
-                                              str(tmp_path / "reduce" / shard.key)))
+                                              str(tmp_path / "reduce" / shard.key), "snappy"))
     return plan, splits, reduces
 
 

@@ -201,7 +201,7 @@ def _weighted_quantiles(x: np.ndarray, w: np.ndarray | None, levels: np.ndarray)
 
 def fit_pit_calibration(
     pit: ArrayLike,
-    n_knots: int = 51,
+    n_knots: int,
     weights: ArrayLike | None = None,
     min_count: int = 50,
 ) -> PitCalibration:
@@ -214,7 +214,7 @@ def fit_pit_calibration(
         :func:`zshard.metrics.pit_values`).  Non-finite values are ignored.
     n_knots : int
         Number of knots of G (including the pinned endpoints), at evenly spaced
-        levels ``linspace(0, 1, n_knots)``.
+        levels ``linspace(0, 1, n_knots)`` (``calibration.n_knots`` in the config).
     weights : array_like, shape (n,), optional
         Non-negative weights (e.g. to reweight a spectroscopic sample to the
         photometric one).
@@ -371,19 +371,37 @@ def fit_calibration(
     z_true: ArrayLike,
     z_min: float = _pdf.DEFAULT_Z_MIN,
     z_max: float = _pdf.DEFAULT_Z_MAX,
-    n_knots: int = 51,
+    *,
+    n_knots: int,
+    outlier_floor: bool,
     weights: ArrayLike | None = None,
-    outlier_floor: bool = True,
     output_levels: ArrayLike | None = None,
 ) -> PitCalibration:
     """Fit the outlier floor, then the PIT map of the floored PDFs (module docstring).
 
     Parameters
     ----------
-    quantiles, levels : the raw PDFs of the validation sample
-    z_true : their spectroscopic redshifts
-    outlier_floor : fit ``eps`` (else 0)
-    output_levels : levels of the stored calibrated quantiles (None: ``levels``)
+    quantiles : array_like, shape (n, K)
+        The raw PDFs of the validation sample, as quantiles.
+    levels : array_like, shape (K,)
+        Their levels.
+    z_true : array_like, shape (n,)
+        Their spectroscopic redshifts.
+    z_min, z_max : float
+        Redshift range of the PDFs.
+    n_knots : int
+        Knots of the PIT map (:func:`fit_pit_calibration`).
+    outlier_floor : bool
+        Fit the outlier fraction ``eps`` (else 0).
+    weights : array_like, shape (n,), optional
+        Weights of the validation objects.
+    output_levels : array_like, optional
+        Levels of the stored calibrated quantiles (None: ``levels``).
+
+    Returns
+    -------
+    PitCalibration
+        The outlier fraction and the PIT map.
     """
     eps = fit_outlier_fraction(quantiles, levels, z_true, z_min, z_max, weights) if outlier_floor else 0.0
     pit = mixture_cdf(quantiles, levels, z_true, eps, z_min, z_max)

@@ -17,7 +17,7 @@ and the DES Y1 analysis, Davis et al. 2018, arXiv:1710.02517; Gatti et al. 2018,
 The reference autocorrelation w_rr measures the reference bias, and two corrections are offered
 (``bias_correction``):
 
-* ``"ratio"`` (default): ``n_u(z) ∝ w_ur / w_rr = n_u b_u / b_r``, exact when the unknown sample's
+* ``"ratio"``: ``n_u(z) ∝ w_ur / w_rr = n_u b_u / b_r``, exact when the unknown sample's
   bias evolves like the reference's (true by construction on zshard's mock, where every galaxy
   traces its shell's density field with bias 1). Because both correlations are measured on the
   same density field, much of the field's sample variance cancels in the ratio.
@@ -62,9 +62,10 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import hpgeom
 import numpy as np
@@ -85,35 +86,49 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ClusteringConfig:
-    """Settings of the clustering-redshift measurement (``validation.clustering`` in the config).
+    """Settings of the clustering-redshift measurement: ``validation.clustering`` of the config.
+
+    No field has a default: build it with :meth:`from_dict` from the validated config, or from
+    ``zshard.config.with_defaults(settings, "validation.clustering")`` outside the workflow.
 
     Attributes
     ----------
-    zmin, zmax, n_slices : redshift slices of the reference sample (linear edges)
-    rmin_kpc, rmax_kpc : range of physical transverse separations (kpc) of the pair counts
-    n_patches : jackknife patches
-    randoms_factor : randoms per reference object
-    footprint_order : HEALPix order of the footprint pixels the randoms fill
-    bias_correction : "ratio" (w_ur / w_rr) or "sqrt" (w_ur / sqrt(w_rr)); see the module docstring
-    smooth_w_rr : use a power law ``A (1+z)**γ`` fitted to w_rr over the slices instead of the
-        per-slice values (a thin slice's autocorrelation is the noisiest number of the estimate)
-    window_sigma : half-width of the Δz window in units of the photometric n(z)'s σ (0: all slices)
-    min_overlap : a bin whose photometric n(z) has less than this fraction of its mass in the
-        slices' range gets no Δz ("no overlap with the reference")
+    zmin, zmax : float
+        Redshift range of the reference sample's slices.
+    n_slices : int
+        Number of slices (linear edges).
+    rmin_kpc, rmax_kpc : float
+        Range of physical transverse separations (kpc) of the pair counts.
+    n_patches : int
+        Jackknife patches.
+    randoms_factor : float
+        Randoms per reference object.
+    footprint_order : int
+        HEALPix order of the footprint pixels the randoms fill.
+    bias_correction : {"ratio", "sqrt"}
+        w_ur / w_rr or w_ur / sqrt(w_rr); see the module docstring.
+    smooth_w_rr : bool
+        Use a power law ``A (1+z)**γ`` fitted to w_rr over the slices instead of the per-slice
+        values (a thin slice's autocorrelation is the noisiest number of the estimate).
+    window_sigma : float
+        Half-width of the Δz window in units of the photometric n(z)'s σ (0: all slices).
+    min_overlap : float
+        A bin whose photometric n(z) has less than this fraction of its mass in the slices' range
+        gets no Δz ("no overlap with the reference").
     """
 
-    zmin: float = 0.1
-    zmax: float = 1.5
-    n_slices: int = 14
-    rmin_kpc: float = 300.0
-    rmax_kpc: float = 3000.0
-    n_patches: int = 16
-    randoms_factor: float = 5.0
-    footprint_order: int = 8
-    bias_correction: str = "ratio"
-    smooth_w_rr: bool = True
-    window_sigma: float = 1.0
-    min_overlap: float = 0.5
+    zmin: float
+    zmax: float
+    n_slices: int
+    rmin_kpc: float
+    rmax_kpc: float
+    n_patches: int
+    randoms_factor: float
+    footprint_order: int
+    bias_correction: str
+    smooth_w_rr: bool
+    window_sigma: float
+    min_overlap: float
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.zmin) and math.isfinite(self.zmax) and 0 <= self.zmin < self.zmax):
@@ -134,8 +149,8 @@ class ClusteringConfig:
             raise ValueError("need window_sigma >= 0 and 0 <= min_overlap <= 1")
 
     @classmethod
-    def from_dict(cls, d: dict) -> ClusteringConfig:
-        """From the workflow's ``validation.clustering`` mapping (``enabled`` and ``seed`` ignored)."""
+    def from_dict(cls, d: Mapping[str, Any]) -> ClusteringConfig:
+        """From the workflow's ``validation.clustering`` mapping (``enabled`` ignored); every setting needed."""
         known = set(cls.__dataclass_fields__)
         d = {k: v for k, v in dict(d).items() if k not in ("enabled",)}
         unknown = set(d) - known

@@ -462,7 +462,7 @@ def metrics_by_bin(
     z_true: ArrayLike,
     z_point: ArrayLike,
     values: ArrayLike,
-    n_bins: int = 4,
+    n_bins: int,
     z_min: float = _pdf.DEFAULT_Z_MIN,
     z_max: float = _pdf.DEFAULT_Z_MAX,
 ) -> list[dict[str, Any]]:

@@ -250,7 +250,7 @@ REDUCE_IDS = "ids.npy"
 
 
 def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_dir: str,
-                 compression: str = "snappy") -> dict:
+                 compression: str) -> dict:
     """Merge a shard's rows from its files, drop duplicate ids (to rejects), sort by ``_healpix_29``, write.
 
     Files are read in file-id order, so which copy of a duplicated id is kept is deterministic.

@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 
-def comparison_space(bands, colours: str = "adjacent") -> FeatureSpec:
+def comparison_space(bands, colours: str) -> FeatureSpec:
     """The feature space of the comparison: magnitudes and colours (no selection, no PCA)."""
     return FeatureSpec(tuple(bands), colours)
 
@@ -131,7 +131,7 @@ def ks_table(train_X: np.ndarray, science_X: np.ndarray, names, train_weights: n
     return rows
 
 
-def classifier_auc(train_X: np.ndarray, science_X: np.ndarray, seed: int, folds: int = 3,
+def classifier_auc(train_X: np.ndarray, science_X: np.ndarray, seed: int, folds: int,
                    weights: dict[str, np.ndarray] | None = None) -> dict:
     """Cross-validated ROC AUC of a classifier telling labelled (1) from science (0) objects.
 
@@ -180,8 +180,8 @@ def lima_weights(train_S: np.ndarray, science_S: np.ndarray, k: int) -> np.ndarr
     return (counts / n_sci) / (k / n_train)
 
 
-def normalise_weights(raw: np.ndarray, floor: float = 0.0, maximum: float | None = None) -> np.ndarray:
-    """Weights with mean 1, clipped to [floor, maximum] × mean, then renormalised to mean 1."""
+def normalise_weights(raw: np.ndarray, floor: float, maximum: float | None) -> np.ndarray:
+    """Weights with mean 1, clipped to [floor, maximum] × mean (None: no maximum), then renormalised to mean 1."""
     w = np.asarray(raw, dtype=np.float64).copy()
     w[~np.isfinite(w) | (w < 0)] = 0.0
     mean = w.mean() if w.size else 0.0
@@ -236,10 +236,10 @@ class CoverageModel:
             out["coverage_distance"][part] = distance
         return out
 
-    def density_ratio_weights(self, labelled: pd.DataFrame, floor: float = 0.0,
-                              maximum: float | None = 20.0) -> np.ndarray:
+    def density_ratio_weights(self, labelled: pd.DataFrame, floor: float, maximum: float | None) -> np.ndarray:
         """Lima et al. (2008) weights that make a labelled sample (e.g. the validation sample that the
-        PIT calibration is fitted on) look like this model's science sample; mean 1."""
+        PIT calibration is fitted on) look like this model's science sample; mean 1, clipped as
+        :func:`normalise_weights` (``representativeness.weights`` in the config)."""
         raw = lima_weights(self.standardise(labelled).astype(np.float64), self.science.astype(np.float64), self.k)
         return normalise_weights(raw, floor, maximum)
 
@@ -334,14 +334,15 @@ class Representativeness:
     scaling: RobustScaling
 
 
-def assess(train: pd.DataFrame, science: pd.DataFrame, bands, *, seed: int, colours: str = "adjacent",
-           n_neighbors: int = 10, coverage_quantile: float = 0.99, classifier_folds: int = 3,
-           weights_enabled: bool = True, weight_floor: float = 0.0, weight_max: float | None = 20.0,
-           n_cells: int = 100, science_fraction: float | None = None, redshift_column: str = "z_spec"
-           ) -> Representativeness:
+def assess(train: pd.DataFrame, science: pd.DataFrame, bands, *, seed: int, colours: str, n_neighbors: int,
+           coverage_quantile: float, classifier_folds: int, weights_enabled: bool, weight_floor: float,
+           weight_max: float | None, n_cells: int, science_fraction: float | None = None,
+           redshift_column: str = "z_spec") -> Representativeness:
     """Every measurement of the stage for one labelled and one science sample (canonical frames).
 
-    Seeds (``seed`` is the master seed): the classifier folds and k-means derive their own.
+    The settings are those of ``representativeness`` in the config (``weights.floor`` and
+    ``weights.max`` as ``weight_floor`` and ``weight_max``); :func:`zshard.training.stage_representativeness`
+    passes them. Seeds (``seed`` is the master seed): the classifier folds and k-means derive their own.
     """
     from zshard.io import derive_seed
 

@@ -91,7 +91,7 @@ class Shard:
 
 
 def plan_partitions(histogram: np.ndarray, histogram_order: int, max_rows: int,
-                    lowest_order: int = 0) -> list[tuple[Shard, int]]:
+                    lowest_order: int) -> list[tuple[Shard, int]]:
     """Choose adaptive shards from a fine-order pixel histogram, as HATS does.
 
     Starting from the histogram at ``histogram_order``, four sibling pixels are merged into their

@@ -238,8 +238,8 @@ def jackknife_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean: 
 
 
 def zero_point_delta_z(ref_mags: np.ndarray, ref_z: np.ndarray, sci_mags: np.ndarray, sci_bins: np.ndarray,
-                       sci_z_phot_mean: np.ndarray, nbins: int, sigma_mag: float | np.ndarray = 0.01,
-                       n_draws: int = 20, seed: int | np.random.Generator = 0, k: int = 10) -> dict:
+                       sci_z_phot_mean: np.ndarray, nbins: int, *, sigma_mag: float | np.ndarray, n_draws: int,
+                       seed: int | np.random.Generator = 0, k: int = 10) -> dict:
     """Δz_i shift from photometric zero-point offsets between the wide survey and the reference field.
 
     Each reference object is matched to its ``k`` nearest wide (science) objects in magnitude space
@@ -307,9 +307,9 @@ def zero_point_delta_z(ref_mags: np.ndarray, ref_z: np.ndarray, sci_mags: np.nda
     return {"sigma": sigma, "shifts": shifts, "delta_z_matched": base, "offsets": offsets}
 
 
-def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean: np.ndarray, nbins: int,
-                       n_bootstrap: int = 200, seed: int | np.random.Generator = 0,
-                       sample_variance_fraction: float = 0.0, method: str = "deep reference",
+def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean: np.ndarray, nbins: int, *,
+                       n_bootstrap: int, sample_variance_fraction: float, seed: int | np.random.Generator = 0,
+                       method: str = "deep reference",
                        patches: np.ndarray | None = None,
                        sigma_zero_point: np.ndarray | None = None) -> list[dict]:
     """Δz per tomographic bin from a deep reference field (DES Y1 "COSMOS method").

@@ -40,8 +40,9 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -234,11 +235,11 @@ def _lad_weights(P: np.ndarray, z: np.ndarray, weights: np.ndarray | None) -> np
     return solution.x[:m]
 
 
-def _stack_weights(P: np.ndarray, z: np.ndarray, weights: np.ndarray | None, rank_by: str = "nmad") -> np.ndarray:
+def _stack_weights(P: np.ndarray, z: np.ndarray, weights: np.ndarray | None, rank_by: str) -> np.ndarray:
     """Convex weights (≥ 0, summing to 1) of the columns of ``P`` that minimise the ranking metric.
 
     Breiman (1996) fits non-negative least squares; here the ranking metric itself (NMAD by
-    default) is minimised, because squared and even absolute losses let a member's few
+    usually) is minimised, because squared and even absolute losses let a member's few
     catastrophic predictions (leverage points) decide its weight. Softmax-parametrised weights,
     Nelder–Mead (Nelder & Mead 1965, Comput. J. 7, 308) from equal weights, from each member alone
     and from the (normalised) least-absolute-deviation weights; the best optimum is kept.
@@ -309,28 +310,57 @@ def _thread_limit(threads: int):
     return threadpool_limits(limits={"openmp": max(1, int(threads)), "blas": 1})
 
 
-def run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Sequence[str] = ALGORITHMS,
-            n_draws: int | Mapping[str, int] = 5, folds: int = 3, seed: int = 0, weights: np.ndarray | None = None,
-            rank_by: str = "nmad", time_budget_s: float = 0.0, spaces: Mapping | None = None, stack: bool = True,
-            stack_min_improvement: float = 0.01, threads: int = 1, feature_names: Sequence[str] = (),
-            log=print) -> ZooResult:
+def run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, cfg: Mapping[str, Any], *, seed: int,
+            weights: np.ndarray | None = None, threads: int = 1, feature_names: Sequence[str] = (),
+            log: Callable[[str], object] = print) -> ZooResult:
     """Random search over every algorithm with k-fold CV; the leaderboard and the winner.
 
-    ``seed`` is the master seed: the folds use ``derive_seed(seed, "zoo.folds")``, the draws of an
-    algorithm ``derive_seed(seed, "zoo.<algorithm>")`` and the learner's own randomness
-    ``derive_seed(seed, "zoo.<algorithm>.fit")``.
+    Parameters
+    ----------
+    X : ndarray, shape (n, p)
+        Features of the training sample.
+    z : ndarray, shape (n,)
+        Its redshifts.
+    ids : ndarray, shape (n,)
+        Its object ids (the folds are a hash of them).
+    cfg : mapping
+        The ``zoo`` section of the config, complete (``algorithms``, ``n_draws``, ``folds``,
+        ``rank_by``, ``time_budget_s``, ``spaces``, ``stack``, ``stack_min_improvement``; outside
+        the workflow, :func:`zshard.config.with_defaults` completes it).
+    seed : int
+        The master seed: the folds use ``derive_seed(seed, "zoo.folds")``, the draws of an
+        algorithm ``derive_seed(seed, "zoo.<algorithm>")`` and the learner's own randomness
+        ``derive_seed(seed, "zoo.<algorithm>.fit")``.
+    weights : ndarray, optional
+        Training weights (the learners' sample weights and the CV metrics' weights).
+    threads : int
+        Threads of the learners.
+    feature_names : sequence of str
+        Recorded in the leaderboard.
+    log : callable
+        Called with one line per draw.
+
+    Returns
+    -------
+    ZooResult
+        The leaderboard (every draw, the best per algorithm, the stack, the winner) and the
+        out-of-fold predictions of each algorithm's best draw.
     """
-    if rank_by not in RANK_METRICS:
+    if cfg["rank_by"] not in RANK_METRICS:
         raise ValueError(f"rank_by must be one of {RANK_METRICS}")
     with _thread_limit(threads):
-        return _run_zoo(X, z, ids, algorithms=algorithms, n_draws=n_draws, folds=folds, seed=seed, weights=weights,
-                        rank_by=rank_by, time_budget_s=time_budget_s, spaces=spaces, stack=stack,
-                        stack_min_improvement=stack_min_improvement, threads=threads, feature_names=feature_names,
-                        log=log)
+        return _run_zoo(X, z, ids, algorithms=cfg["algorithms"], n_draws=cfg["n_draws"], folds=int(cfg["folds"]),
+                        seed=seed, weights=weights, rank_by=cfg["rank_by"], time_budget_s=float(cfg["time_budget_s"]),
+                        spaces=cfg["spaces"], stack=bool(cfg["stack"]),
+                        stack_min_improvement=float(cfg["stack_min_improvement"]), threads=threads,
+                        feature_names=feature_names, log=log)
 
 
-def _run_zoo(X, z, ids, *, algorithms, n_draws, folds, seed, weights, rank_by, time_budget_s, spaces, stack,
-             stack_min_improvement, threads, feature_names, log) -> ZooResult:
+def _run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Sequence[str],
+             n_draws: int | Mapping[str, int], folds: int, seed: int, weights: np.ndarray | None, rank_by: str,
+             time_budget_s: float, spaces: Mapping[str, Mapping[str, Any]] | None, stack: bool,
+             stack_min_improvement: float, threads: int, feature_names: Sequence[str],
+             log: Callable[[str], object]) -> ZooResult:
     z = np.asarray(z, dtype=np.float64)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     fold = cv_folds(ids, folds, derive_seed(seed, "zoo.folds"))
