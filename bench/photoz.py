@@ -282,7 +282,8 @@ def run(name, key, loader, data, threads, config, out, rail, throughput_rows):
         rows.append({"method": method, "nmad": m["nmad"], "sigma68": m["sigma68"], "bias": m["bias_median"],
                      "outlier_fraction": m["outlier_fraction"], "n": m["n"], "seconds": seconds})
     table = pd.DataFrame(rows)
-    print(f"\n{name}  (evaluation: {len(evaluation)} objects; Δz = (z_phot − z_spec)/(1 + z_spec); outlier |Δz| > 0.15)")
+    print(f"\n{name}  (evaluation: {len(evaluation)} objects; Δz = (z_phot − z_spec)/(1 + z_spec); "
+          f"outlier |Δz| > {metrics.OUTLIER_THRESHOLD})")
     print("zshard trains on 80% of the training objects (the other 20% fit its PDF calibration)")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     ours, plain = rows[0], rows[1]

@@ -205,16 +205,14 @@ def _scores(oof: np.ndarray, z: np.ndarray, weights: np.ndarray | None, folds: n
 # --------------------------------------------------------------------------------------------
 # Stacking
 # --------------------------------------------------------------------------------------------
+_UNWEIGHTED_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "nmad": metrics.nmad, "sigma68": metrics.sigma68, "outlier_fraction": metrics.outlier_fraction}
+
+
 def _metric(prediction: np.ndarray, z: np.ndarray, weights: np.ndarray | None, rank_by: str) -> float:
-    d = (prediction - z) / (1.0 + z)
-    if rank_by == "outlier_fraction":
-        bad = np.abs(d) > 0.15
-        return float(bad.mean() if weights is None else np.average(bad, weights=weights))
+    """The ranking metric ``rank_by`` (one of :data:`RANK_METRICS`) of predictions, by :mod:`zshard.metrics`."""
     if weights is None:
-        if rank_by == "nmad":
-            return float(metrics.NMAD_SCALE * np.median(np.abs(d - np.median(d))))
-        p16, p84 = np.percentile(d, [15.865525393145708, 84.13447460685429])
-        return float(0.5 * (p84 - p16))
+        return _UNWEIGHTED_METRICS[rank_by](prediction, z)
     return float(metrics.weighted_point_metrics(prediction, z, weights)[rank_by])
 
 
