@@ -35,15 +35,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from zshard import pdf as _pdf
+from zshard.io import write_json
 
 __all__ = [
     "PitCalibration",
@@ -478,47 +477,17 @@ def apply_calibration(
     return _pdf.sanitize_quantiles(out.astype(_pdf._float_dtype(q), copy=False), z_min, z_max, min_spacing)
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"object of type {type(obj).__name__} is not JSON serialisable")
-
-
 def save_calibration(
     path: str | os.PathLike[str],
     calibration: PitCalibration,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write a calibration as JSON, atomically.
+    """Write a calibration as JSON, atomically (:func:`zshard.io.write_json`).
 
     The file holds ``{"calibration": calibration.to_dict(), "extra": extra}``;
-    numpy scalars / arrays in ``extra`` are converted to plain Python.  The JSON is
-    written to a temporary file in the same directory, flushed and fsync'ed, then
-    moved into place with :func:`os.replace`, so readers never see a partial file.
+    numpy scalars and arrays in ``extra`` are converted to plain Python, NaN to null.
     """
-    path = Path(path)
-    payload = {"calibration": calibration.to_dict(), "extra": dict(extra or {})}
-    text = json.dumps(payload, indent=2, default=_json_default, allow_nan=True)
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_json(path, {"calibration": calibration.to_dict(), "extra": dict(extra or {})})
 
 
 def load_calibration(path: str | os.PathLike[str]) -> PitCalibration:
