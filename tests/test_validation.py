@@ -3,7 +3,7 @@ import pytest
 
 from zshard.validation import (deep_field_delta_z, impute_missing_features, jackknife_delta_z,
                                jackknife_patches, nearest_science_neighbours, standardise_features,
-                               true_delta_z, zero_point_delta_z)
+                               zero_point_delta_z)
 
 SHIFT = 0.03
 EDGES = [0.2, 0.6, 1.0, 1.7]
@@ -88,17 +88,6 @@ def test_standardise_by_reference():
     s, r = standardise_features(sci, ref)
     np.testing.assert_allclose(r, [[-1.0, 0.0], [1.0, 0.0]])
     np.testing.assert_allclose(s, [[3.0, 1.0]])
-
-
-def test_true_delta_z():
-    z_true = np.array([0.3, 0.35, 0.5, 0.8, np.nan, 1.0])
-    z_phot = np.array([0.25, 0.33, 0.45, 0.7, 0.6, 0.9])
-    bins = np.array([0, 0, 1, 1, 1, -1])
-    rows = true_delta_z(z_true, bins, z_phot, 3)
-    assert rows[0]["n"] == 2 and rows[0]["delta_z"] == pytest.approx(0.035)
-    assert rows[1]["n"] == 2 and rows[1]["delta_z"] == pytest.approx(0.075)
-    assert rows[0]["mean_z_true"] == pytest.approx(0.325)
-    assert rows[2]["n"] == 0 and np.isnan(rows[2]["delta_z"]) and rows[2]["note"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -29,7 +29,6 @@ from zshard import pdf as _pdf
 
 __all__ = [
     "delta",
-    "bias",
     "sigma68",
     "nmad",
     "outlier_fraction",
@@ -85,15 +84,6 @@ def delta(z_phot: ArrayLike, z_true: ArrayLike) -> np.ndarray:
 def _finite_delta(z_phot: ArrayLike, z_true: ArrayLike) -> np.ndarray:
     d = delta(z_phot, z_true).ravel()
     return d[np.isfinite(d)]
-
-
-def bias(z_phot: ArrayLike, z_true: ArrayLike) -> float:
-    """Median of Delta (robust bias; the LSST SRD photo-z bias, Graham et al. 2018, AJ 155, 1).
-
-    Returns NaN for an empty sample.
-    """
-    d = _finite_delta(z_phot, z_true)
-    return float(np.median(d)) if d.size else math.nan
 
 
 def sigma68(z_phot: ArrayLike, z_true: ArrayLike) -> float:

@@ -29,7 +29,6 @@ from zshard.io import (CatalogSpec, atomic_directory, atomic_path, iter_catalog,
 REJECT_INVALID_COORDINATES = "invalid coordinates (non-finite or out of range)"
 # Unparsable rows (CSV) are rejected with a reason that starts "unparsable" and says what was wrong.
 REJECT_DUPLICATE_ID = "duplicate id"
-REJECT_COLUMNS = ["file", "row", "id", "ra", "dec", "reason"]
 
 
 def file_id(path: str) -> str:
@@ -168,14 +167,6 @@ def read_histogram(split_dir: str) -> tuple[np.ndarray, np.ndarray, dict]:
     """The pixel histogram of one split, sparse (occupied pixels, their counts), and its row counts."""
     with np.load(os.path.join(split_dir, SPLIT_INDEX)) as data:
         return data["pixels"], data["counts"], {k: int(data[k]) for k in HISTOGRAM_INFO}
-
-
-def load_histogram(split_dir: str) -> tuple[np.ndarray, dict]:
-    """The pixel histogram of one split, dense at its histogram order, and its row counts."""
-    pixels, counts, info = read_histogram(split_dir)
-    dense = np.zeros(12 * 4 ** info["histogram_order"], dtype=np.int64)
-    dense[pixels] = counts
-    return dense, info
 
 
 # --------------------------------------------------------------------------------------------

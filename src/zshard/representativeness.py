@@ -37,7 +37,6 @@ missing features are set to the median there (they add no distance along that ax
 
 from __future__ import annotations
 
-import base64
 import io
 from dataclasses import dataclass, field
 
@@ -262,9 +261,6 @@ class CoverageModel:
                        scaling=RobustScaling(data["centre"], data["scale"]), train=data["train"],
                        science=data["science"], k=int(meta["k"]), threshold=float(meta["threshold"]),
                        quantile=float(meta["quantile"]))
-
-    def to_base64(self) -> str:
-        return base64.b64encode(self.to_bytes()).decode("ascii")
 
     def summary(self) -> dict:
         return {"space": self.space.names, "k": self.k, "threshold": self.threshold, "quantile": self.quantile,

@@ -28,7 +28,6 @@ quick boosted-tree model over a few candidate sizes: the smallest size whose CV 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -158,11 +157,3 @@ def choose_size(scan: Sequence[dict], rank_by: str, tolerance: float) -> int:
     best = min(row[rank_by] for row in scan)
     good = [row["n_features"] for row in scan if row[rank_by] <= best * (1.0 + tolerance)]
     return int(min(good))
-
-
-@dataclass
-class Selection:
-    rankings: dict[str, list[dict]]
-    ranking_used: str
-    scan: list[dict]
-    chosen: list[str]

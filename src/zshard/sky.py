@@ -39,25 +39,11 @@ def radec_to_healpix(ra: np.ndarray, dec: np.ndarray, order: int) -> np.ndarray:
     )
 
 
-def coarsen(pixels: np.ndarray, from_order: int, to_order: int) -> np.ndarray:
-    """Parent pixel at ``to_order`` of nested pixels given at ``from_order`` (``to_order <= from_order``)."""
-    if to_order > from_order:
-        raise ValueError(f"cannot coarsen from order {from_order} to a finer order {to_order}")
-    return np.asarray(pixels, dtype=np.int64) >> (2 * (from_order - to_order))
-
-
 def valid_coordinates(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     """Mask of positions that can be placed on the sky: finite, 0 ≤ ra < 360 (after no wrap), |dec| ≤ 90."""
     ra = np.asarray(ra, dtype=np.float64)
     dec = np.asarray(dec, dtype=np.float64)
     return np.isfinite(ra) & np.isfinite(dec) & (ra >= -360.0) & (ra <= 360.0) & (np.abs(dec) <= 90.0)
-
-
-def pixel_area_deg2(order: int) -> float:
-    """Area of one HEALPix pixel of ``order`` in square degrees."""
-    import hpgeom
-
-    return float(hpgeom.nside_to_pixel_area(1 << order, degrees=True))
 
 
 @dataclass(frozen=True, order=True)

@@ -7,7 +7,7 @@ For tomographic bin i the offset is
 (Hoyle et al. 2018, "Dark Energy Survey Year 1 results: redshift distributions of the weak-lensing
 source galaxies", MNRAS 478, 592, eq. 2), where ``<z_phot>_i`` is the mean of the photo-z estimate
 (here the per-object p(z) mean) over the bin's members and ``<z_true>_i`` is estimated
-independently. This module offers two estimates of ``<z_true>_i``:
+independently. This module estimates ``<z_true>_i`` from a deep reference field:
 
 * :func:`deep_field_delta_z` – the "COSMOS method" of Hoyle et al. 2018 §4: every object of a
   deep reference field with accurate redshifts (many-band photo-z or spec-z) is given wide-survey
@@ -15,9 +15,9 @@ independently. This module offers two estimates of ``<z_true>_i``:
   neighbour in magnitude space (:func:`nearest_science_neighbours`; Lima et al. 2008, MNRAS 390,
   118) — and with it the wide survey's photo-z and tomographic bin; the reference redshifts of
   the objects that land in a bin stand in for the bin's true redshifts.
-* :func:`true_delta_z` – on a mock, where the true redshifts are known.
 
-Each returns one ``dict`` per bin, so the results tabulate directly (``pandas.DataFrame(rows)``).
+(On a mock, where the true redshifts are known, rule ``validate_truth`` measures Δz against them.)
+It returns one ``dict`` per bin, so the results tabulate directly (``pandas.DataFrame(rows)``).
 
 Error budget of the deep-field (COSMOS) method
 ----------------------------------------------
@@ -66,7 +66,6 @@ __all__ = [
     "jackknife_delta_z",
     "zero_point_delta_z",
     "deep_field_delta_z",
-    "true_delta_z",
     "inverse_variance_combination",
     "delta_z_table",
 ]
@@ -383,44 +382,6 @@ def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean:
                      "sigma_total": errors["total"], "sample_variance_method": sv_method,
                      "errors": errors, "note": note})
     return rows
-
-
-def true_delta_z(z_true: np.ndarray, bins: np.ndarray, z_phot_mean: np.ndarray,
-                 nbins: int) -> list[dict]:
-    """Δz per bin when the true redshifts are known (mock catalogues).
-
-    ``delta_z = mean(z_true) - mean(z_phot_mean)`` over the bin's objects with both finite.
-
-    Returns
-    -------
-    list of dict, one per bin
-        Keys: ``bin``, ``method`` (``"truth"``), ``n``, ``mean_z_true``, ``mean_z_phot``,
-        ``delta_z``, ``sigma`` (standard error of the mean of ``z_true - z_phot_mean``, i.e. the
-        shot noise of this sample's Δz; NaN for n < 2), ``note``. Empty bins give NaN entries and
-        a note.
-    """
-    zt = np.asarray(z_true, dtype=np.float64)
-    zp = np.asarray(z_phot_mean, dtype=np.float64)
-    b = np.asarray(bins)
-    if not (zt.shape == zp.shape == b.shape):
-        raise ValueError("z_true, bins and z_phot_mean must have the same shape")
-    ok = np.isfinite(zt) & np.isfinite(zp)
-    out = []
-    for i in range(nbins):
-        sel = ok & (b == i)
-        n = int(sel.sum())
-        if n == 0:
-            out.append({"bin": i, "method": "truth", "n": 0, "mean_z_true": np.nan,
-                        "mean_z_phot": np.nan, "delta_z": np.nan, "sigma": np.nan,
-                        "note": "no objects in bin"})
-            continue
-        d = zt[sel] - zp[sel]
-        out.append({"bin": i, "method": "truth", "n": n,
-                    "mean_z_true": float(zt[sel].mean()), "mean_z_phot": float(zp[sel].mean()),
-                    "delta_z": float(d.mean()),
-                    "sigma": float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan,
-                    "note": ""})
-    return out
 
 
 def inverse_variance_combination(values, errors) -> tuple[float, float]:
