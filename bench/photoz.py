@@ -39,8 +39,8 @@ of the whole fan-out, with the coverage flags, is printed beside it). The
 physical floor of the PIT KS, the median KS of as many exactly uniform PITs, is printed with it.
 RAIL's p(z) (301-point ``qp.interp`` grids) are scored on their grid: CDF by trapezoids, z_phot
 the mode, as RAIL reports it. Goals: lower CDE loss than FlexZBoost, PIT KS ≤ 0.02, catastrophic
-PIT ≤ 1%, ≥ 50× FlexZBoost's objects/s and ≤ 40 bytes per object. The script prints whether each goal is met and exits non-zero only if
-something crashes. Results also go to ``bench/out/photoz/results.json``.
+PIT ≤ 1%, ≥ 50× FlexZBoost's objects/s and ≤ 40 bytes per object. The script prints whether each goal
+is met and exits non-zero only if something crashes. Results also go to ``bench/out/photoz/results.json``.
 """
 
 from __future__ import annotations
@@ -193,7 +193,8 @@ def grid_pdf_metrics(grid: np.ndarray, pdfs: np.ndarray, z: np.ndarray) -> dict:
     rows = np.arange(len(z))
     j = np.clip(np.searchsorted(grid, z) - 1, 0, grid.size - 2)
     w = np.clip((z - grid[j]) / (grid[j + 1] - grid[j]), 0.0, 1.0)
-    pit = np.where(z <= grid[0], 0.0, np.where(z >= grid[-1], 1.0, cdf[rows, j] + w * (cdf[rows, j + 1] - cdf[rows, j])))
+    pit = np.where(z <= grid[0], 0.0,
+                   np.where(z >= grid[-1], 1.0, cdf[rows, j] + w * (cdf[rows, j + 1] - cdf[rows, j])))
     p_true = np.where((z < grid[0]) | (z > grid[-1]), 0.0, p[rows, j] + w * (p[rows, j + 1] - p[rows, j]))
     fine = np.linspace(grid[0], grid[-1], 10 * (grid.size - 1) + 1)
     crps = np.empty(len(z))
@@ -290,7 +291,8 @@ def run(name, key, loader, data, threads, config, out, rail, throughput_rows):
     gain = 1.0 - ours["nmad"] / plain["nmad"]
     goals = {"nmad_gain": gain, "nmad_goal_met": bool(gain >= GOAL_NMAD_GAIN),
              "outlier_goal_met": bool(ours["outlier_fraction"] <= plain["outlier_fraction"])}
-    print(f"goal NMAD ≥ {100 * GOAL_NMAD_GAIN:.0f}% below plain xgboost: {'MET' if goals['nmad_goal_met'] else 'NOT MET'} "
+    print(f"goal NMAD ≥ {100 * GOAL_NMAD_GAIN:.0f}% below plain xgboost: "
+          f"{'MET' if goals['nmad_goal_met'] else 'NOT MET'} "
           f"({100 * gain:+.1f}%: {ours['nmad']:.4f} vs {plain['nmad']:.4f})")
     print(f"goal outlier fraction no higher than plain xgboost: {'MET' if goals['outlier_goal_met'] else 'NOT MET'} "
           f"({ours['outlier_fraction']:.4f} vs {plain['outlier_fraction']:.4f})")
@@ -331,7 +333,8 @@ def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail
     for label, q, levels in (("zshard raw", raw, model.levels), ("zshard calibrated", calibrated, levels_out)):
         m = metrics.pdf_metrics(q, levels, z, model.z_min, model.z_max)
         point = metrics.point_metrics(z_phot, z)
-        rows.append({"method": label, "cde_loss": m["cde_loss"], "pit_ks": m["pit_ks_stat"], "pit_cvm": m["pit_cvm_stat"],
+        rows.append({"method": label, "cde_loss": m["cde_loss"], "pit_ks": m["pit_ks_stat"],
+                     "pit_cvm": m["pit_cvm_stat"],
                      "pit_catastrophic": m["pit_catastrophic_fraction"], "crps": m["crps"], "nmad": point["nmad"],
                      "outliers": point["outlier_fraction"], "bytes_per_object": 2.0 * len(levels),
                      "objects_per_s": zshard_rate})
@@ -341,7 +344,8 @@ def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail
         for method, (grid, pdfs, timing) in peers.items():
             m = grid_pdf_metrics(grid, pdfs, z)
             point = metrics.point_metrics(m.pop("z_phot"), z)
-            rows.append({"method": f"RAIL {'FlexZBoost' if method == 'flexzboost' else 'KNN'}", "cde_loss": m["cde_loss"],
+            rows.append({"method": f"RAIL {'FlexZBoost' if method == 'flexzboost' else 'KNN'}",
+                         "cde_loss": m["cde_loss"],
                          "pit_ks": m["pit_ks_stat"], "pit_cvm": m["pit_cvm_stat"],
                          "pit_catastrophic": m["pit_catastrophic_fraction"], "crps": m["crps"], "nmad": point["nmad"],
                          "outliers": point["outlier_fraction"], "bytes_per_object": 4.0 * grid.size,

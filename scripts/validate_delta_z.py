@@ -13,8 +13,7 @@ import pandas as pd
 from zshard.features import magnitude_matrix
 from zshard.io import CatalogSpec, derive_seed, read_catalog, read_json, write_json
 from zshard.tomography import edges_from_json
-from zshard.validation import (deep_field_delta_z, jackknife_patches, nearest_science_neighbours,
-                               zero_point_delta_z)
+from zshard.validation import deep_field_delta_z, jackknife_patches, nearest_science_neighbours, zero_point_delta_z
 
 cfg = snakemake.params.deep_reference
 bands = snakemake.params.bands

@@ -51,5 +51,6 @@ def test_removal_effect_is_measured_on_an_untouched_validation_sample():
                                       params={"n_estimators": 60}, seed=0)
     assert effect["n_removed"] == 60 and effect["all"]["n"] == effect["cleaned"]["n"] == 800
     assert effect["cleaned"]["nmad"] <= effect["all"]["nmad"] * 1.05
-    summary = anomalies.describe_flagged(frame, anomalies.AnomalyFlags(np.zeros(len(frame)), wrong, 0.0), ("g", "r", "i"))
+    flags = anomalies.AnomalyFlags(np.zeros(len(frame)), wrong, 0.0)
+    summary = anomalies.describe_flagged(frame, flags, ("g", "r", "i"))
     assert summary["n_flagged"] == 60 and summary["z_quartiles_flagged"][0] > 1.9

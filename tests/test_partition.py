@@ -161,7 +161,8 @@ def test_split_is_atomic_directory(tmp_path):
     assert os.path.exists(tmp_path / "split" / "part0" / "_stats.json")
     assert not any(name.startswith(".") for name in os.listdir(tmp_path / "reduce"))
     record = next((tmp_path / "reduce").iterdir())
-    assert sorted(os.listdir(record)) == sorted([partition.REDUCE_STATS, partition.REDUCE_REJECTS, partition.REDUCE_IDS])
+    assert sorted(os.listdir(record)) == sorted([partition.REDUCE_STATS, partition.REDUCE_REJECTS,
+                                                 partition.REDUCE_IDS])
 
 
 def test_same_file_name_twice_is_refused(tmp_path):

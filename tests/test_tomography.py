@@ -4,9 +4,20 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from zshard.tomography import (CUT_NAMES, NzPartial, assign_bins, default_grid_edges,
-                               edges_from_json, equal_number_edges, partial_nz, reduce_partials,
-                               selection_cuts, write_nz_fits, write_nz_sacc, write_nz_text)
+from zshard.tomography import (
+    CUT_NAMES,
+    NzPartial,
+    assign_bins,
+    default_grid_edges,
+    edges_from_json,
+    equal_number_edges,
+    partial_nz,
+    reduce_partials,
+    selection_cuts,
+    write_nz_fits,
+    write_nz_sacc,
+    write_nz_text,
+)
 
 EDGES = np.array([0.2, 0.43, 0.63, 0.9, 1.3])
 GRID = np.linspace(0.0, 2.0, 41)  # 40 cells of width 0.05

@@ -1,9 +1,15 @@
 import numpy as np
 import pytest
 
-from zshard.validation import (deep_field_delta_z, impute_missing_features, jackknife_delta_z,
-                               jackknife_patches, nearest_science_neighbours, standardise_features,
-                               zero_point_delta_z)
+from zshard.validation import (
+    deep_field_delta_z,
+    impute_missing_features,
+    jackknife_delta_z,
+    jackknife_patches,
+    nearest_science_neighbours,
+    standardise_features,
+    zero_point_delta_z,
+)
 
 SHIFT = 0.03
 EDGES = [0.2, 0.6, 1.0, 1.7]

@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from astropy.io import fits
+from conftest import ROOT, SHARED_DATA, run_snakemake, tiny_config
+from conftest import dry_run_jobs as _jobs
 
-from conftest import ROOT, SHARED_DATA, dry_run_jobs as _jobs, run_snakemake, tiny_config
 from zshard import partition
 from zshard.io import read_pdf_table
 
@@ -307,7 +308,8 @@ def test_edges_change_reruns_tomography_only_and_outputs_load(mock_run):
     for row in delta["bins"]:
         e = row["errors"]
         assert e["total"] == row["sigma_total"]
-        assert e["total"] == pytest.approx(np.sqrt(e["bootstrap"] ** 2 + e["sample_variance"] ** 2 + e["zero_point"] ** 2))
+        assert e["total"] == pytest.approx(np.sqrt(e["bootstrap"] ** 2 + e["sample_variance"] ** 2
+                                                   + e["zero_point"] ** 2))
 
 
 def test_after_the_plan_a_slurm_dry_run_lists_every_shard_job_with_its_resources(tmp_path):

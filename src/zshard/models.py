@@ -210,7 +210,7 @@ class PhotozModel:
         return payload
 
     @classmethod
-    def load(cls, path: str, threads: int = 1) -> "PhotozModel":
+    def load(cls, path: str, threads: int = 1) -> PhotozModel:
         with open(path) as handle:
             try:
                 payload = json.load(handle)
@@ -283,7 +283,7 @@ class KnnQuantileModel:
         self.levels = np.asarray(levels, dtype=np.float64)
         self.n_neighbors = int(n_neighbors)
 
-    def fit(self, X: np.ndarray, z: np.ndarray, weights: np.ndarray | None = None) -> "KnnQuantileModel":
+    def fit(self, X: np.ndarray, z: np.ndarray, weights: np.ndarray | None = None) -> KnnQuantileModel:
         from sklearn.neighbors import NearestNeighbors
 
         X = np.asarray(X, dtype=np.float64)

@@ -23,8 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zshard import sky
-from zshard.io import (CatalogSpec, atomic_directory, atomic_path, iter_catalog, read_json, write_json,
-                       write_parquet)
+from zshard.io import CatalogSpec, atomic_directory, atomic_path, iter_catalog, read_json, write_json, write_parquet
 
 REJECT_INVALID_COORDINATES = "invalid coordinates (non-finite or out of range)"
 # Unparsable rows (CSV) are rejected with a reason that starts "unparsable" and says what was wrong.
@@ -487,7 +486,7 @@ def write_hats_metadata(catalog_dir: str, shards: list[dict], max_rows: int, cat
             handle.writelines(f"{s['order']},{s['pixel']}\n" for s in ordered)
     max_order = max(s["order"] for s in ordered)
     sky_fraction = sum(4.0 ** -s["order"] for s in ordered) / 12.0
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M%Z")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M%Z")
     properties = {
         "obs_collection": catalog_name, "dataproduct_type": "object",
         "hats_nrows": sum(s["rows"] for s in ordered), "hats_col_ra": "ra", "hats_col_dec": "dec",

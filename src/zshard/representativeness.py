@@ -75,7 +75,7 @@ class RobustScaling:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, X: np.ndarray) -> "RobustScaling":
+    def fit(cls, X: np.ndarray) -> RobustScaling:
         X = np.asarray(X, dtype=np.float64)
         centre = np.nanmedian(X, axis=0)
         q75, q25 = np.nanpercentile(X, [75, 25], axis=0)
@@ -245,14 +245,14 @@ class CoverageModel:
     # serialisation: one npz (embedded in the model artefact)
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
+        meta = {"k": self.k, "threshold": self.threshold, "quantile": self.quantile, "space": self.space.to_dict()}
         np.savez_compressed(buffer, train=self.train.astype(np.float32), science=self.science.astype(np.float32),
                             centre=self.scaling.centre, scale=self.scaling.scale,
-                            meta=np.frombuffer(repr({"k": self.k, "threshold": self.threshold, "quantile": self.quantile,
-                                                     "space": self.space.to_dict()}).encode(), dtype=np.uint8))
+                            meta=np.frombuffer(repr(meta).encode(), dtype=np.uint8))
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, payload: bytes) -> "CoverageModel":
+    def from_bytes(cls, payload: bytes) -> CoverageModel:
         import ast
 
         with np.load(io.BytesIO(payload)) as data:

@@ -64,7 +64,7 @@ class Shard:
         return f"o{self.order}_p{self.pixel}"
 
     @classmethod
-    def from_key(cls, key: str) -> "Shard":
+    def from_key(cls, key: str) -> Shard:
         try:
             order_part, pixel_part = key.split("_")
             return cls(int(order_part.removeprefix("o")), int(pixel_part.removeprefix("p")))

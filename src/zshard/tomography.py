@@ -325,7 +325,7 @@ class NzPartial:
         return path
 
     @classmethod
-    def from_npz(cls, path: str | os.PathLike) -> "NzPartial":
+    def from_npz(cls, path: str | os.PathLike) -> NzPartial:
         """Read a partial written by :meth:`to_npz` (one without cut counts reads as no cuts)."""
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             missing = {"edges", "grid_edges", "counts", "weight_sums", "stacked", "z_point_sums",
@@ -339,7 +339,7 @@ class NzPartial:
                        n_cut=int(data["n_cut"]) if "n_cut" in data.files else 0)
 
     # ---- combination ------------------------------------------------------------------------
-    def _check_compatible(self, other: "NzPartial") -> None:
+    def _check_compatible(self, other: NzPartial) -> None:
         if not isinstance(other, NzPartial):
             raise TypeError(f"cannot add NzPartial and {type(other).__name__}")
         if self.edges.shape != other.edges.shape or not np.allclose(self.edges, other.edges,
@@ -353,7 +353,7 @@ class NzPartial:
                              f"{self.grid_edges[-1]}] vs {other.grid_edges.size} edges on "
                              f"[{other.grid_edges[0]}, {other.grid_edges[-1]}]")
 
-    def __add__(self, other: "NzPartial") -> "NzPartial":
+    def __add__(self, other: NzPartial) -> NzPartial:
         self._check_compatible(other)
         return NzPartial(edges=self.edges.copy(), grid_edges=self.grid_edges.copy(),
                          counts=self.counts + other.counts,
@@ -364,7 +364,7 @@ class NzPartial:
                          cut_counts=self.cut_counts + other.cut_counts, n_cut=self.n_cut + other.n_cut)
 
     @staticmethod
-    def combine(partials: Iterable["NzPartial"]) -> "NzPartial":
+    def combine(partials: Iterable[NzPartial]) -> NzPartial:
         """Sum any number (at least one) of compatible partials.
 
         Raises

@@ -131,7 +131,8 @@ def stage_anomalies(train: pd.DataFrame, validation: pd.DataFrame | None, cfg: d
 # --------------------------------------------------------------------------------------------
 # 3. Features
 # --------------------------------------------------------------------------------------------
-def stage_features(train: pd.DataFrame, science: pd.DataFrame | None, cfg: dict, bands) -> tuple[FeatureSpec, list[dict]]:
+def stage_features(train: pd.DataFrame, science: pd.DataFrame | None, cfg: dict,
+                   bands) -> tuple[FeatureSpec, list[dict]]:
     """The candidate pool (with the PCA fitted on the training sample) and a per-feature table."""
     spec = FeatureSpec(tuple(bands), cfg["colours"], errors=bool(cfg["errors"]))
     n_pca = int(cfg["pca_components"])
