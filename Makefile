@@ -36,7 +36,9 @@ test-fast: install
 test-slurm: install
 	$(BIN)/pytest -m slurm
 
+# ruff's linter over the Python ([tool.ruff] in pyproject.toml), then Snakemake's over the workflow.
 lint: install
+	$(BIN)/ruff check .
 	$(SNAKEMAKE) --lint --cores 1
 
 # The splits and the partition plan only: after it, `make dry-run` lists every per-shard job.

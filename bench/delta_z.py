@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             rows, sources[seed] = read_estimates(results)
         except FileNotFoundError as err:
-            raise SystemExit(f"seed {seed}: no Δz results in {results} ({err.filename}); run without --no-run")
+            raise SystemExit(f"seed {seed}: no Δz results in {results} ({err.filename}); run without --no-run") from err
         for r in rows:
             r["seed"] = seed
         all_rows.extend(rows)

@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +51,8 @@ start = time.perf_counter()
 code = subprocess.call(sys.argv[1:])
 wall = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"rc": code, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024}))
+print(json.dumps({"rc": code, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+                  "maxrss_mb": usage.ru_maxrss / 1024}))
 """
 
 
@@ -247,7 +247,8 @@ def main() -> int:
     if not args.skip_peers:
         default = big / results[("hats-import (zstd defaults)", big)]["wall"]
         snappy = big / results[("hats-import (snappy)", big)]["wall"]
-        print(f"  rows/s ≥ 2× hats-import defaults: {z_rate / default:.2f}× → {'met' if z_rate >= 2 * default else 'MISSED'}")
+        print(f"  rows/s ≥ 2× hats-import defaults: {z_rate / default:.2f}× → "
+              f"{'met' if z_rate >= 2 * default else 'MISSED'}")
         print(f"  rows/s ≥ hats-import snappy:      {z_rate / snappy:.2f}× → {'met' if z_rate >= snappy else 'MISSED'}")
     floor = results[("floor", big)]
     cpu = z["cpu"] / (big / 1e6)

@@ -39,8 +39,8 @@ of the whole fan-out, with the coverage flags, is printed beside it). The
 physical floor of the PIT KS, the median KS of as many exactly uniform PITs, is printed with it.
 RAIL's p(z) (301-point ``qp.interp`` grids) are scored on their grid: CDF by trapezoids, z_phot
 the mode, as RAIL reports it. Goals: lower CDE loss than FlexZBoost, PIT KS ≤ 0.02, catastrophic
-PIT ≤ 1%, ≥ 50× FlexZBoost's objects/s and ≤ 40 bytes per object. The script prints whether each goal is met and exits non-zero only if
-something crashes. Results also go to ``bench/out/photoz/results.json``.
+PIT ≤ 1%, ≥ 50× FlexZBoost's objects/s and ≤ 40 bytes per object. The script prints whether each goal
+is met and exits non-zero only if something crashes. Results also go to ``bench/out/photoz/results.json``.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from zshard import metrics, training  # noqa: E402
 from zshard.calibration import apply_calibration, fit_calibration  # noqa: E402
+from zshard.config import with_defaults  # noqa: E402
 from zshard.features import FeatureSpec, build_features  # noqa: E402
 from zshard.io.catalogs import CatalogSpec, read_catalog  # noqa: E402
 from zshard.io.ids import subset_mask  # noqa: E402
@@ -116,10 +117,9 @@ def boss(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
 
 def des(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     bands = ["g", "r", "i", "z", "y"]
-    spec = CatalogSpec.from_config({"columns": {"id": "COADD_OBJECT_ID", "ra": "RA", "dec": "DEC",
-                                                "magnitude": "MAG_{BAND}", "error": "MAG_ERR_{BAND}",
-                                                "redshift": "Z"},
-                                    "sentinels": [-9.999e9, 99.0, -99.0]}, bands)
+    section = {"columns": {"id": "COADD_OBJECT_ID", "ra": "RA", "dec": "DEC", "magnitude": "MAG_{BAND}",
+                           "error": "MAG_ERR_{BAND}", "redshift": "Z"}, "sentinels": [-9.999e9, 99.0, -99.0]}
+    spec = CatalogSpec.from_config(with_defaults(section, "inputs.specz"), bands)
     frame = read_catalog([str(data / "des_specz/des_specz_valid.fits")], spec)
     frame = frame[np.isfinite(frame["z_spec"]) & (frame["z_spec"] >= 0)].reset_index(drop=True)
     train_half = subset_mask(frame["id"].to_numpy(), 0.5, 7, "above")
@@ -193,7 +193,8 @@ def grid_pdf_metrics(grid: np.ndarray, pdfs: np.ndarray, z: np.ndarray) -> dict:
     rows = np.arange(len(z))
     j = np.clip(np.searchsorted(grid, z) - 1, 0, grid.size - 2)
     w = np.clip((z - grid[j]) / (grid[j + 1] - grid[j]), 0.0, 1.0)
-    pit = np.where(z <= grid[0], 0.0, np.where(z >= grid[-1], 1.0, cdf[rows, j] + w * (cdf[rows, j + 1] - cdf[rows, j])))
+    pit = np.where(z <= grid[0], 0.0,
+                   np.where(z >= grid[-1], 1.0, cdf[rows, j] + w * (cdf[rows, j + 1] - cdf[rows, j])))
     p_true = np.where((z < grid[0]) | (z > grid[-1]), 0.0, p[rows, j] + w * (p[rows, j + 1] - p[rows, j]))
     fine = np.linspace(grid[0], grid[-1], 10 * (grid.size - 1) + 1)
     crps = np.empty(len(z))
@@ -238,8 +239,8 @@ def run_rail(train, evaluation, throughput, bands, out, key, z_max):
 
 
 def load_config(paths: list[Path]) -> dict:
-    """config/config.yaml with ``paths`` merged over it in order (as --configfile), validated."""
-    from snakemake.utils import validate
+    """config/config.yaml with ``paths`` merged over it in order (as --configfile), validated with the
+    schema's defaults filled in, as the workflow does (:func:`zshard.config.with_defaults`)."""
 
     def merge(base, update):
         for key, value in update.items():
@@ -250,8 +251,7 @@ def load_config(paths: list[Path]) -> dict:
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     for path in paths:
         config = merge(config, yaml.safe_load(path.read_text()) or {})
-    validate(config, str(ROOT / "workflow/schemas/config.schema.yaml"))
-    return config
+    return with_defaults(config)
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,14 +283,16 @@ def run(name, key, loader, data, threads, config, out, rail, throughput_rows):
         rows.append({"method": method, "nmad": m["nmad"], "sigma68": m["sigma68"], "bias": m["bias_median"],
                      "outlier_fraction": m["outlier_fraction"], "n": m["n"], "seconds": seconds})
     table = pd.DataFrame(rows)
-    print(f"\n{name}  (evaluation: {len(evaluation)} objects; Δz = (z_phot − z_spec)/(1 + z_spec); outlier |Δz| > 0.15)")
+    print(f"\n{name}  (evaluation: {len(evaluation)} objects; Δz = (z_phot − z_spec)/(1 + z_spec); "
+          f"outlier |Δz| > {metrics.OUTLIER_THRESHOLD})")
     print("zshard trains on 80% of the training objects (the other 20% fit its PDF calibration)")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     ours, plain = rows[0], rows[1]
     gain = 1.0 - ours["nmad"] / plain["nmad"]
     goals = {"nmad_gain": gain, "nmad_goal_met": bool(gain >= GOAL_NMAD_GAIN),
              "outlier_goal_met": bool(ours["outlier_fraction"] <= plain["outlier_fraction"])}
-    print(f"goal NMAD ≥ {100 * GOAL_NMAD_GAIN:.0f}% below plain xgboost: {'MET' if goals['nmad_goal_met'] else 'NOT MET'} "
+    print(f"goal NMAD ≥ {100 * GOAL_NMAD_GAIN:.0f}% below plain xgboost: "
+          f"{'MET' if goals['nmad_goal_met'] else 'NOT MET'} "
           f"({100 * gain:+.1f}%: {ours['nmad']:.4f} vs {plain['nmad']:.4f})")
     print(f"goal outlier fraction no higher than plain xgboost: {'MET' if goals['outlier_goal_met'] else 'NOT MET'} "
           f"({ours['outlier_fraction']:.4f} vs {plain['outlier_fraction']:.4f})")
@@ -331,7 +333,8 @@ def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail
     for label, q, levels in (("zshard raw", raw, model.levels), ("zshard calibrated", calibrated, levels_out)):
         m = metrics.pdf_metrics(q, levels, z, model.z_min, model.z_max)
         point = metrics.point_metrics(z_phot, z)
-        rows.append({"method": label, "cde_loss": m["cde_loss"], "pit_ks": m["pit_ks_stat"], "pit_cvm": m["pit_cvm_stat"],
+        rows.append({"method": label, "cde_loss": m["cde_loss"], "pit_ks": m["pit_ks_stat"],
+                     "pit_cvm": m["pit_cvm_stat"],
                      "pit_catastrophic": m["pit_catastrophic_fraction"], "crps": m["crps"], "nmad": point["nmad"],
                      "outliers": point["outlier_fraction"], "bytes_per_object": 2.0 * len(levels),
                      "objects_per_s": zshard_rate})
@@ -341,7 +344,8 @@ def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail
         for method, (grid, pdfs, timing) in peers.items():
             m = grid_pdf_metrics(grid, pdfs, z)
             point = metrics.point_metrics(m.pop("z_phot"), z)
-            rows.append({"method": f"RAIL {'FlexZBoost' if method == 'flexzboost' else 'KNN'}", "cde_loss": m["cde_loss"],
+            rows.append({"method": f"RAIL {'FlexZBoost' if method == 'flexzboost' else 'KNN'}",
+                         "cde_loss": m["cde_loss"],
                          "pit_ks": m["pit_ks_stat"], "pit_cvm": m["pit_cvm_stat"],
                          "pit_catastrophic": m["pit_catastrophic_fraction"], "crps": m["crps"], "nmad": point["nmad"],
                          "outliers": point["outlier_fraction"], "bytes_per_object": 4.0 * grid.size,

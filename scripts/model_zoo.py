@@ -20,7 +20,8 @@ result = training.stage_zoo(train, weights, spec, params.cfg, params.seed, snake
 write_json(out.leaderboard, result.leaderboard)
 with atomic_path(out.table) as tmp:
     pd.DataFrame([{"algorithm": d["algorithm"], "draw": d["draw"],
-                   **{k: d[k] for k in ("nmad", "sigma68", "bias_median", "outlier_fraction", "nmad_fold_std", "seconds")},
+                   **{k: d[k] for k in ("nmad", "sigma68", "bias_median", "outlier_fraction", "nmad_fold_std",
+                                        "seconds")},
                    "params": d["params"]} for d in result.leaderboard["draws"]]).to_csv(tmp, index=False)
 write_parquet(out.oof, pd.DataFrame({"id": train["id"].to_numpy(), "z_spec": train["z_spec"].to_numpy(),
                                      **{f"oof_{name}": values for name, values in result.oof.items()}}))

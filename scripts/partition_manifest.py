@@ -8,9 +8,18 @@ import pyarrow.parquet as pq
 
 import zshard
 from zshard.io.atomic import read_json, write_json, write_parquet
-from zshard.partition import (REDUCE_IDS, REDUCE_REJECTS, REDUCE_STATS, AccountingError, check_row_accounting,
-                              ids_in_several_shards, load_split_stats, remove_stale_shards, shard_key_of_path,
-                              write_hats_metadata)
+from zshard.partition import (
+    REDUCE_IDS,
+    REDUCE_REJECTS,
+    REDUCE_STATS,
+    AccountingError,
+    check_row_accounting,
+    ids_in_several_shards,
+    load_split_stats,
+    remove_stale_shards,
+    shard_key_of_path,
+    write_hats_metadata,
+)
 
 plan = read_json(snakemake.input.plan)
 split_stats = [load_split_stats(d) for d in snakemake.input.splits]

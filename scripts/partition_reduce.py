@@ -1,8 +1,8 @@
 """Rule partition_reduce: one HATS shard from the sorted rows of the files that touch it.
 
 A shell job (see PARTITION_JOB_NOTE in workflow/rules/common.smk); it also runs by hand, e.g.
-python scripts/partition_reduce.py --order 3 --pixel 301 --shard Npix=301.parquet --record reduce/Npix=301 \
-    split/cat1 split/cat2
+python scripts/partition_reduce.py --order 3 --pixel 301 --compression snappy --shard Npix=301.parquet \
+    --record reduce/Npix=301 split/cat1 split/cat2
 """
 import argparse
 
@@ -15,7 +15,7 @@ without_pandas()  # pyarrow would import it: 0.4 CPU-s per job
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--order", type=int, required=True)
 parser.add_argument("--pixel", type=int, required=True)
-parser.add_argument("--compression", default="snappy")
+parser.add_argument("--compression", required=True, help="Parquet compression of the shard (partition.compression)")
 parser.add_argument("--shard", required=True, help="the shard's Parquet file")
 parser.add_argument("--record", required=True,
                     help="directory for its row counts, rejected rows (duplicate ids) and sorted ids")

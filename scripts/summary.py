@@ -32,7 +32,8 @@ if not params.clustering:
 if not params.truth:
     notes.append("Validation against true redshifts: switched off (no truth catalogue configured).")
 if manifest["plan"]["oversized_shards"]:
-    notes.append(f"Shards above the row threshold (raise partition.histogram_order): {manifest['plan']['oversized_shards']}")
+    notes.append("Shards above the row threshold (raise partition.histogram_order): "
+                 f"{manifest['plan']['oversized_shards']}")
 
 rows = []
 for i in range(len(edges) - 1):
@@ -104,8 +105,10 @@ for source, target, caption in zip(inp.training_figures, out.training_figures, p
         shutil.copyfile(source, tmp)
     fig[caption] = target
 
-write_json(out.metrics, {**metrics, "notes": notes, "photoz": photoz, "nz": {k: nz[k] for k in ("edges", "counts", "mean_z")},
-                         "delta_z_deep_reference": delta_z, "delta_z_table": delta_z_table, "truth": {k: truth[k] for k in ("point", "n_matched")} if truth else None})
+write_json(out.metrics, {**metrics, "notes": notes, "photoz": photoz,
+                         "nz": {k: nz[k] for k in ("edges", "counts", "mean_z")},
+                         "delta_z_deep_reference": delta_z, "delta_z_table": delta_z_table,
+                         "truth": {k: truth[k] for k in ("point", "n_matched")} if truth else None})
 captions = {"pit": "PIT before and after calibration (test sample)", "zphot_vs_zspec": "z_phot vs z_spec (test sample)",
             "nz": "n(z) per tomographic bin", "delta_z": "Δz per bin", "sky": "Objects per HEALPix pixel"}
 report.write_summary_markdown(out.markdown, metrics, {captions.get(k, k): v for k, v in fig.items()}, notes)

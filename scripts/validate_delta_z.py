@@ -15,8 +15,7 @@ from zshard.io.atomic import read_json, write_json
 from zshard.io.catalogs import CatalogSpec, read_catalog
 from zshard.io.ids import derive_seed
 from zshard.tomography import edges_from_json
-from zshard.validation import (deep_field_delta_z, jackknife_patches, nearest_science_neighbours,
-                               zero_point_delta_z)
+from zshard.validation import deep_field_delta_z, jackknife_patches, nearest_science_neighbours, zero_point_delta_z
 
 cfg = snakemake.params.deep_reference
 bands = snakemake.params.bands

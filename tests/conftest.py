@@ -94,7 +94,8 @@ def product_digests(results: Path) -> dict[str, str]:
     for name in ("nz/nz.txt", "nz/nz.json", "validation/delta_z_table.json"):
         path = results / name
         if name.endswith(".json"):
-            digests[name] = hashlib.sha256(json.dumps(json.loads(path.read_text()), sort_keys=True).encode()).hexdigest()
+            canonical = json.dumps(json.loads(path.read_text()), sort_keys=True)
+            digests[name] = hashlib.sha256(canonical.encode()).hexdigest()
         else:
             digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digests

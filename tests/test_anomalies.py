@@ -2,7 +2,10 @@ import numpy as np
 import pandas as pd
 
 from zshard import anomalies
+from zshard.config import with_defaults
 from zshard.features import FeatureSpec
+
+SETTINGS = with_defaults({}, "anomalies")
 
 
 def _sample(n=2000, seed=0, n_wrong=20):
@@ -22,7 +25,9 @@ SPACE = FeatureSpec(("g", "r", "i"))
 
 def test_neighbour_redshift_flags_the_wrong_redshifts():
     frame, wrong = _sample()
-    flags = anomalies.flag_anomalies(anomalies.neighbour_redshift_scores(frame, SPACE), 0.01)
+    flags = anomalies.flag_anomalies(anomalies.neighbour_redshift_scores(
+        frame, SPACE, n_neighbors=SETTINGS["neighbour_redshift"]["n_neighbors"],
+        sigma_floor=SETTINGS["neighbour_redshift"]["sigma_floor"]), 0.01)
     assert flags.n_flagged == 20
     assert (flags.flagged & wrong).sum() >= 18
 
@@ -30,7 +35,10 @@ def test_neighbour_redshift_flags_the_wrong_redshifts():
 def test_isolation_forest_flags_isolated_photometry():
     frame, _ = _sample(n_wrong=0)
     frame.loc[:9, "mag_g"] += 4.0  # corrupted g band
-    flags = anomalies.flag_anomalies(anomalies.isolation_forest_scores(frame, SPACE, seed=1), 0.01)
+    forest = SETTINGS["isolation_forest"]
+    scores = anomalies.isolation_forest_scores(frame, SPACE, seed=1, n_estimators=forest["n_estimators"],
+                                               include_redshift=forest["include_redshift"])
+    flags = anomalies.flag_anomalies(scores, 0.01)
     assert flags.flagged[:10].sum() >= 8
     none = anomalies.flag_anomalies(np.arange(10.0), 0.0)
     assert none.n_flagged == 0
@@ -43,5 +51,6 @@ def test_removal_effect_is_measured_on_an_untouched_validation_sample():
                                       params={"n_estimators": 60}, seed=0)
     assert effect["n_removed"] == 60 and effect["all"]["n"] == effect["cleaned"]["n"] == 800
     assert effect["cleaned"]["nmad"] <= effect["all"]["nmad"] * 1.05
-    summary = anomalies.describe_flagged(frame, anomalies.AnomalyFlags(np.zeros(len(frame)), wrong, 0.0), ("g", "r", "i"))
+    flags = anomalies.AnomalyFlags(np.zeros(len(frame)), wrong, 0.0)
+    summary = anomalies.describe_flagged(frame, flags, ("g", "r", "i"))
     assert summary["n_flagged"] == 60 and summary["z_quartiles_flagged"][0] > 1.9

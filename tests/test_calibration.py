@@ -8,8 +8,11 @@ from scipy.stats import norm
 
 from zshard import calibration as cal
 from zshard import metrics, pdf
+from zshard.config import with_defaults
 
 LEVELS = np.linspace(0.02, 0.98, 25)
+SETTINGS = with_defaults({}, "calibration")
+N_KNOTS = SETTINGS["n_knots"]
 
 
 def gaussian_sample(n, seed, width_factor=1.0, shift=0.0):
@@ -25,7 +28,7 @@ def gaussian_sample(n, seed, width_factor=1.0, shift=0.0):
 def test_recalibration_fixes_underdispersed_pdfs():
     q_val, z_val = gaussian_sample(5000, seed=10, width_factor=0.5)
     q_test, z_test = gaussian_sample(5000, seed=11, width_factor=0.5)
-    c = cal.fit_pit_calibration(metrics.pit_values(q_val, LEVELS, z_val))
+    c = cal.fit_pit_calibration(metrics.pit_values(q_val, LEVELS, z_val), N_KNOTS)
     assert c.n_fit == 5000
     ks_before, _ = metrics.pit_ks(metrics.pit_values(q_test, LEVELS, z_test))
     q_new = cal.apply_calibration(q_test, LEVELS, c)
@@ -51,7 +54,7 @@ def test_recalibration_fixes_underdispersed_pdfs():
 def test_plain_bordoloi_map_keeps_support():
     # without tail extrapolation F' = G(F) is 0 wherever F is 0: support unchanged
     q_val, z_val = gaussian_sample(2000, seed=12, width_factor=0.5)
-    c = cal.fit_pit_calibration(metrics.pit_values(q_val, LEVELS, z_val))
+    c = cal.fit_pit_calibration(metrics.pit_values(q_val, LEVELS, z_val), N_KNOTS)
     q_test, _ = gaussian_sample(500, seed=13, width_factor=0.5)
     zk, _ = pdf.knots(q_test, LEVELS)
     plain = cal.apply_calibration(q_test, LEVELS, c, extrapolate_tails=False)
@@ -77,7 +80,7 @@ def test_identity_calibration_leaves_quantiles_unchanged():
 
 def test_fit_on_uniform_pit_is_near_identity():
     pit = np.random.default_rng(3).uniform(size=20_000)
-    c = cal.fit_pit_calibration(pit)
+    c = cal.fit_pit_calibration(pit, N_KNOTS)
     a = np.linspace(0, 1, 101)
     np.testing.assert_allclose(c.forward(a), a, atol=0.02)
 
@@ -93,7 +96,7 @@ def test_fit_known_map():
 def test_forward_inverse_roundtrip_and_monotone():
     pit = np.random.default_rng(5).beta(0.5, 0.5, size=2000)
     pit[:100] = 0.0  # pile-up of catastrophic PIT values
-    c = cal.fit_pit_calibration(pit)
+    c = cal.fit_pit_calibration(pit, N_KNOTS)
     assert c.pit_knots[0] == 0.0 and c.pit_knots[-1] == 1.0
     assert c.level_knots[0] == 0.0 and c.level_knots[-1] == 1.0
     assert np.all(np.diff(c.pit_knots) > 0)
@@ -114,7 +117,7 @@ def test_to_dict_from_dict_roundtrip():
 
 
 def test_save_load_roundtrip(tmp_path):
-    c = cal.fit_pit_calibration(np.random.default_rng(7).uniform(size=500))
+    c = cal.fit_pit_calibration(np.random.default_rng(7).uniform(size=500), N_KNOTS)
     path = tmp_path / "sub" / "calib.json"
     cal.save_calibration(path, c, {"n_val": np.int64(500), "ks": np.float32(0.25), "tag": "x"})
     assert cal.load_calibration(path) == c
@@ -127,22 +130,22 @@ def test_save_load_roundtrip(tmp_path):
 def test_weights():
     rng = np.random.default_rng(8)
     pit = rng.uniform(size=400)
-    c1 = cal.fit_pit_calibration(pit, weights=np.ones(400))
-    c0 = cal.fit_pit_calibration(pit)
+    c1 = cal.fit_pit_calibration(pit, N_KNOTS, weights=np.ones(400))
+    c0 = cal.fit_pit_calibration(pit, N_KNOTS)
     np.testing.assert_allclose(c1.pit_knots, c0.pit_knots)
     # zero weight on the upper half == fitting the lower half only
     w = (pit < 0.5).astype(float)
-    cw = cal.fit_pit_calibration(pit, weights=w)
-    ch = cal.fit_pit_calibration(pit[pit < 0.5])
+    cw = cal.fit_pit_calibration(pit, N_KNOTS, weights=w)
+    ch = cal.fit_pit_calibration(pit[pit < 0.5], N_KNOTS)
     np.testing.assert_allclose(cw.pit_knots, ch.pit_knots)
     assert cw.pit_knots[-2] < 0.5
 
 
 def test_fit_errors():
     with pytest.raises(ValueError, match="at least 50"):
-        cal.fit_pit_calibration(np.r_[np.full(40, 0.5), np.full(100, np.nan)])
+        cal.fit_pit_calibration(np.r_[np.full(40, 0.5), np.full(100, np.nan)], N_KNOTS)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        cal.fit_pit_calibration(np.linspace(-0.5, 1.0, 200))
+        cal.fit_pit_calibration(np.linspace(-0.5, 1.0, 200), N_KNOTS)
     with pytest.raises(ValueError):
         cal.PitCalibration(np.array([0.0, 0.6, 0.5, 1.0]), np.linspace(0, 1, 4), 10)
 
@@ -189,9 +192,9 @@ def test_outlier_floor_removes_catastrophic_pits_and_flattens_the_pit():
                   0.975, 0.99, 0.995, 0.999]
     q_val, z_val = sample_with_outliers(10000, seed=22, outlier_fraction=0.05)
     q_test, z_test = sample_with_outliers(10000, seed=23, outlier_fraction=0.05)
-    c = cal.fit_calibration(q_val, LEVELS, z_val, output_levels=levels_out)
+    c = cal.fit_calibration(q_val, LEVELS, z_val, n_knots=N_KNOTS, outlier_floor=True, output_levels=levels_out)
     assert 0.05 < c.outlier_fraction < 0.09   # the outliers plus the ~2.5% beyond the short tails
-    plain = cal.fit_calibration(q_val, LEVELS, z_val, outlier_floor=False)
+    plain = cal.fit_calibration(q_val, LEVELS, z_val, n_knots=N_KNOTS, outlier_floor=False)
     pit_raw = metrics.pit_values(q_test, LEVELS, z_test)
     q_new = cal.apply_calibration(q_test, LEVELS, c)
     levels_new = c.levels_for(LEVELS)
@@ -210,7 +213,8 @@ def test_outlier_floor_removes_catastrophic_pits_and_flattens_the_pit():
 
 def test_calibration_with_floor_round_trips_through_json(tmp_path):
     q_val, z_val = sample_with_outliers(3000, seed=24, outlier_fraction=0.05)
-    c = cal.fit_calibration(q_val, LEVELS, z_val, output_levels=[0.001, 0.5, 0.999])
+    c = cal.fit_calibration(q_val, LEVELS, z_val, n_knots=N_KNOTS, outlier_floor=True,
+                            output_levels=[0.001, 0.5, 0.999])
     path = tmp_path / "cal.json"
     cal.save_calibration(path, c)
     back = cal.load_calibration(path)

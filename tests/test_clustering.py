@@ -16,9 +16,16 @@ from zshard.clustering import (
     shift_matched_delta_z,
     uniform_randoms,
 )
+from zshard.config import with_defaults
 from zshard.mock.fields import lognormal_delta_map
 from zshard.sky import radec_to_healpix
 from zshard.validation import delta_z_table, inverse_variance_combination
+
+
+def _config(**settings) -> ClusteringConfig:
+    """The config's default ``validation.clustering`` with ``settings`` over it."""
+    return ClusteringConfig.from_dict(with_defaults(settings, "validation.clustering"))
+
 
 ORDER = 6  # the toy's density fields and footprint: HEALPix nside 64 (0.84 deg² pixels)
 SHELLS = np.array([0.1, 0.3, 0.5, 0.7, 0.9, 1.1])  # independent density field per shell
@@ -63,8 +70,8 @@ def toy():
     unk_z, unk_bin = unk_z[keep], unk_bin[keep]
     ref_ra, ref_dec = _place(rng, ref_z, pixels, cdfs)
     unk_ra, unk_dec = _place(rng, unk_z, pixels, cdfs)
-    config = ClusteringConfig(zmin=0.1, zmax=1.1, n_slices=5, rmin_kpc=1000.0, rmax_kpc=8000.0, n_patches=8,
-                              randoms_factor=3.0, footprint_order=ORDER, window_sigma=0.0)
+    config = _config(zmin=0.1, zmax=1.1, n_slices=5, rmin_kpc=1000.0, rmax_kpc=8000.0, n_patches=8,
+                     randoms_factor=3.0, footprint_order=ORDER, window_sigma=0.0)
     result = clustering_nz(ref_ra, ref_dec, ref_z, unk_ra, unk_dec, unk_bin, 3, config, seed=1)
     return {"result": result, "config": config, "unk_z": unk_z, "unk_bin": unk_bin}
 
@@ -109,7 +116,7 @@ def test_a_bin_outside_the_reference_range_is_flagged():
                       n_unknown=np.array([1000]))
     grid = np.arange(0.005, 3.0, 0.01)
     nz = np.exp(-0.5 * ((grid - 2.2) / 0.1) ** 2)[None, :]
-    (row,) = clustering_delta_z(result, grid, nz / (nz.sum() * 0.01), ClusteringConfig())
+    (row,) = clustering_delta_z(result, grid, nz / (nz.sum() * 0.01), _config())
     assert math.isnan(row["delta_z"]) and row["overlap"] < 0.01
     assert "no overlap" in row["note"]
 
@@ -141,12 +148,12 @@ def test_footprint_randoms_and_patches():
 
 def test_bad_input_gives_clear_errors():
     with pytest.raises(ValueError, match="zmin < zmax"):
-        ClusteringConfig(zmin=1.0, zmax=0.5)
+        ClusteringConfig(**{**_config().to_dict(), "zmin": 1.0, "zmax": 0.5})
     with pytest.raises(ValueError, match="bias_correction"):
-        ClusteringConfig(bias_correction="none")
+        ClusteringConfig(**{**_config().to_dict(), "bias_correction": "none"})
     with pytest.raises(ValueError, match="unknown clustering settings"):
         ClusteringConfig.from_dict({"enabled": True, "n_slice": 3})
-    config = ClusteringConfig(n_slices=5, n_patches=4, footprint_order=ORDER)
+    config = _config(n_slices=5, n_patches=4, footprint_order=ORDER)
     ra = np.array([150.0, 151.0])
     with pytest.raises(ValueError, match="1-d arrays of one length"):
         clustering_nz(ra, ra[:1], ra, ra, ra, np.array([0, 0]), 1, config)

@@ -33,7 +33,7 @@ def test_nmad_sigma68_of_gaussian_residuals():
     z_phot = z_true + 0.05 * (1 + z_true) * rng.standard_normal(z_true.size)
     assert metrics.nmad(z_phot, z_true) == pytest.approx(0.05, rel=0.03)
     assert metrics.sigma68(z_phot, z_true) == pytest.approx(0.05, rel=0.03)
-    assert abs(metrics.bias(z_phot, z_true)) < 0.002
+    assert abs(metrics.point_metrics(z_phot, z_true)["bias_median"]) < 0.002
 
 
 def test_outlier_fraction_and_bias_exact():
@@ -41,7 +41,7 @@ def test_outlier_fraction_and_bias_exact():
     z_phot = np.array([0.2, 0.1, -0.16, 0.0, 1.2])  # Delta = .2 .1 -.16 0 .1
     assert metrics.outlier_fraction(z_phot, z_true) == pytest.approx(2 / 5)
     assert metrics.outlier_fraction(z_phot, z_true, threshold=0.05) == pytest.approx(4 / 5)
-    assert metrics.bias(z_phot, z_true) == pytest.approx(0.1)
+    assert metrics.point_metrics(z_phot, z_true)["bias_median"] == pytest.approx(0.1)
 
 
 def test_point_metrics_dict_and_invalid():

@@ -3,10 +3,19 @@ import pandas as pd
 import pytest
 
 from zshard import metrics, pdf
+from zshard.config import with_defaults
 from zshard.features import FeatureSpec
-from zshard.models import PhotozModel, train_quantile_model
+from zshard.models import PhotozModel
+from zshard.models import train_quantile_model as _train_quantile_model
 
 LEVELS = np.array([0.05, 0.16, 0.5, 0.84, 0.95])
+MODEL = with_defaults({}, "model")
+
+
+def train_quantile_model(*args, **kw):
+    """The quantile model with the config's default ``model`` settings unless given."""
+    settings = {key: MODEL[key] for key in ("z_min", "z_max", "max_density", "multi_output_tree")}
+    return _train_quantile_model(*args, **{**settings, **kw})
 
 
 def _toy(n, seed):
@@ -56,7 +65,7 @@ def test_artefact_holds_point_model_and_coverage_and_detects_tampering(tmp_path)
 
     from sklearn.neighbors import KNeighborsRegressor
 
-    from zshard import representativeness
+    from zshard import training
     from zshard.features import build_features
 
     spec = FeatureSpec(("g", "r"), "adjacent")
@@ -64,7 +73,8 @@ def test_artefact_holds_point_model_and_coverage_and_detects_tampering(tmp_path)
     model = train_quantile_model(train, spec, LEVELS, params={"n_estimators": 60}, seed=1)
     model.point_model = KNeighborsRegressor(15).fit(build_features(train, spec), train["z_spec"])
     model.recentre = True
-    result = representativeness.assess(train, test, ("g", "r"), seed=0, n_cells=10)
+    result = training.stage_representativeness(
+        train, test, with_defaults({"n_cells": 10}, "representativeness"), ("g", "r"), seed=0)
     model.coverage = result.coverage
     quantiles = model.predict_quantiles(test)
     z_phot = model.predict_point(test)

@@ -4,7 +4,6 @@ import re
 import tomllib
 
 import yaml
-
 from conftest import ROOT
 
 
@@ -22,7 +21,8 @@ def test_conda_env_mirrors_the_pinned_dependencies():
                if "==" in d)
     mirrored = {k.lower(): v for k, v in {**conda, **pip}.items()}
     for name, version in _pins_from_pyproject().items():
-        assert mirrored.get(name) == version, f"{name}: pyproject pins {version}, envs/zshard.yaml has {mirrored.get(name)}"
+        assert mirrored.get(name) == version, \
+            f"{name}: pyproject pins {version}, envs/zshard.yaml has {mirrored.get(name)}"
 
 
 def test_ci_runs_the_readme_test_command():

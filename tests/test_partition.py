@@ -57,7 +57,7 @@ def _run(tmp_path, paths, max_rows=1500):
         shard = sky.Shard(entry["order"], entry["pixel"])
         dirs = [str(tmp_path / "split" / f) for f in entry["files"]]
         reduces.append(partition.reduce_shard(shard, dirs, str(tmp_path / "cat" / shard.hats_path()),
-                                              str(tmp_path / "reduce" / shard.key)))
+                                              str(tmp_path / "reduce" / shard.key), "snappy"))
     return plan, splits, reduces
 
 
@@ -77,7 +77,7 @@ def test_partition_conserves_rows_and_writes_sorted_hats_shards(tmp_path):
         assert table.columns[0] == "_healpix_29"
         assert table["_healpix_29"].is_monotonic_increasing
         # every row really lies in its shard's pixel
-        assert (sky.coarsen(table["_healpix_29"].to_numpy(), 29, shard.order) == shard.pixel).all()
+        assert (sky.assign_shards(table["_healpix_29"].to_numpy(), [shard], 29) == 0).all()
         ids.extend(table["id"])
     assert len(ids) == len(set(ids)) == 8996
     rejects = pd.read_parquet(tmp_path / "split" / "part1" / "_rejects.parquet")
@@ -117,14 +117,13 @@ def test_split_rows_are_sorted_runs_and_a_shard_is_a_binary_search(tmp_path, mon
             assert pd.Series(reader.get_batch(i).column(0).to_numpy()).is_monotonic_increasing
     split_stats = [partition.load_split_stats(d) for d in splits]
     assert partition.check_row_accounting(plan, split_stats, reduces)["totals"]["rows_in_shards"] == 8996
-    counts, info = partition.load_histogram(splits[0])
+    pixels, counts, info = partition.read_histogram(splits[0])
     assert counts.sum() == info["n_selected"] - info["n_invalid"] == 3000
     for entry in plan["shards"]:
         shard = sky.Shard(entry["order"], entry["pixel"])
         rows = partition.shard_rows(splits[0], shard)
-        pixels = sky.coarsen(rows.column(partition.SPATIAL_COLUMN).to_numpy(), 29, shard.order)
-        assert (pixels == shard.pixel).all()
-        in_shard = sky.coarsen(np.arange(counts.size), 8, shard.order) == shard.pixel
+        assert (sky.assign_shards(rows.column(partition.SPATIAL_COLUMN).to_numpy(), [shard], 29) == 0).all()
+        in_shard = sky.assign_shards(pixels, [shard], info["histogram_order"]) == 0
         assert rows.num_rows == counts[in_shard].sum()
 
 
@@ -163,7 +162,8 @@ def test_split_is_atomic_directory(tmp_path):
     assert os.path.exists(tmp_path / "split" / "part0" / "_stats.json")
     assert not any(name.startswith(".") for name in os.listdir(tmp_path / "reduce"))
     record = next((tmp_path / "reduce").iterdir())
-    assert sorted(os.listdir(record)) == sorted([partition.REDUCE_STATS, partition.REDUCE_REJECTS, partition.REDUCE_IDS])
+    assert sorted(os.listdir(record)) == sorted([partition.REDUCE_STATS, partition.REDUCE_REJECTS,
+                                                 partition.REDUCE_IDS])
 
 
 def test_same_file_name_twice_is_refused(tmp_path):

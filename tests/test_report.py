@@ -43,16 +43,6 @@ def test_zphot_vs_zspec(tmp_path):
     _check_png(tmp_path, out, "zz.png")
 
 
-def test_basic_metrics_known_answer():
-    zs = np.array([0.0, 1.0, 1.0, 1.0])
-    zp = np.array([0.0, 1.0, 1.2, 2.0])  # dz = 0, 0, 0.1, 0.5
-    m = report._basic_metrics(zs, zp)
-    assert m["n"] == 4
-    assert m["bias"] == pytest.approx(0.05)
-    assert m["sigma_nmad"] == pytest.approx(1.4826 * 0.05)
-    assert m["outlier_fraction"] == pytest.approx(0.25)
-
-
 def test_plot_nz(tmp_path):
     edges = np.array([0.2, 0.43, 0.63, 0.9, 1.3])
     z = np.linspace(0.005, 2.995, 300)

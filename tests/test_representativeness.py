@@ -3,7 +3,17 @@ import pandas as pd
 import pytest
 
 from zshard import representativeness as rep
+from zshard import training
+from zshard.config import with_defaults
 from zshard.features import FeatureSpec
+
+SETTINGS = with_defaults({}, "representativeness")
+
+
+def _assess(train, science, seed, science_fraction=None, **settings):
+    """The stage (zshard.training.stage_representativeness) with ``settings`` over the config's defaults."""
+    return training.stage_representativeness(train, science, with_defaults(settings, "representativeness"),
+                                             ("g", "r", "i"), seed, science_fraction)
 
 
 def _frame(n, seed, shift=0.0, scale=1.0):
@@ -16,10 +26,12 @@ def _frame(n, seed, shift=0.0, scale=1.0):
 
 def test_identical_samples_are_indistinguishable_and_shifted_ones_are_not():
     same = rep.classifier_auc(rep.build_features(_frame(1500, 1), FeatureSpec(("g", "r", "i"))),
-                              rep.build_features(_frame(1500, 2), FeatureSpec(("g", "r", "i"))), seed=3)
+                              rep.build_features(_frame(1500, 2), FeatureSpec(("g", "r", "i"))), seed=3,
+                              folds=SETTINGS["classifier_folds"])
     assert abs(same["auc"] - 0.5) < 0.05
     shifted = rep.classifier_auc(rep.build_features(_frame(1500, 1), FeatureSpec(("g", "r", "i"))),
-                                 rep.build_features(_frame(1500, 2, shift=1.0), FeatureSpec(("g", "r", "i"))), seed=3)
+                                 rep.build_features(_frame(1500, 2, shift=1.0), FeatureSpec(("g", "r", "i"))),
+                                 seed=3, folds=SETTINGS["classifier_folds"])
     assert shifted["auc"] > 0.8
 
 
@@ -48,7 +60,7 @@ def test_weighted_ks_and_normalised_weights():
 def test_assess_flags_objects_outside_the_training_coverage_and_round_trips():
     train = _frame(2000, 1)
     science = pd.concat([_frame(2000, 2), _frame(500, 3, shift=4.0)], ignore_index=True)  # a faint tail
-    result = rep.assess(train, science, ("g", "r", "i"), seed=5, n_neighbors=10, n_cells=20, science_fraction=0.5)
+    result = _assess(train, science, 5, science_fraction=0.5, n_neighbors=10, n_cells=20)
     flags = result.science_assessment
     assert flags["in_coverage"][:2000].mean() > 0.95
     assert flags["in_coverage"][2000:].mean() < 0.05
@@ -68,11 +80,11 @@ def test_density_ratio_weights_make_a_labelled_sample_look_like_the_science_samp
     # the science sample is brighter than the labelled one: its weights favour the bright objects
     labelled = _frame(2000, 1)
     science = _frame(3000, 2, shift=-0.5)
-    coverage = rep.assess(labelled, science, ("g", "r", "i"), seed=5, n_neighbors=20, n_cells=10).coverage
+    coverage = _assess(labelled, science, 5, n_neighbors=20, n_cells=10).coverage
     other = _frame(1500, 4)                     # a new labelled sample (e.g. the validation sample)
-    w = coverage.density_ratio_weights(other, maximum=20.0)
+    w = coverage.density_ratio_weights(other, floor=0.0, maximum=20.0)
     assert w.shape == (1500,) and w.mean() == pytest.approx(1.0)
     r = other["mag_r"].to_numpy()
     assert np.average(r, weights=w) < r.mean() - 0.2    # moved towards the science sample's 20.5
-    same = coverage.density_ratio_weights(_frame(1500, 4, shift=-0.5))
+    same = coverage.density_ratio_weights(_frame(1500, 4, shift=-0.5), floor=0.0, maximum=20.0)
     assert np.std(same) < np.std(w)                     # an already science-like sample needs less weighting

@@ -8,6 +8,7 @@ import yaml
 from conftest import ROOT
 
 from zshard import metrics, training
+from zshard.config import with_defaults
 from zshard.models import PhotozModel
 
 
@@ -33,7 +34,7 @@ def _config():
     config["zoo"].update(algorithms=["xgboost_quantile", "random_forest", "knn"], n_draws=1, folds=2,
                          spaces={"xgboost_quantile": small, "random_forest": small})
     config["model"]["xgboost"] = {"n_estimators": 30}
-    return config
+    return with_defaults(config)
 
 
 def test_train_chain_gives_one_artefact_with_a_complete_manifest(tmp_path):

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from conftest import dry_run_jobs as _jobs, run_snakemake
+from conftest import dry_run_jobs as _jobs
+from conftest import run_snakemake
 
 pytestmark = pytest.mark.integration
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from zshard import zoo
+from zshard.config import with_defaults
 
 
 def _toy(n=1500, seed=0):
@@ -44,8 +45,9 @@ def test_folds_come_from_the_ids():
 def test_zoo_ranks_learners_and_a_good_learner_beats_a_bad_one():
     X, z, ids = _toy()
     small = {a: {"n_estimators": {"int": [40, 60]}} for a in ("xgboost_quantile", "xgboost", "random_forest")}
-    result = zoo.run_zoo(X, z, ids, algorithms=("xgboost_quantile", "random_forest", "knn"), n_draws=2, folds=3,
-                         seed=1, spaces={**small, "knn": {"n_neighbors": 200}}, log=lambda m: None)
+    settings = with_defaults({"algorithms": ["xgboost_quantile", "random_forest", "knn"], "n_draws": 2, "folds": 3,
+                              "spaces": {**small, "knn": {"n_neighbors": 200}}}, "zoo")
+    result = zoo.run_zoo(X, z, ids, settings, seed=1, log=lambda m: None)
     board = result.leaderboard
     assert [r["nmad"] for r in board["ranking"]] == sorted(r["nmad"] for r in board["ranking"])
     assert len(board["draws"]) == 6 and board["algorithms"]["knn"]["n_evaluated"] == 2
@@ -53,15 +55,15 @@ def test_zoo_ranks_learners_and_a_good_learner_beats_a_bad_one():
     assert by_name["knn"]["nmad"] > by_name["xgboost_quantile"]["nmad"]  # k = 200 over-smooths
     assert board["winner"]["algorithm"] != "knn"
     assert np.isfinite(result.oof[board["winner"]["algorithm"]]).all()
-    again = zoo.run_zoo(X, z, ids, algorithms=("xgboost_quantile", "random_forest", "knn"), n_draws=2, folds=3,
-                        seed=1, spaces={**small, "knn": {"n_neighbors": 200}}, log=lambda m: None)
+    again = zoo.run_zoo(X, z, ids, settings, seed=1, log=lambda m: None)
     assert [d["nmad"] for d in again.leaderboard["draws"]] == [d["nmad"] for d in board["draws"]]
 
 
 def test_time_budget_stops_drawing_but_keeps_one_draw():
     X, z, ids = _toy(300)
-    result = zoo.run_zoo(X, z, ids, algorithms=("knn",), n_draws=20, folds=2, seed=0, time_budget_s=1e-9,
-                         stack=False, log=lambda m: None)
+    settings = with_defaults({"algorithms": ["knn"], "n_draws": 20, "folds": 2, "time_budget_s": 1e-9, "stack": False},
+                             "zoo")
+    result = zoo.run_zoo(X, z, ids, settings, seed=0, log=lambda m: None)
     assert result.leaderboard["algorithms"]["knn"]["n_evaluated"] == 1
 
 
@@ -71,7 +73,7 @@ def test_stack_weights_ignore_catastrophic_outliers_and_the_winner_refits():
     good = z + rng.normal(0, 0.01, 2000)
     bad = z + rng.normal(0, 0.3, 2000)
     good[:100] += 5.0  # a few catastrophic failures of the good learner
-    coefficients = zoo._stack_weights(np.column_stack([good, bad]), z, None)
+    coefficients = zoo._stack_weights(np.column_stack([good, bad]), z, None, "nmad")
     assert coefficients[0] > 0.9 and coefficients[1] < 0.1
     X, z2, _ = _toy(600)
     stack = {"algorithm": "stack", "params": {"members": ["knn", "random_forest"], "coefficients": [0.5, 0.5]},

@@ -7,7 +7,7 @@ improves machine-learning photo-z. Two detectors, each flagging a configured fra
 
 * ``neighbour_redshift`` (conditional: "is this redshift plausible for this photometry?"): the
   object's ln(1 + z) against the median of its k nearest labelled neighbours in colour–magnitude
-  space, in units of the neighbours' own robust spread (NMAD, floored at 0.01). It targets wrong
+  space, in units of the neighbours' own robust spread (NMAD, floored at ``sigma_floor``). It targets wrong
   redshifts and leaves rare-but-valid objects (the brightest, the bluest) alone, because their
   neighbours, however far, agree with them (a kNN photo-z of the object, with the local scatter
   as its error).
@@ -33,6 +33,7 @@ from sklearn.ensemble import IsolationForest
 from zshard import metrics
 from zshard.features import FeatureSpec, build_features
 from zshard.representativeness import RobustScaling
+from zshard.selection import quick_model
 
 __all__ = ["AnomalyFlags", "flag_anomalies", "neighbour_redshift_scores", "isolation_forest_scores", "removal_effect",
            "describe_flagged"]
@@ -51,8 +52,8 @@ class AnomalyFlags:
         return int(self.flagged.sum())
 
 
-def neighbour_redshift_scores(catalog: pd.DataFrame, space: FeatureSpec, *, n_neighbors: int = 20,
-                              sigma_floor: float = 0.01, redshift_column: str = "z_spec") -> np.ndarray:
+def neighbour_redshift_scores(catalog: pd.DataFrame, space: FeatureSpec, *, n_neighbors: int, sigma_floor: float,
+                              redshift_column: str = "z_spec") -> np.ndarray:
     """Abnormality of each object's redshift given its photometric neighbours' (higher = worse).
 
     |ln(1 + z) − median_nb| / max(NMAD_nb, sigma_floor) over the ``n_neighbors`` nearest labelled
@@ -73,9 +74,8 @@ def neighbour_redshift_scores(catalog: pd.DataFrame, space: FeatureSpec, *, n_ne
     return np.abs(lz - median) / np.maximum(spread, sigma_floor)
 
 
-def isolation_forest_scores(catalog: pd.DataFrame, space: FeatureSpec, *, seed: int, n_estimators: int = 200,
-                            include_redshift: bool = True, redshift_column: str = "z_spec",
-                            threads: int = 1) -> np.ndarray:
+def isolation_forest_scores(catalog: pd.DataFrame, space: FeatureSpec, *, seed: int, n_estimators: int,
+                            include_redshift: bool, redshift_column: str = "z_spec", threads: int = 1) -> np.ndarray:
     """Isolation-forest abnormality (higher = worse) in ``space`` and, optionally, ln(1 + z)."""
     X = build_features(catalog, space).astype(np.float64)
     if include_redshift:
@@ -98,9 +98,8 @@ def flag_anomalies(scores: np.ndarray, fraction: float) -> AnomalyFlags:
 def removal_effect(train: pd.DataFrame, validation: pd.DataFrame, flagged: np.ndarray, features: FeatureSpec, *,
                    params: dict, seed: int, weights: np.ndarray | None = None, threads: int = 1,
                    redshift_column: str = "z_spec") -> dict:
-    """Validation metrics of one quick xgboost model trained with and without the flagged objects."""
-    import xgboost as xgb
-
+    """Validation metrics of the quick model (:func:`zshard.selection.quick_model` with ``params``) trained
+    with and without the flagged objects."""
     X = build_features(train, features)
     z = train[redshift_column].to_numpy(dtype=np.float64)
     Xv = build_features(validation, features)
@@ -108,8 +107,7 @@ def removal_effect(train: pd.DataFrame, validation: pd.DataFrame, flagged: np.nd
     w = np.ones(len(z)) if weights is None else np.asarray(weights, dtype=np.float64)
     out = {}
     for name, keep in (("all", np.ones(len(z), dtype=bool)), ("cleaned", ~flagged)):
-        model = xgb.XGBRegressor(**{"n_estimators": 200, "learning_rate": 0.1, "max_depth": 6, **params},
-                                 random_state=seed % (2**31), n_jobs=threads, tree_method="hist")
+        model = quick_model(params, seed, threads)
         model.fit(X[keep], z[keep], sample_weight=w[keep])
         out[name] = metrics.point_metrics(model.predict(Xv), zv) if len(zv) else {}
     out["n_removed"] = int(flagged.sum())

@@ -35,15 +35,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from zshard import pdf as _pdf
+from zshard.io.atomic import write_json
 
 __all__ = [
     "PitCalibration",
@@ -201,7 +200,7 @@ def _weighted_quantiles(x: np.ndarray, w: np.ndarray | None, levels: np.ndarray)
 
 def fit_pit_calibration(
     pit: ArrayLike,
-    n_knots: int = 51,
+    n_knots: int,
     weights: ArrayLike | None = None,
     min_count: int = 50,
 ) -> PitCalibration:
@@ -214,7 +213,7 @@ def fit_pit_calibration(
         :func:`zshard.metrics.pit_values`).  Non-finite values are ignored.
     n_knots : int
         Number of knots of G (including the pinned endpoints), at evenly spaced
-        levels ``linspace(0, 1, n_knots)``.
+        levels ``linspace(0, 1, n_knots)`` (``calibration.n_knots`` in the config).
     weights : array_like, shape (n,), optional
         Non-negative weights (e.g. to reweight a spectroscopic sample to the
         photometric one).
@@ -371,19 +370,37 @@ def fit_calibration(
     z_true: ArrayLike,
     z_min: float = _pdf.DEFAULT_Z_MIN,
     z_max: float = _pdf.DEFAULT_Z_MAX,
-    n_knots: int = 51,
+    *,
+    n_knots: int,
+    outlier_floor: bool,
     weights: ArrayLike | None = None,
-    outlier_floor: bool = True,
     output_levels: ArrayLike | None = None,
 ) -> PitCalibration:
     """Fit the outlier floor, then the PIT map of the floored PDFs (module docstring).
 
     Parameters
     ----------
-    quantiles, levels : the raw PDFs of the validation sample
-    z_true : their spectroscopic redshifts
-    outlier_floor : fit ``eps`` (else 0)
-    output_levels : levels of the stored calibrated quantiles (None: ``levels``)
+    quantiles : array_like, shape (n, K)
+        The raw PDFs of the validation sample, as quantiles.
+    levels : array_like, shape (K,)
+        Their levels.
+    z_true : array_like, shape (n,)
+        Their spectroscopic redshifts.
+    z_min, z_max : float
+        Redshift range of the PDFs.
+    n_knots : int
+        Knots of the PIT map (:func:`fit_pit_calibration`).
+    outlier_floor : bool
+        Fit the outlier fraction ``eps`` (else 0).
+    weights : array_like, shape (n,), optional
+        Weights of the validation objects.
+    output_levels : array_like, optional
+        Levels of the stored calibrated quantiles (None: ``levels``).
+
+    Returns
+    -------
+    PitCalibration
+        The outlier fraction and the PIT map.
     """
     eps = fit_outlier_fraction(quantiles, levels, z_true, z_min, z_max, weights) if outlier_floor else 0.0
     pit = mixture_cdf(quantiles, levels, z_true, eps, z_min, z_max)
@@ -460,47 +477,17 @@ def apply_calibration(
     return _pdf.sanitize_quantiles(out.astype(_pdf.float_dtype(q), copy=False), z_min, z_max, min_spacing)
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"object of type {type(obj).__name__} is not JSON serialisable")
-
-
 def save_calibration(
     path: str | os.PathLike[str],
     calibration: PitCalibration,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write a calibration as JSON, atomically.
+    """Write a calibration as JSON, atomically (:func:`zshard.io.atomic.write_json`).
 
     The file holds ``{"calibration": calibration.to_dict(), "extra": extra}``;
-    numpy scalars / arrays in ``extra`` are converted to plain Python.  The JSON is
-    written to a temporary file in the same directory, flushed and fsync'ed, then
-    moved into place with :func:`os.replace`, so readers never see a partial file.
+    numpy scalars and arrays in ``extra`` are converted to plain Python, NaN to null.
     """
-    path = Path(path)
-    payload = {"calibration": calibration.to_dict(), "extra": dict(extra or {})}
-    text = json.dumps(payload, indent=2, default=_json_default, allow_nan=True)
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_json(path, {"calibration": calibration.to_dict(), "extra": dict(extra or {})})
 
 
 def load_calibration(path: str | os.PathLike[str]) -> PitCalibration:

@@ -17,7 +17,7 @@ and the DES Y1 analysis, Davis et al. 2018, arXiv:1710.02517; Gatti et al. 2018,
 The reference autocorrelation w_rr measures the reference bias, and two corrections are offered
 (``bias_correction``):
 
-* ``"ratio"`` (default): ``n_u(z) ∝ w_ur / w_rr = n_u b_u / b_r``, exact when the unknown sample's
+* ``"ratio"``: ``n_u(z) ∝ w_ur / w_rr = n_u b_u / b_r``, exact when the unknown sample's
   bias evolves like the reference's (true by construction on zshard's mock, where every galaxy
   traces its shell's density field with bias 1). Because both correlations are measured on the
   same density field, much of the field's sample variance cancels in the ratio.
@@ -62,14 +62,20 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import hpgeom
 import numpy as np
 
 from zshard.sky import HEALPIX29_ORDER, radec_to_healpix
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import yaw
+    from astropy.cosmology import FlatLambdaCDM
 
 __all__ = [
     "ClusteringConfig",
@@ -85,35 +91,49 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ClusteringConfig:
-    """Settings of the clustering-redshift measurement (``validation.clustering`` in the config).
+    """Settings of the clustering-redshift measurement: ``validation.clustering`` of the config.
+
+    No field has a default: build it with :meth:`from_dict` from the validated config, or from
+    ``zshard.config.with_defaults(settings, "validation.clustering")`` outside the workflow.
 
     Attributes
     ----------
-    zmin, zmax, n_slices : redshift slices of the reference sample (linear edges)
-    rmin_kpc, rmax_kpc : range of physical transverse separations (kpc) of the pair counts
-    n_patches : jackknife patches
-    randoms_factor : randoms per reference object
-    footprint_order : HEALPix order of the footprint pixels the randoms fill
-    bias_correction : "ratio" (w_ur / w_rr) or "sqrt" (w_ur / sqrt(w_rr)); see the module docstring
-    smooth_w_rr : use a power law ``A (1+z)**γ`` fitted to w_rr over the slices instead of the
-        per-slice values (a thin slice's autocorrelation is the noisiest number of the estimate)
-    window_sigma : half-width of the Δz window in units of the photometric n(z)'s σ (0: all slices)
-    min_overlap : a bin whose photometric n(z) has less than this fraction of its mass in the
-        slices' range gets no Δz ("no overlap with the reference")
+    zmin, zmax : float
+        Redshift range of the reference sample's slices.
+    n_slices : int
+        Number of slices (linear edges).
+    rmin_kpc, rmax_kpc : float
+        Range of physical transverse separations (kpc) of the pair counts.
+    n_patches : int
+        Jackknife patches.
+    randoms_factor : float
+        Randoms per reference object.
+    footprint_order : int
+        HEALPix order of the footprint pixels the randoms fill.
+    bias_correction : {"ratio", "sqrt"}
+        w_ur / w_rr or w_ur / sqrt(w_rr); see the module docstring.
+    smooth_w_rr : bool
+        Use a power law ``A (1+z)**γ`` fitted to w_rr over the slices instead of the per-slice
+        values (a thin slice's autocorrelation is the noisiest number of the estimate).
+    window_sigma : float
+        Half-width of the Δz window in units of the photometric n(z)'s σ (0: all slices).
+    min_overlap : float
+        A bin whose photometric n(z) has less than this fraction of its mass in the slices' range
+        gets no Δz ("no overlap with the reference").
     """
 
-    zmin: float = 0.1
-    zmax: float = 1.5
-    n_slices: int = 14
-    rmin_kpc: float = 300.0
-    rmax_kpc: float = 3000.0
-    n_patches: int = 16
-    randoms_factor: float = 5.0
-    footprint_order: int = 8
-    bias_correction: str = "ratio"
-    smooth_w_rr: bool = True
-    window_sigma: float = 1.0
-    min_overlap: float = 0.5
+    zmin: float
+    zmax: float
+    n_slices: int
+    rmin_kpc: float
+    rmax_kpc: float
+    n_patches: int
+    randoms_factor: float
+    footprint_order: int
+    bias_correction: str
+    smooth_w_rr: bool
+    window_sigma: float
+    min_overlap: float
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.zmin) and math.isfinite(self.zmax) and 0 <= self.zmin < self.zmax):
@@ -134,8 +154,8 @@ class ClusteringConfig:
             raise ValueError("need window_sigma >= 0 and 0 <= min_overlap <= 1")
 
     @classmethod
-    def from_dict(cls, d: dict) -> ClusteringConfig:
-        """From the workflow's ``validation.clustering`` mapping (``enabled`` and ``seed`` ignored)."""
+    def from_dict(cls, d: Mapping[str, Any]) -> ClusteringConfig:
+        """From the workflow's ``validation.clustering`` mapping (``enabled`` ignored); every setting needed."""
         known = set(cls.__dataclass_fields__)
         d = {k: v for k, v in dict(d).items() if k not in ("enabled",)}
         unknown = set(d) - known
@@ -145,9 +165,11 @@ class ClusteringConfig:
 
     @property
     def slice_edges(self) -> np.ndarray:
+        """The ``n_slices + 1`` linear redshift edges of the reference's slices."""
         return np.linspace(self.zmin, self.zmax, int(self.n_slices) + 1)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (recorded in the Δz product)."""
         return asdict(self)
 
 
@@ -184,7 +206,10 @@ def healpix_patches(pixels: np.ndarray, n_patches: int) -> np.ndarray:
     The NESTED index is a space-filling (Z-order) curve on each base pixel, so a run of consecutive
     pixels is a compact region; with equal pixel counts the patches have equal areas.
 
-    Returns the patch index (0 .. n_patches-1) of each pixel of the sorted ``pixels``.
+    Returns
+    -------
+    ndarray of int
+        The patch index (0 … n_patches − 1) of each pixel of the sorted ``pixels``.
     """
     pixels = np.asarray(pixels, dtype=np.int64)
     if n_patches > pixels.size:
@@ -195,14 +220,15 @@ def healpix_patches(pixels: np.ndarray, n_patches: int) -> np.ndarray:
     return (np.arange(pixels.size) * int(n_patches)) // pixels.size
 
 
-def _patch_of(ra, dec, pixels, patch_of_pixel, order) -> np.ndarray:
+def _patch_of(ra: np.ndarray, dec: np.ndarray, pixels: np.ndarray, patch_of_pixel: np.ndarray,
+              order: int) -> np.ndarray:
     pix = radec_to_healpix(ra, dec, order)
     pos = np.clip(np.searchsorted(pixels, pix), 0, pixels.size - 1)
     inside = pixels[pos] == pix
     return np.where(inside, patch_of_pixel[pos], -1)
 
 
-def _tabulated_cosmology():
+def _tabulated_cosmology() -> FlatLambdaCDM:
     """Planck 2015 with its angular-diameter distance tabulated once and interpolated.
 
     yaw converts the kpc scales to angles for every pair of patches and every slice; with
@@ -216,7 +242,7 @@ def _tabulated_cosmology():
     table = Planck15.angular_diameter_distance(z).value
 
     class TabulatedPlanck15(FlatLambdaCDM):
-        def angular_diameter_distance(self, zz):
+        def angular_diameter_distance(self, zz: Any) -> np.ndarray:
             return np.interp(zz, z, table)
 
     return TabulatedPlanck15(H0=Planck15.H0, Om0=Planck15.Om0, Tcmb0=Planck15.Tcmb0, Neff=Planck15.Neff,
@@ -253,12 +279,22 @@ class WZResult:
 
     Attributes
     ----------
-    slice_edges : (n_slices + 1,) redshift edges of the reference slices
-    amplitude : (n_bins, n_slices) bias-corrected amplitude (w_ur / w_rr or w_ur / sqrt(w_rr))
-    samples : (n_bins, n_patches, n_slices) its delete-one jackknife samples
-    w_rr : (n_slices,) reference autocorrelation as measured; w_rr_used : the one divided by (fit)
-    w_ur : (n_bins, n_slices) cross-correlations
-    n_reference : (n_slices,) reference objects per slice; n_unknown : (n_bins,) objects per bin
+    slice_edges : ndarray, shape (n_slices + 1,)
+        Redshift edges of the reference slices.
+    amplitude : ndarray, shape (n_bins, n_slices)
+        Bias-corrected amplitude (w_ur / w_rr or w_ur / sqrt(w_rr)).
+    samples : ndarray, shape (n_bins, n_patches, n_slices)
+        Its delete-one jackknife samples.
+    w_rr : ndarray, shape (n_slices,)
+        Reference autocorrelation as measured.
+    w_rr_used : ndarray, shape (n_slices,)
+        The one divided by (the power-law fit with ``smooth_w_rr``).
+    w_ur : ndarray, shape (n_bins, n_slices)
+        Cross-correlations.
+    n_reference : ndarray, shape (n_slices,)
+        Reference objects per slice.
+    n_unknown : ndarray, shape (n_bins,)
+        Unknown objects per bin.
     """
 
     slice_edges: np.ndarray
@@ -272,10 +308,11 @@ class WZResult:
 
     @property
     def slice_centres(self) -> np.ndarray:
+        """Centres of the reference slices."""
         return 0.5 * (self.slice_edges[1:] + self.slice_edges[:-1])
 
 
-def _check_positions(name, ra, dec, *extra):
+def _check_positions(name: str, ra: Any, dec: Any, *extra: Any) -> tuple[np.ndarray, np.ndarray]:
     ra = np.asarray(ra, dtype=np.float64)
     dec = np.asarray(dec, dtype=np.float64)
     if ra.ndim != 1 or ra.shape != dec.shape or any(np.shape(e) != ra.shape for e in extra):
@@ -285,25 +322,36 @@ def _check_positions(name, ra, dec, *extra):
     return ra, dec
 
 
-def clustering_nz(ref_ra, ref_dec, ref_z, unk_ra, unk_dec, unk_bin, n_bins: int,
-                  config: ClusteringConfig, seed: int | np.random.Generator = 0,
-                  footprint: np.ndarray | None = None, max_workers: int = 1) -> WZResult:
+def clustering_nz(ref_ra: np.ndarray, ref_dec: np.ndarray, ref_z: np.ndarray, unk_ra: np.ndarray,
+                  unk_dec: np.ndarray, unk_bin: np.ndarray, n_bins: int, config: ClusteringConfig,
+                  seed: int | np.random.Generator = 0, footprint: np.ndarray | None = None,
+                  max_workers: int = 1) -> WZResult:
     """Cross-correlate each unknown sample (tomographic bin) with the reference in redshift slices.
 
     Parameters
     ----------
-    ref_ra, ref_dec, ref_z : reference sample (degrees; spectroscopic redshifts)
-    unk_ra, unk_dec, unk_bin : unknown sample with its tomographic bin (−1: in no bin, ignored)
-    n_bins : number of tomographic bins
+    ref_ra, ref_dec, ref_z : ndarray
+        The reference sample: positions (degrees) and spectroscopic redshifts.
+    unk_ra, unk_dec : ndarray
+        Positions of the unknown sample.
+    unk_bin : ndarray of int
+        Tomographic bin of each unknown object (−1: in no bin, ignored).
+    n_bins : int
+        Number of tomographic bins.
     config : ClusteringConfig
-    seed : seed (or Generator) of the randoms
-    footprint : sorted NESTED pixels of ``config.footprint_order`` covering the survey; default:
-        the pixels holding unknown objects (:func:`footprint_pixels`)
-    max_workers : processes yaw may use (1: none spawned)
+        The settings.
+    seed : int or numpy.random.Generator
+        Seed (or generator) of the randoms.
+    footprint : ndarray, optional
+        Sorted NESTED pixels of ``config.footprint_order`` covering the survey; by default the
+        pixels holding unknown objects (:func:`footprint_pixels`).
+    max_workers : int
+        Processes yaw may use (1: none spawned).
 
     Returns
     -------
-    WZResult (empty bins have NaN amplitudes and samples)
+    WZResult
+        Empty bins have NaN amplitudes and samples.
     """
     import pandas as pd
     import yaw
@@ -330,7 +378,7 @@ def clustering_nz(ref_ra, ref_dec, ref_z, unk_ra, unk_dec, unk_bin, n_bins: int,
     rand_ra, rand_dec = uniform_randoms(pixels, order, n_rand, rng)
     rand_z = ref_z[rng.integers(0, ref_z.size, size=n_rand)]
 
-    def frame(ra, dec, z=None):
+    def frame(ra: np.ndarray, dec: np.ndarray, z: np.ndarray | None = None) -> pd.DataFrame:
         patch = _patch_of(ra, dec, pixels, patch_of_pixel, order)
         keep = patch >= 0
         cols = {"ra": ra[keep], "dec": dec[keep], "patch": patch[keep]}
@@ -356,7 +404,7 @@ def clustering_nz(ref_ra, ref_dec, ref_z, unk_ra, unk_dec, unk_bin, n_bins: int,
     with tempfile.TemporaryDirectory(prefix="zshard_wz_") as tmp:
         tmp = Path(tmp)
 
-        def catalog(name, df, redshift):
+        def catalog(name: str, df: pd.DataFrame, redshift: bool) -> yaw.Catalog:
             return yaw.Catalog.from_dataframe(tmp / name, df, ra_name="ra", dec_name="dec", patch_name="patch",
                                               redshift_name="z" if redshift else None,
                                               overwrite=True, max_workers=max_workers)
@@ -441,24 +489,31 @@ def shift_matched_delta_z(target_mean: float, grid_centres: np.ndarray, nz_phot:
 
 
 def clustering_delta_z(result: WZResult, grid_centres: np.ndarray, nz_phot: np.ndarray,
-                       config: ClusteringConfig, bin_edges: Sequence[float] | None = None) -> list[dict]:
+                       config: ClusteringConfig, bin_edges: Sequence[float] | None = None) -> list[dict[str, Any]]:
     """Clustering n(z), mean redshift and Δz (with jackknife errors) of each bin.
 
     Parameters
     ----------
-    result : WZResult of :func:`clustering_nz`
-    grid_centres : (m,) centres of the equal cells of the photometric n(z) grid
-    nz_phot : (n_bins, m) photometric n(z) of each bin (density; e.g. ``nz.json``'s ``nz``)
-    config : ClusteringConfig (window_sigma, min_overlap)
-    bin_edges : tomographic edges, only copied into the rows (``z_lo``, ``z_hi``)
+    result : WZResult
+        The measurement of :func:`clustering_nz`.
+    grid_centres : ndarray, shape (m,)
+        Centres of the equal cells of the photometric n(z) grid.
+    nz_phot : ndarray, shape (n_bins, m)
+        Photometric n(z) of each bin (a density; e.g. ``nz.json``'s ``nz``).
+    config : ClusteringConfig
+        The settings (``window_sigma``, ``min_overlap``).
+    bin_edges : sequence of float, optional
+        Tomographic edges, only copied into the rows (``z_lo``, ``z_hi``).
 
     Returns
     -------
-    list of dict, one per bin: ``bin``, ``z_lo``, ``z_hi``, ``n_unknown``, ``z_range`` (the window
-    [lo, hi]), ``overlap`` (photometric mass inside the slices' range), ``mean_z_wz``,
-    ``mean_z_phot`` (both inside the window), ``delta_z`` (the shift), ``delta_z_window_means``
-    (``mean_z_wz − mean_z_phot``), ``error`` (jackknife σ of ``delta_z``), ``n_jackknife_failed``,
-    ``nz_wz`` (normalised n(z) per slice, over the whole slice range), ``nz_wz_error``, ``note``.
+    list of dict
+        One per bin: ``bin``, ``z_lo``, ``z_hi``, ``n_unknown``, ``z_range`` (the window [lo, hi]),
+        ``overlap`` (photometric mass inside the slices' range), ``mean_z_wz``, ``mean_z_phot``
+        (both inside the window), ``delta_z`` (the shift), ``delta_z_window_means``
+        (``mean_z_wz − mean_z_phot``), ``error`` (jackknife σ of ``delta_z``),
+        ``n_jackknife_failed``, ``nz_wz`` (normalised n(z) per slice, over the whole slice range),
+        ``nz_wz_error``, ``note``.
     """
     edges = result.slice_edges
     centres = result.slice_centres

@@ -88,7 +88,7 @@ class FeatureSpec:
         """The features the model sees, in order."""
         return list(self.selected) if self.selected is not None else self.pool_names
 
-    def with_selection(self, selected: Sequence[str] | None) -> "FeatureSpec":
+    def with_selection(self, selected: Sequence[str] | None) -> FeatureSpec:
         return replace(self, selected=None if selected is None else tuple(selected))
 
     def to_dict(self) -> dict:
@@ -101,7 +101,7 @@ class FeatureSpec:
         return payload
 
     @classmethod
-    def from_dict(cls, payload: dict) -> "FeatureSpec":
+    def from_dict(cls, payload: dict) -> FeatureSpec:
         return cls(bands=tuple(payload["bands"]), colours=payload.get("colours", "adjacent"),
                    errors=bool(payload.get("errors", False)),
                    pca_components=int(payload.get("pca_components", 0)),

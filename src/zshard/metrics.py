@@ -29,7 +29,6 @@ from zshard import pdf as _pdf
 
 __all__ = [
     "delta",
-    "bias",
     "sigma68",
     "nmad",
     "outlier_fraction",
@@ -46,9 +45,14 @@ __all__ = [
     "metrics_by_bin",
     "weighted_quantile",
     "weighted_point_metrics",
+    "NMAD_SCALE",
+    "OUTLIER_THRESHOLD",
 ]
 
 NMAD_SCALE: float = 1.4826  # 1 / Phi^{-1}(3/4): NMAD of a Gaussian equals its sigma
+#: |Delta| above which a photo-z is a catastrophic outlier (Ilbert et al. 2006, A&A 457, 841;
+#: Hildebrandt et al. 2010, A&A 523, A31).
+OUTLIER_THRESHOLD: float = 0.15
 
 
 # ----------------------------------------------------------------------------
@@ -82,15 +86,6 @@ def _finite_delta(z_phot: ArrayLike, z_true: ArrayLike) -> np.ndarray:
     return d[np.isfinite(d)]
 
 
-def bias(z_phot: ArrayLike, z_true: ArrayLike) -> float:
-    """Median of Delta (robust bias; the LSST SRD photo-z bias, Graham et al. 2018, AJ 155, 1).
-
-    Returns NaN for an empty sample.
-    """
-    d = _finite_delta(z_phot, z_true)
-    return float(np.median(d)) if d.size else math.nan
-
-
 def sigma68(z_phot: ArrayLike, z_true: ArrayLike) -> float:
     """Half the width of the central 68 per cent interval of Delta.
 
@@ -116,12 +111,8 @@ def nmad(z_phot: ArrayLike, z_true: ArrayLike) -> float:
     return float(NMAD_SCALE * np.median(np.abs(d - np.median(d))))
 
 
-def outlier_fraction(z_phot: ArrayLike, z_true: ArrayLike, threshold: float = 0.15) -> float:
-    """Fraction of catastrophic outliers, ``|Delta| > threshold``.
-
-    The 0.15 threshold follows Ilbert et al. (2006, A&A 457, 841) and
-    Hildebrandt et al. (2010, A&A 523, A31).
-    """
+def outlier_fraction(z_phot: ArrayLike, z_true: ArrayLike, threshold: float = OUTLIER_THRESHOLD) -> float:
+    """Fraction of catastrophic outliers, ``|Delta| > threshold`` (:data:`OUTLIER_THRESHOLD`)."""
     d = _finite_delta(z_phot, z_true)
     if not d.size:
         return math.nan
@@ -129,7 +120,7 @@ def outlier_fraction(z_phot: ArrayLike, z_true: ArrayLike, threshold: float = 0.
 
 
 def point_metrics(
-    z_phot: ArrayLike, z_true: ArrayLike, threshold: float = 0.15
+    z_phot: ArrayLike, z_true: ArrayLike, threshold: float = OUTLIER_THRESHOLD
 ) -> dict[str, float | int]:
     """All point-estimate metrics in one JSON-ready dict.
 
@@ -462,7 +453,7 @@ def metrics_by_bin(
     z_true: ArrayLike,
     z_point: ArrayLike,
     values: ArrayLike,
-    n_bins: int = 4,
+    n_bins: int,
     z_min: float = _pdf.DEFAULT_Z_MIN,
     z_max: float = _pdf.DEFAULT_Z_MAX,
 ) -> list[dict[str, Any]]:
@@ -520,7 +511,7 @@ def weighted_quantile(values: ArrayLike, weights: ArrayLike, q: ArrayLike) -> np
 
 
 def weighted_point_metrics(
-    z_phot: ArrayLike, z_true: ArrayLike, weights: ArrayLike | None = None, threshold: float = 0.15
+    z_phot: ArrayLike, z_true: ArrayLike, weights: ArrayLike | None = None, threshold: float = OUTLIER_THRESHOLD
 ) -> dict[str, float | int]:
     """:func:`point_metrics` of a weighted sample.
 

@@ -29,7 +29,6 @@ from zshard.io.catalogs import CatalogSpec, iter_catalog
 REJECT_INVALID_COORDINATES = "invalid coordinates (non-finite or out of range)"
 # Unparsable rows (CSV) are rejected with a reason that starts "unparsable" and says what was wrong.
 REJECT_DUPLICATE_ID = "duplicate id"
-REJECT_COLUMNS = ["file", "row", "id", "ra", "dec", "reason"]
 
 
 def file_id(path: str) -> str:
@@ -170,14 +169,6 @@ def read_histogram(split_dir: str) -> tuple[np.ndarray, np.ndarray, dict]:
         return data["pixels"], data["counts"], {k: int(data[k]) for k in HISTOGRAM_INFO}
 
 
-def load_histogram(split_dir: str) -> tuple[np.ndarray, dict]:
-    """The pixel histogram of one split, dense at its histogram order, and its row counts."""
-    pixels, counts, info = read_histogram(split_dir)
-    dense = np.zeros(12 * 4 ** info["histogram_order"], dtype=np.int64)
-    dense[pixels] = counts
-    return dense, info
-
-
 # --------------------------------------------------------------------------------------------
 # Plan
 # --------------------------------------------------------------------------------------------
@@ -250,7 +241,7 @@ REDUCE_IDS = "ids.npy"
 
 
 def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_dir: str,
-                 compression: str = "snappy") -> dict:
+                 compression: str) -> dict:
     """Merge a shard's rows from its files, drop duplicate ids (to rejects), sort by ``_healpix_29``, write.
 
     Files are read in file-id order, so which copy of a duplicated id is kept is deterministic.
@@ -496,7 +487,7 @@ def write_hats_metadata(catalog_dir: str, shards: list[dict], max_rows: int, cat
             handle.writelines(f"{s['order']},{s['pixel']}\n" for s in ordered)
     max_order = max(s["order"] for s in ordered)
     sky_fraction = sum(4.0 ** -s["order"] for s in ordered) / 12.0
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M%Z")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M%Z")
     properties = {
         "obs_collection": catalog_name, "dataproduct_type": "object",
         "hats_nrows": sum(s["rows"] for s in ordered), "hats_col_ra": "ra", "hats_col_dec": "dec",

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from zshard.io.atomic import atomic_path
+from zshard.metrics import OUTLIER_THRESHOLD, point_metrics
 
 __all__ = [
     "plot_pit_histograms",
@@ -30,7 +31,6 @@ __all__ = [
     "save_figure",
 ]
 
-OUTLIER_THRESHOLD = 0.15  # |z_phot - z_spec| / (1 + z_spec) above which an object is an outlier
 DPI = 110
 
 
@@ -111,28 +111,14 @@ def plot_pit_histograms(path: str | os.PathLike, pit_before: np.ndarray,
 # --------------------------------------------------------------------------------------------
 # z_phot vs z_spec
 # --------------------------------------------------------------------------------------------
-def _basic_metrics(z_spec: np.ndarray, z_phot: np.ndarray) -> dict:
-    """n, bias, sigma_NMAD and outlier fraction of dz = (z_phot - z_spec) / (1 + z_spec).
-
-    sigma_NMAD = 1.4826 median(|dz - median(dz)|) (e.g. Brammer et al. 2008, ApJ 686, 1503);
-    outliers have |dz| > 0.15 (Hildebrandt et al. 2010, A&A 523, A31).
-    """
-    dz = (z_phot - z_spec) / (1.0 + z_spec)
-    if dz.size == 0:
-        return {"n": 0, "bias": np.nan, "sigma_nmad": np.nan, "outlier_fraction": np.nan}
-    med = np.median(dz)
-    return {"n": int(dz.size), "bias": float(med),
-            "sigma_nmad": float(1.4826 * np.median(np.abs(dz - med))),
-            "outlier_fraction": float(np.mean(np.abs(dz) > OUTLIER_THRESHOLD))}
-
-
 def plot_zphot_vs_zspec(path: str | os.PathLike, z_spec: np.ndarray, z_phot: np.ndarray,
                         metrics: Mapping | None = None, z_max: float | None = None) -> str:
     """Density plot of photo-z against spec-z with the 1:1 and outlier lines.
 
     Hexbin (log counts) of the pairs with both finite; the 1:1 line and the outlier boundaries
-    ``z_phot = z_spec ± 0.15 (1 + z_spec)``. Annotated with the scalar entries of ``metrics`` if
-    given, else with n, bias, sigma_NMAD and outlier fraction computed here.
+    ``z_phot = z_spec ± t (1 + z_spec)``, ``t`` = :data:`zshard.metrics.OUTLIER_THRESHOLD`. Annotated
+    with the scalar entries of ``metrics`` if given, else with :func:`zshard.metrics.point_metrics`
+    of the pairs.
 
     Parameters
     ----------
@@ -164,7 +150,7 @@ def plot_zphot_vs_zspec(path: str | os.PathLike, z_spec: np.ndarray, z_phot: np.
     ax.plot(line, line - t * (1 + line), color="r", ls="--", lw=1)
     ax.set(xlim=(0, z_max), ylim=(0, z_max), xlabel=r"$z_\mathrm{spec}$",
            ylabel=r"$z_\mathrm{phot}$", aspect="equal")
-    shown = metrics if metrics else _basic_metrics(zs, zp)
+    shown = metrics if metrics else point_metrics(zp, zs)
     lines = [f"{k} = {_fmt(v)}" for k, v in shown.items() if _is_scalar(v)]
     ax.text(0.03, 0.97, "\n".join(lines), transform=ax.transAxes, va="top", ha="left",
             fontsize=8, bbox=dict(boxstyle="round", fc="white", alpha=0.8))

@@ -37,7 +37,6 @@ missing features are set to the median there (they add no distance along that ax
 
 from __future__ import annotations
 
-import base64
 import io
 from dataclasses import dataclass, field
 
@@ -63,7 +62,7 @@ __all__ = [
 ]
 
 
-def comparison_space(bands, colours: str = "adjacent") -> FeatureSpec:
+def comparison_space(bands, colours: str) -> FeatureSpec:
     """The feature space of the comparison: magnitudes and colours (no selection, no PCA)."""
     return FeatureSpec(tuple(bands), colours)
 
@@ -76,7 +75,7 @@ class RobustScaling:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, X: np.ndarray) -> "RobustScaling":
+    def fit(cls, X: np.ndarray) -> RobustScaling:
         X = np.asarray(X, dtype=np.float64)
         centre = np.nanmedian(X, axis=0)
         q75, q25 = np.nanpercentile(X, [75, 25], axis=0)
@@ -131,7 +130,7 @@ def ks_table(train_X: np.ndarray, science_X: np.ndarray, names, train_weights: n
     return rows
 
 
-def classifier_auc(train_X: np.ndarray, science_X: np.ndarray, seed: int, folds: int = 3,
+def classifier_auc(train_X: np.ndarray, science_X: np.ndarray, seed: int, folds: int,
                    weights: dict[str, np.ndarray] | None = None) -> dict:
     """Cross-validated ROC AUC of a classifier telling labelled (1) from science (0) objects.
 
@@ -180,8 +179,8 @@ def lima_weights(train_S: np.ndarray, science_S: np.ndarray, k: int) -> np.ndarr
     return (counts / n_sci) / (k / n_train)
 
 
-def normalise_weights(raw: np.ndarray, floor: float = 0.0, maximum: float | None = None) -> np.ndarray:
-    """Weights with mean 1, clipped to [floor, maximum] × mean, then renormalised to mean 1."""
+def normalise_weights(raw: np.ndarray, floor: float, maximum: float | None) -> np.ndarray:
+    """Weights with mean 1, clipped to [floor, maximum] × mean (None: no maximum), then renormalised to mean 1."""
     w = np.asarray(raw, dtype=np.float64).copy()
     w[~np.isfinite(w) | (w < 0)] = 0.0
     mean = w.mean() if w.size else 0.0
@@ -236,24 +235,24 @@ class CoverageModel:
             out["coverage_distance"][part] = distance
         return out
 
-    def density_ratio_weights(self, labelled: pd.DataFrame, floor: float = 0.0,
-                              maximum: float | None = 20.0) -> np.ndarray:
+    def density_ratio_weights(self, labelled: pd.DataFrame, floor: float, maximum: float | None) -> np.ndarray:
         """Lima et al. (2008) weights that make a labelled sample (e.g. the validation sample that the
-        PIT calibration is fitted on) look like this model's science sample; mean 1."""
+        PIT calibration is fitted on) look like this model's science sample; mean 1, clipped as
+        :func:`normalise_weights` (``representativeness.weights`` in the config)."""
         raw = lima_weights(self.standardise(labelled).astype(np.float64), self.science.astype(np.float64), self.k)
         return normalise_weights(raw, floor, maximum)
 
     # serialisation: one npz (embedded in the model artefact)
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
+        meta = {"k": self.k, "threshold": self.threshold, "quantile": self.quantile, "space": self.space.to_dict()}
         np.savez_compressed(buffer, train=self.train.astype(np.float32), science=self.science.astype(np.float32),
                             centre=self.scaling.centre, scale=self.scaling.scale,
-                            meta=np.frombuffer(repr({"k": self.k, "threshold": self.threshold, "quantile": self.quantile,
-                                                     "space": self.space.to_dict()}).encode(), dtype=np.uint8))
+                            meta=np.frombuffer(repr(meta).encode(), dtype=np.uint8))
         return buffer.getvalue()
 
     @classmethod
-    def from_bytes(cls, payload: bytes) -> "CoverageModel":
+    def from_bytes(cls, payload: bytes) -> CoverageModel:
         import ast
 
         with np.load(io.BytesIO(payload)) as data:
@@ -262,9 +261,6 @@ class CoverageModel:
                        scaling=RobustScaling(data["centre"], data["scale"]), train=data["train"],
                        science=data["science"], k=int(meta["k"]), threshold=float(meta["threshold"]),
                        quantile=float(meta["quantile"]))
-
-    def to_base64(self) -> str:
-        return base64.b64encode(self.to_bytes()).decode("ascii")
 
     def summary(self) -> dict:
         return {"space": self.space.names, "k": self.k, "threshold": self.threshold, "quantile": self.quantile,
@@ -334,14 +330,15 @@ class Representativeness:
     scaling: RobustScaling
 
 
-def assess(train: pd.DataFrame, science: pd.DataFrame, bands, *, seed: int, colours: str = "adjacent",
-           n_neighbors: int = 10, coverage_quantile: float = 0.99, classifier_folds: int = 3,
-           weights_enabled: bool = True, weight_floor: float = 0.0, weight_max: float | None = 20.0,
-           n_cells: int = 100, science_fraction: float | None = None, redshift_column: str = "z_spec"
-           ) -> Representativeness:
+def assess(train: pd.DataFrame, science: pd.DataFrame, bands, *, seed: int, colours: str, n_neighbors: int,
+           coverage_quantile: float, classifier_folds: int, weights_enabled: bool, weight_floor: float,
+           weight_max: float | None, n_cells: int, science_fraction: float | None = None,
+           redshift_column: str = "z_spec") -> Representativeness:
     """Every measurement of the stage for one labelled and one science sample (canonical frames).
 
-    Seeds (``seed`` is the master seed): the classifier folds and k-means derive their own.
+    The settings are those of ``representativeness`` in the config (``weights.floor`` and
+    ``weights.max`` as ``weight_floor`` and ``weight_max``); :func:`zshard.training.stage_representativeness`
+    passes them. Seeds (``seed`` is the master seed): the classifier folds and k-means derive their own.
     """
     from zshard.io.ids import derive_seed
 

@@ -28,7 +28,6 @@ quick boosted-tree model over a few candidate sizes: the smallest size whose CV 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,11 +38,11 @@ __all__ = ["gain_ranking", "permutation_ranking", "mutual_information", "mint_ra
 
 
 def quick_model(params: dict, seed: int, threads: int = 1):
-    """The quick boosted-tree model the stage (and the anomaly stage) uses: an xgboost regressor."""
+    """The quick boosted-tree model the stage (and the anomaly stage) uses: an xgboost regressor with
+    ``params`` (``selection.quick_model`` in the config)."""
     import xgboost as xgb
 
-    merged = {"n_estimators": 150, "learning_rate": 0.1, "max_depth": 6, "tree_method": "hist", **params}
-    return xgb.XGBRegressor(**merged, random_state=seed % (2**31), n_jobs=threads)
+    return xgb.XGBRegressor(**{"tree_method": "hist", **params}, random_state=seed % (2**31), n_jobs=threads)
 
 
 def gain_ranking(X: np.ndarray, z: np.ndarray, names: Sequence[str], *, params: dict, seed: int,
@@ -59,7 +58,7 @@ def gain_ranking(X: np.ndarray, z: np.ndarray, names: Sequence[str], *, params: 
 
 
 def permutation_ranking(X: np.ndarray, z: np.ndarray, names: Sequence[str], *, params: dict, seed: int,
-                        weights: np.ndarray | None = None, repeats: int = 3, holdout_fraction: float = 0.25,
+                        repeats: int, weights: np.ndarray | None = None, holdout_fraction: float = 0.25,
                         threads: int = 1) -> list[dict]:
     """Features ranked by the growth of held-out NMAD when each is shuffled (mean over ``repeats``)."""
     rng = np.random.default_rng(seed)
@@ -82,7 +81,7 @@ def permutation_ranking(X: np.ndarray, z: np.ndarray, names: Sequence[str], *, p
             for r, j in enumerate(order)]
 
 
-def mutual_information(x: np.ndarray, y: np.ndarray, *, n_neighbors: int = 3, seed: int = 0) -> float:
+def mutual_information(x: np.ndarray, y: np.ndarray, *, n_neighbors: int, seed: int = 0) -> float:
     """I(x; y) in nats from the pairs where both are finite (Kraskov et al. 2004 estimator)."""
     from sklearn.feature_selection import mutual_info_regression
 
@@ -96,7 +95,7 @@ def mutual_information(x: np.ndarray, y: np.ndarray, *, n_neighbors: int = 3, se
 
 
 def mint_ranking(train_X: np.ndarray, z: np.ndarray, science_X: np.ndarray, names: Sequence[str], *,
-                 n_neighbors: int = 3, seed: int = 0, max_rows: int = 5000) -> list[dict]:
+                 n_neighbors: int, max_rows: int, seed: int = 0) -> list[dict]:
     """Greedy transductive mRMR (MINT): relevance on the labelled set, redundancy on the science set.
 
     Returns every pool feature in selection order with its relevance I(x; z), its mean redundancy
@@ -153,16 +152,8 @@ def size_scan(X: np.ndarray, z: np.ndarray, names: Sequence[str], ranking: Seque
     return rows
 
 
-def choose_size(scan: Sequence[dict], rank_by: str = "nmad", tolerance: float = 0.01) -> int:
+def choose_size(scan: Sequence[dict], rank_by: str, tolerance: float) -> int:
     """The smallest size whose CV ``rank_by`` is within ``tolerance`` (relative) of the best."""
     best = min(row[rank_by] for row in scan)
     good = [row["n_features"] for row in scan if row[rank_by] <= best * (1.0 + tolerance)]
     return int(min(good))
-
-
-@dataclass
-class Selection:
-    rankings: dict[str, list[dict]]
-    ranking_used: str
-    scan: list[dict]
-    chosen: list[str]

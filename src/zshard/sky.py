@@ -39,25 +39,11 @@ def radec_to_healpix(ra: np.ndarray, dec: np.ndarray, order: int) -> np.ndarray:
     )
 
 
-def coarsen(pixels: np.ndarray, from_order: int, to_order: int) -> np.ndarray:
-    """Parent pixel at ``to_order`` of nested pixels given at ``from_order`` (``to_order <= from_order``)."""
-    if to_order > from_order:
-        raise ValueError(f"cannot coarsen from order {from_order} to a finer order {to_order}")
-    return np.asarray(pixels, dtype=np.int64) >> (2 * (from_order - to_order))
-
-
 def valid_coordinates(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     """Mask of positions that can be placed on the sky: finite, 0 ≤ ra < 360 (after no wrap), |dec| ≤ 90."""
     ra = np.asarray(ra, dtype=np.float64)
     dec = np.asarray(dec, dtype=np.float64)
     return np.isfinite(ra) & np.isfinite(dec) & (ra >= -360.0) & (ra <= 360.0) & (np.abs(dec) <= 90.0)
-
-
-def pixel_area_deg2(order: int) -> float:
-    """Area of one HEALPix pixel of ``order`` in square degrees."""
-    import hpgeom
-
-    return float(hpgeom.nside_to_pixel_area(1 << order, degrees=True))
 
 
 @dataclass(frozen=True, order=True)
@@ -78,7 +64,7 @@ class Shard:
         return f"o{self.order}_p{self.pixel}"
 
     @classmethod
-    def from_key(cls, key: str) -> "Shard":
+    def from_key(cls, key: str) -> Shard:
         try:
             order_part, pixel_part = key.split("_")
             return cls(int(order_part.removeprefix("o")), int(pixel_part.removeprefix("p")))
@@ -91,7 +77,7 @@ class Shard:
 
 
 def plan_partitions(histogram: np.ndarray, histogram_order: int, max_rows: int,
-                    lowest_order: int = 0) -> list[tuple[Shard, int]]:
+                    lowest_order: int) -> list[tuple[Shard, int]]:
     """Choose adaptive shards from a fine-order pixel histogram, as HATS does.
 
     Starting from the histogram at ``histogram_order``, four sibling pixels are merged into their

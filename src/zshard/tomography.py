@@ -41,7 +41,6 @@ import numpy as np
 from zshard.io.atomic import atomic_path
 
 __all__ = [
-    "DEFAULT_EDGES",
     "CUT_NAMES",
     "equal_number_edges",
     "selection_cuts",
@@ -57,9 +56,6 @@ __all__ = [
     "write_nz_text",
     "write_nz_sacc",
 ]
-
-#: Default tomographic bin edges (4 bins), in redshift.
-DEFAULT_EDGES = np.array([0.20, 0.43, 0.63, 0.90, 1.30])
 
 #: The optional selection cuts, in the order of ``NzPartial.cut_counts``.
 CUT_NAMES = ("in_coverage", "mag_max")
@@ -82,7 +78,7 @@ def _check_edges(edges, name: str) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Bin assignment
 # --------------------------------------------------------------------------------------------
-def assign_bins(z_point: np.ndarray, edges: Sequence[float] | np.ndarray = DEFAULT_EDGES,
+def assign_bins(z_point: np.ndarray, edges: Sequence[float] | np.ndarray,
                 mask: np.ndarray | None = None) -> np.ndarray:
     """Tomographic bin index of each object from a redshift point estimate.
 
@@ -228,7 +224,7 @@ def selection_cuts_from_config(cuts: dict, catalog, in_coverage: np.ndarray | No
     """
     if cuts["in_coverage"] and in_coverage is None:
         raise ValueError("tomography.cuts.in_coverage: no in_coverage flags (the model has no coverage model)")
-    mag_cut = cuts.get("mag_max")
+    mag_cut = cuts["mag_max"]
     return selection_cuts(len(catalog), in_coverage if cuts["in_coverage"] else None,
                           catalog[f"mag_{mag_cut['band']}"].to_numpy() if mag_cut else None,
                           mag_cut["value"] if mag_cut else None)
@@ -329,7 +325,7 @@ class NzPartial:
         return path
 
     @classmethod
-    def from_npz(cls, path: str | os.PathLike) -> "NzPartial":
+    def from_npz(cls, path: str | os.PathLike) -> NzPartial:
         """Read a partial written by :meth:`to_npz` (one without cut counts reads as no cuts)."""
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as data:
             missing = {"edges", "grid_edges", "counts", "weight_sums", "stacked", "z_point_sums",
@@ -343,7 +339,7 @@ class NzPartial:
                        n_cut=int(data["n_cut"]) if "n_cut" in data.files else 0)
 
     # ---- combination ------------------------------------------------------------------------
-    def _check_compatible(self, other: "NzPartial") -> None:
+    def _check_compatible(self, other: NzPartial) -> None:
         if not isinstance(other, NzPartial):
             raise TypeError(f"cannot add NzPartial and {type(other).__name__}")
         if self.edges.shape != other.edges.shape or not np.allclose(self.edges, other.edges,
@@ -357,7 +353,7 @@ class NzPartial:
                              f"{self.grid_edges[-1]}] vs {other.grid_edges.size} edges on "
                              f"[{other.grid_edges[0]}, {other.grid_edges[-1]}]")
 
-    def __add__(self, other: "NzPartial") -> "NzPartial":
+    def __add__(self, other: NzPartial) -> NzPartial:
         self._check_compatible(other)
         return NzPartial(edges=self.edges.copy(), grid_edges=self.grid_edges.copy(),
                          counts=self.counts + other.counts,
@@ -368,7 +364,7 @@ class NzPartial:
                          cut_counts=self.cut_counts + other.cut_counts, n_cut=self.n_cut + other.n_cut)
 
     @staticmethod
-    def combine(partials: Iterable["NzPartial"]) -> "NzPartial":
+    def combine(partials: Iterable[NzPartial]) -> NzPartial:
         """Sum any number (at least one) of compatible partials.
 
         Raises
@@ -397,8 +393,7 @@ class NzPartial:
         return out
 
 
-def partial_nz(pz_grid: np.ndarray, z_point: np.ndarray, bins: np.ndarray,
-               edges: Sequence[float] | np.ndarray = DEFAULT_EDGES,
+def partial_nz(pz_grid: np.ndarray, z_point: np.ndarray, bins: np.ndarray, edges: Sequence[float] | np.ndarray,
                grid_edges: Sequence[float] | np.ndarray | None = None,
                weights: np.ndarray | None = None, cuts_failed: dict[str, int] | None = None) -> NzPartial:
     """Partial n(z) sums of one shard.

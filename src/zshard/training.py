@@ -14,7 +14,10 @@ by :func:`train_chain` (the benchmark, notebooks), so both run the same code:
 6. :func:`build_model` — :mod:`zshard.models`
 
 Every function takes its section of the workflow config (``config["representativeness"]`` …) as
-a plain dict, the master seed, and derives its own seeds with :func:`zshard.io.ids.derive_seed`.
+a plain dict, the master seed, and derives its own seeds with :func:`zshard.io.ids.derive_seed`. The
+section must be complete: the functions index it and have no defaults of their own. The workflow's
+config is (its validation fills in the schema's defaults); elsewhere complete it with
+:func:`zshard.config.with_defaults`.
 
 Threads: the stages fit many small models. OpenMP threads that spin while waiting at a barrier (the
 GNU OpenMP default) make xgboost's and scikit-learn's OpenMP code tens to hundreds of times slower
@@ -30,12 +33,14 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from collections.abc import Callable, Sequence  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from zshard import anomalies, metrics, pdf, representativeness, selection, zoo  # noqa: E402
+from zshard.config import with_defaults  # noqa: E402
 from zshard.features import FeatureSpec, build_features, build_pool, fit_pca, pool_summary  # noqa: E402
 from zshard.io.ids import derive_seed, subset_mask  # noqa: E402
 from zshard.models import KnnQuantileModel, PhotozModel, library_versions, train_quantile_model  # noqa: E402
@@ -48,54 +53,77 @@ REDSHIFT = "z_spec"
 # --------------------------------------------------------------------------------------------
 def stage_representativeness(train: pd.DataFrame, science: pd.DataFrame, cfg: dict, bands, seed: int,
                              science_fraction: float | None = None) -> representativeness.Representativeness:
-    weights = cfg.get("weights", {})
+    """The labelled sample against the science sample: weights, coverage model, cell map.
+
+    Parameters
+    ----------
+    train, science : pandas.DataFrame
+        The training sample and the science sample (canonical columns).
+    cfg : dict
+        ``representativeness`` of the config, complete.
+    bands : sequence of str
+        The bands.
+    seed : int
+        The master seed.
+    science_fraction : float, optional
+        The fraction of the catalogue the science sample is (for the completeness per cell).
+
+    Returns
+    -------
+    zshard.representativeness.Representativeness
+        Every measurement of :func:`zshard.representativeness.assess`.
+    """
+    weights = cfg["weights"]
     return representativeness.assess(
-        train, science, bands, seed=seed, colours=cfg.get("colours", "adjacent"),
-        n_neighbors=int(cfg.get("n_neighbors", 10)), coverage_quantile=float(cfg.get("coverage_quantile", 0.99)),
-        classifier_folds=int(cfg.get("classifier_folds", 3)), weights_enabled=bool(weights.get("enabled", True)),
-        weight_floor=float(weights.get("floor", 0.0)), weight_max=weights.get("max"),
-        n_cells=int(cfg.get("n_cells", 100)), science_fraction=science_fraction)
+        train, science, bands, seed=seed, colours=cfg["colours"], n_neighbors=int(cfg["n_neighbors"]),
+        coverage_quantile=float(cfg["coverage_quantile"]), classifier_folds=int(cfg["classifier_folds"]),
+        weights_enabled=bool(weights["enabled"]), weight_floor=float(weights["floor"]),
+        weight_max=float(weights["max"]), n_cells=int(cfg["n_cells"]), science_fraction=science_fraction)
 
 
 # --------------------------------------------------------------------------------------------
 # 2. Anomalies
 # --------------------------------------------------------------------------------------------
 def stage_anomalies(train: pd.DataFrame, validation: pd.DataFrame | None, cfg: dict, bands, seed: int, *,
-                    weights: np.ndarray | None = None, quick_params: dict | None = None,
+                    quick_params: dict, weights: np.ndarray | None = None,
                     threads: int = 1) -> tuple[np.ndarray, pd.DataFrame, dict]:
-    """Flags (bool per training row), a per-object table and the report (what, and its effect)."""
+    """Flags (bool per training row), a per-object table and the report (what, and its effect).
+
+    ``quick_params`` is ``selection.quick_model`` of the config: the model of the effect on the
+    validation sample.
+    """
     space = representativeness.comparison_space(bands, "adjacent")
     n = len(train)
     table = pd.DataFrame({"id": train["id"].to_numpy()})
     flagged = np.zeros(n, dtype=bool)
     methods = {}
-    enabled = cfg.get("enabled", True)
-    nz = cfg.get("neighbour_redshift", {})
-    if enabled and nz.get("enabled", True) and nz.get("fraction", 0) > 0:
-        score = anomalies.neighbour_redshift_scores(train, space, n_neighbors=int(nz.get("n_neighbors", 20)),
-                                                    sigma_floor=float(nz.get("sigma_floor", 0.01)))
+    enabled = cfg["enabled"]
+    nz = cfg["neighbour_redshift"]
+    if enabled and nz["enabled"] and nz["fraction"] > 0:
+        score = anomalies.neighbour_redshift_scores(train, space, n_neighbors=int(nz["n_neighbors"]),
+                                                    sigma_floor=float(nz["sigma_floor"]))
         flags = anomalies.flag_anomalies(score, float(nz["fraction"]))
         table["neighbour_redshift_score"] = score
         flagged |= flags.flagged
         methods["neighbour_redshift"] = anomalies.describe_flagged(train, flags, bands)
-    iso = cfg.get("isolation_forest", {})
-    if enabled and iso.get("enabled", False) and iso.get("fraction", 0) > 0:
+    iso = cfg["isolation_forest"]
+    if enabled and iso["enabled"] and iso["fraction"] > 0:
         score = anomalies.isolation_forest_scores(train, space, seed=derive_seed(seed, "anomalies.isolation_forest"),
-                                                  n_estimators=int(iso.get("n_estimators", 200)),
-                                                  include_redshift=bool(iso.get("include_redshift", True)),
+                                                  n_estimators=int(iso["n_estimators"]),
+                                                  include_redshift=bool(iso["include_redshift"]),
                                                   threads=threads)
         flags = anomalies.flag_anomalies(score, float(iso["fraction"]))
         table["isolation_forest_score"] = score
         flagged |= flags.flagged
         methods["isolation_forest"] = anomalies.describe_flagged(train, flags, bands)
     table["flagged"] = flagged
-    remove = bool(enabled and cfg.get("remove", True))
+    remove = bool(enabled and cfg["remove"])
     table["removed"] = flagged & remove
     report = {"enabled": bool(enabled), "remove": remove, "n_train": int(n), "n_flagged": int(flagged.sum()),
               "n_removed": int((flagged & remove).sum()), "methods": methods}
     if validation is not None and len(validation) and flagged.any():
         report["effect_on_validation"] = anomalies.removal_effect(
-            train, validation, flagged, FeatureSpec(tuple(bands), "all"), params=quick_params or {},
+            train, validation, flagged, FeatureSpec(tuple(bands), "all"), params=quick_params,
             seed=derive_seed(seed, "anomalies.effect"), weights=weights, threads=threads)
     return flagged & remove, table, report
 
@@ -103,10 +131,11 @@ def stage_anomalies(train: pd.DataFrame, validation: pd.DataFrame | None, cfg: d
 # --------------------------------------------------------------------------------------------
 # 3. Features
 # --------------------------------------------------------------------------------------------
-def stage_features(train: pd.DataFrame, science: pd.DataFrame | None, cfg: dict, bands) -> tuple[FeatureSpec, list[dict]]:
+def stage_features(train: pd.DataFrame, science: pd.DataFrame | None, cfg: dict,
+                   bands) -> tuple[FeatureSpec, list[dict]]:
     """The candidate pool (with the PCA fitted on the training sample) and a per-feature table."""
-    spec = FeatureSpec(tuple(bands), cfg.get("colours", "all"), errors=bool(cfg.get("errors", False)))
-    n_pca = int(cfg.get("pca_components", 0))
+    spec = FeatureSpec(tuple(bands), cfg["colours"], errors=bool(cfg["errors"]))
+    n_pca = int(cfg["pca_components"])
     if n_pca:
         spec = fit_pca(train, spec, n_pca)
     return spec, pool_summary(train, science, spec)
@@ -115,7 +144,8 @@ def stage_features(train: pd.DataFrame, science: pd.DataFrame | None, cfg: dict,
 # --------------------------------------------------------------------------------------------
 # 4. Selection
 # --------------------------------------------------------------------------------------------
-def candidate_sizes(n_pool: int, fractions) -> list[int]:
+def candidate_sizes(n_pool: int, fractions: Sequence[float]) -> list[int]:
+    """The feature-set sizes of the scan: ``fractions`` (``selection.size_fractions``) of the pool, distinct."""
     sizes = sorted({int(min(n_pool, max(1, round(f * n_pool)))) for f in fractions})
     return sizes or [n_pool]
 
@@ -126,31 +156,31 @@ def stage_selection(train: pd.DataFrame, weights: np.ndarray | None, science: pd
     names = pool.pool_names
     X = build_pool(train, pool)
     z = train[REDSHIFT].to_numpy(dtype=np.float64)
-    quick = dict(cfg.get("quick_model", {}))
+    quick = dict(cfg["quick_model"])
     rankings = {
         "gain": selection.gain_ranking(X, z, names, params=quick, seed=derive_seed(seed, "selection.gain"),
                                        weights=weights, threads=threads),
         "permutation": selection.permutation_ranking(X, z, names, params=quick,
                                                      seed=derive_seed(seed, "selection.permutation"), weights=weights,
-                                                     repeats=int(cfg.get("permutation_repeats", 3)), threads=threads),
+                                                     repeats=int(cfg["permutation_repeats"]), threads=threads),
     }
-    mint_cfg = cfg.get("mint", {})
+    mint_cfg = cfg["mint"]
     science_X = build_pool(science, pool) if science is not None and len(science) else X
-    rankings["mint"] = selection.mint_ranking(X, z, science_X, names, n_neighbors=int(mint_cfg.get("n_neighbors", 3)),
+    rankings["mint"] = selection.mint_ranking(X, z, science_X, names, n_neighbors=int(mint_cfg["n_neighbors"]),
                                               seed=derive_seed(seed, "selection.mint"),
-                                              max_rows=int(mint_cfg.get("max_rows", 5000)))
-    used = cfg.get("ranking", "mint")
-    if not cfg.get("enabled", True):
+                                              max_rows=int(mint_cfg["max_rows"]))
+    used = cfg["ranking"]
+    if not cfg["enabled"]:
         return pool.with_selection(None), {"enabled": False, "rankings": rankings, "chosen": names}
     order = [row["feature"] for row in rankings[used]]
-    sizes = candidate_sizes(len(names), cfg.get("size_fractions", [1.0]))
-    folds = zoo.cv_folds(train["id"].to_numpy(), int(cfg.get("folds", 3)), derive_seed(seed, "selection.folds"))
-    rank_by = cfg.get("rank_by", "nmad")
+    sizes = candidate_sizes(len(names), cfg["size_fractions"])
+    folds = zoo.cv_folds(train["id"].to_numpy(), int(cfg["folds"]), derive_seed(seed, "selection.folds"))
+    rank_by, tolerance = cfg["rank_by"], float(cfg["tolerance"])
     scan = selection.size_scan(X, z, names, order, sizes, folds=folds, params=quick,
                                seed=derive_seed(seed, "selection.scan"), weights=weights, threads=threads)
-    k = selection.choose_size(scan, rank_by, float(cfg.get("tolerance", 0.01)))
+    k = selection.choose_size(scan, rank_by, tolerance)
     chosen = order[:k]
-    report = {"enabled": True, "ranking_used": used, "rank_by": rank_by, "tolerance": cfg.get("tolerance", 0.01),
+    report = {"enabled": True, "ranking_used": used, "rank_by": rank_by, "tolerance": tolerance,
               "pool": names, "rankings": rankings, "size_scan": scan, "chosen": chosen, "n_chosen": k}
     return pool.with_selection(chosen), report
 
@@ -159,14 +189,34 @@ def stage_selection(train: pd.DataFrame, weights: np.ndarray | None, science: pd
 # 5. The zoo
 # --------------------------------------------------------------------------------------------
 def stage_zoo(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSpec, cfg: dict, seed: int,
-              threads: int = 1, log=print) -> zoo.ZooResult:
+              threads: int = 1, log: Callable[[str], object] = print) -> zoo.ZooResult:
+    """The model zoo (:func:`zshard.zoo.run_zoo`) on the selected features of the training sample.
+
+    Parameters
+    ----------
+    train : pandas.DataFrame
+        The cleaned training sample.
+    weights : ndarray, optional
+        Its training weights.
+    spec : FeatureSpec
+        The selected features.
+    cfg : dict
+        ``zoo`` of the config, complete.
+    seed : int
+        The master seed.
+    threads : int
+        Threads of the learners.
+    log : callable
+        Called with one line per draw.
+
+    Returns
+    -------
+    zshard.zoo.ZooResult
+        The leaderboard and the out-of-fold predictions.
+    """
     X = build_features(train, spec)
     z = train[REDSHIFT].to_numpy(dtype=np.float64)
-    return zoo.run_zoo(X, z, train["id"].to_numpy(), algorithms=cfg.get("algorithms", zoo.ALGORITHMS),
-                       n_draws=cfg.get("n_draws", 3), folds=int(cfg.get("folds", 3)), seed=seed, weights=weights,
-                       rank_by=cfg.get("rank_by", "nmad"), time_budget_s=float(cfg.get("time_budget_s", 0)),
-                       spaces=cfg.get("spaces"), stack=bool(cfg.get("stack", True)),
-                       stack_min_improvement=float(cfg.get("stack_min_improvement", 0.01)), threads=threads,
+    return zoo.run_zoo(X, z, train["id"].to_numpy(), cfg, seed=seed, weights=weights, threads=threads,
                        feature_names=spec.names, log=log)
 
 
@@ -176,8 +226,8 @@ def stage_zoo(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSpec
 def quantile_params(model_cfg: dict, leaderboard: dict | None) -> tuple[dict, str]:
     """Parameters of the production quantile model: the zoo's best ``xgboost_quantile`` draw over
     ``model.xgboost``, or ``model.xgboost`` alone (and where they came from)."""
-    base = dict(model_cfg.get("xgboost", {}))
-    best = ((leaderboard or {}).get("algorithms", {}).get("xgboost_quantile") or {}).get("best")
+    base = dict(model_cfg["xgboost"])
+    best = (leaderboard["algorithms"].get("xgboost_quantile") or {}).get("best") if leaderboard else None
     if best:
         return {**base, **best["params"]}, "zoo: best xgboost_quantile draw"
     return base, "config: model.xgboost"
@@ -192,7 +242,7 @@ def build_model(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSp
                                  seed=derive_seed(seed, "model.quantile"), threads=threads,
                                  z_min=model_cfg["z_min"], z_max=model_cfg["z_max"],
                                  max_density=model_cfg["max_density"],
-                                 multi_output_tree=bool(model_cfg.get("multi_output_tree", True)))
+                                 multi_output_tree=bool(model_cfg["multi_output_tree"]))
     winner = (leaderboard or {}).get("winner")
     point = {"algorithm": "pdf_median", "source": "the p(z) median of the quantile model"}
     if winner is not None:
@@ -206,7 +256,7 @@ def build_model(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSp
         if winner["algorithm"] == "stack":
             point["members"] = winner["members"]
     model.coverage = coverage
-    model.recentre = bool(model_cfg.get("recentre_pdf", True)) and model.point_model is not None
+    model.recentre = bool(model_cfg["recentre_pdf"]) and model.point_model is not None
     model.manifest["pdf_estimator"] = choose_pdf_estimator(model, train, weights, spec, model_cfg, validation,
                                                            derive_seed(seed, "model.pdf_estimator"))
     model.manifest.update({
@@ -231,13 +281,19 @@ def build_model(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSp
 def _cross_fitted_calibrated_cde(quantiles: np.ndarray, levels: np.ndarray, z: np.ndarray, ids: np.ndarray,
                                   z_min: float, z_max: float, seed: int) -> float:
     """CDE loss after calibration, with the calibration fitted on one id-hashed half of the sample and
-    scored on the other (and the other way round), so that no object scores a map fitted on itself."""
+    scored on the other (and the other way round), so that no object scores a map fitted on itself.
+
+    The calibration has the default settings of the config's ``calibration`` (the schema's), stored
+    at the input levels.
+    """
     from zshard.calibration import apply_calibration, fit_calibration
 
+    settings = with_defaults({}, "calibration")
     half = subset_mask(ids, 0.5, seed, "below")
     total = 0.0
     for fit_part, score_part in ((half, ~half), (~half, half)):
-        calibration = fit_calibration(quantiles[fit_part], levels, z[fit_part], z_min, z_max)
+        calibration = fit_calibration(quantiles[fit_part], levels, z[fit_part], z_min, z_max,
+                                      n_knots=settings["n_knots"], outlier_floor=settings["outlier_floor"])
         calibrated = apply_calibration(quantiles[score_part], levels, calibration, z_min, z_max)
         total += metrics.cde_loss(calibrated, levels, z[score_part], z_min, z_max) * score_part.sum()
     return float(total / len(z))
@@ -250,7 +306,7 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
     Candidates (``model.pdf_estimators``): ``xgboost_quantile`` (the booster already in ``model``) and
     ``knn_quantile`` (:class:`zshard.models.KnnQuantileModel`). Each is scored on the validation
     sample as the fan-out will deliver it: its p(z) (re-centred on z_phot when the model re-centres)
-    after a PIT calibration (:func:`zshard.calibration.fit_calibration`, default settings) that is
+    after a PIT calibration (:func:`zshard.calibration.fit_calibration`, the schema's default settings) that is
     cross-fitted on id-hashed halves; the CDE loss (Izbicki & Lee 2017) decides, as it rewards both
     sharpness and calibration (the raw p(z)'s CDE loss, PIT KS, catastrophic PIT fraction and CRPS
     are recorded beside it). Scoring the raw p(z) would favour an estimator that is calibrated by
@@ -258,10 +314,10 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
     the raw CDE loss decides. Sets ``model.pdf_model`` and returns the manifest entry. Without a
     validation sample a single configured estimator is used as is, and two are an error.
     """
-    estimators = list(model_cfg.get("pdf_estimators", ["xgboost_quantile"]))
+    estimators = list(model_cfg["pdf_estimators"])
     knn = None
     if "knn_quantile" in estimators:
-        knn = KnnQuantileModel(model.levels, int(model_cfg.get("knn_quantile", {}).get("n_neighbors", 40)))
+        knn = KnnQuantileModel(model.levels, int(model_cfg["knn_quantile"]["n_neighbors"]))
         knn.fit(build_features(train, spec), train[REDSHIFT].to_numpy(dtype=np.float64), weights)
     candidates = {name: (knn if name == "knn_quantile" else None) for name in estimators}
     if len(candidates) == 1 or validation is None or not len(validation):
@@ -326,13 +382,13 @@ def train_chain(train: pd.DataFrame, science: pd.DataFrame, config: dict, *, val
     bands, seed = list(config["bands"]), int(config["seed"])
     reports = {}
     rep = stage_representativeness(train, science, config["representativeness"], bands, seed, science_fraction)
-    weights = rep.weights if config["representativeness"].get("weights", {}).get("enabled", True) else None
+    weights = rep.weights if config["representativeness"]["weights"]["enabled"] else None
     reports["representativeness"] = rep.report
     log(f"representativeness: AUC {rep.report['classifier_two_sample_test']['auc']:.3f}, "
         f"in coverage {rep.report['coverage']['science_fraction_in_coverage']:.3f}")
     removed, _, reports["anomalies"] = stage_anomalies(train, validation, config["anomalies"], bands, seed,
                                                        weights=weights,
-                                                       quick_params=config["selection"].get("quick_model"),
+                                                       quick_params=config["selection"]["quick_model"],
                                                        threads=threads)
     keep = ~removed
     clean = train[keep].reset_index(drop=True)
@@ -342,7 +398,7 @@ def train_chain(train: pd.DataFrame, science: pd.DataFrame, config: dict, *, val
     spec, reports["selection"] = stage_selection(clean, w, science, pool, config["selection"], seed, threads)
     log(f"selection: {len(spec.names)} of {len(pool.pool_names)} features: {spec.names}")
     leaderboard = None
-    if config["zoo"].get("enabled", True):
+    if config["zoo"]["enabled"]:
         result = stage_zoo(clean, w, spec, config["zoo"], seed, threads, log)
         leaderboard = result.leaderboard
         reports["zoo"] = leaderboard

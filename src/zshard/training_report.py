@@ -69,7 +69,8 @@ def plot_representativeness(path: str | os.PathLike, rep, train: pd.DataFrame, r
     z = train[redshift_column].to_numpy(dtype=np.float64)
     zbins = np.linspace(0, max(0.5, float(np.percentile(z, 99.5))), 50)
     ax_nz.hist(z, zbins, density=True, histtype="step", label="labelled")
-    ax_nz.hist(z, zbins, weights=rep.weights, density=True, histtype="step", label="labelled, weighted (Lima et al. 2008)")
+    ax_nz.hist(z, zbins, weights=rep.weights, density=True, histtype="step",
+               label="labelled, weighted (Lima et al. 2008)")
     ax_nz.set(xlabel="z", ylabel="n(z)",
               title=f"effective sample size {rep.report['weights']['effective_sample_size']:.0f} of {len(z)}")
     ax_nz.title.set_fontsize(9)

@@ -7,7 +7,7 @@ For tomographic bin i the offset is
 (Hoyle et al. 2018, "Dark Energy Survey Year 1 results: redshift distributions of the weak-lensing
 source galaxies", MNRAS 478, 592, eq. 2), where ``<z_phot>_i`` is the mean of the photo-z estimate
 (here the per-object p(z) mean) over the bin's members and ``<z_true>_i`` is estimated
-independently. This module offers two estimates of ``<z_true>_i``:
+independently. This module estimates ``<z_true>_i`` from a deep reference field:
 
 * :func:`deep_field_delta_z` – the "COSMOS method" of Hoyle et al. 2018 §4: every object of a
   deep reference field with accurate redshifts (many-band photo-z or spec-z) is given wide-survey
@@ -15,9 +15,9 @@ independently. This module offers two estimates of ``<z_true>_i``:
   neighbour in magnitude space (:func:`nearest_science_neighbours`; Lima et al. 2008, MNRAS 390,
   118) — and with it the wide survey's photo-z and tomographic bin; the reference redshifts of
   the objects that land in a bin stand in for the bin's true redshifts.
-* :func:`true_delta_z` – on a mock, where the true redshifts are known.
 
-Each returns one ``dict`` per bin, so the results tabulate directly (``pandas.DataFrame(rows)``).
+(On a mock, where the true redshifts are known, rule ``validate_truth`` measures Δz against them.)
+It returns one ``dict`` per bin, so the results tabulate directly (``pandas.DataFrame(rows)``).
 
 Error budget of the deep-field (COSMOS) method
 ----------------------------------------------
@@ -66,7 +66,6 @@ __all__ = [
     "jackknife_delta_z",
     "zero_point_delta_z",
     "deep_field_delta_z",
-    "true_delta_z",
     "inverse_variance_combination",
     "delta_z_table",
 ]
@@ -238,8 +237,8 @@ def jackknife_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean: 
 
 
 def zero_point_delta_z(ref_mags: np.ndarray, ref_z: np.ndarray, sci_mags: np.ndarray, sci_bins: np.ndarray,
-                       sci_z_phot_mean: np.ndarray, nbins: int, sigma_mag: float | np.ndarray = 0.01,
-                       n_draws: int = 20, seed: int | np.random.Generator = 0, k: int = 10) -> dict:
+                       sci_z_phot_mean: np.ndarray, nbins: int, *, sigma_mag: float | np.ndarray, n_draws: int,
+                       seed: int | np.random.Generator = 0, k: int = 10) -> dict:
     """Δz_i shift from photometric zero-point offsets between the wide survey and the reference field.
 
     Each reference object is matched to its ``k`` nearest wide (science) objects in magnitude space
@@ -307,9 +306,9 @@ def zero_point_delta_z(ref_mags: np.ndarray, ref_z: np.ndarray, sci_mags: np.nda
     return {"sigma": sigma, "shifts": shifts, "delta_z_matched": base, "offsets": offsets}
 
 
-def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean: np.ndarray, nbins: int,
-                       n_bootstrap: int = 200, seed: int | np.random.Generator = 0,
-                       sample_variance_fraction: float = 0.0, method: str = "deep reference",
+def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean: np.ndarray, nbins: int, *,
+                       n_bootstrap: int, sample_variance_fraction: float, seed: int | np.random.Generator = 0,
+                       method: str = "deep reference",
                        patches: np.ndarray | None = None,
                        sigma_zero_point: np.ndarray | None = None) -> list[dict]:
     """Δz per tomographic bin from a deep reference field (DES Y1 "COSMOS method").
@@ -383,44 +382,6 @@ def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean:
                      "sigma_total": errors["total"], "sample_variance_method": sv_method,
                      "errors": errors, "note": note})
     return rows
-
-
-def true_delta_z(z_true: np.ndarray, bins: np.ndarray, z_phot_mean: np.ndarray,
-                 nbins: int) -> list[dict]:
-    """Δz per bin when the true redshifts are known (mock catalogues).
-
-    ``delta_z = mean(z_true) - mean(z_phot_mean)`` over the bin's objects with both finite.
-
-    Returns
-    -------
-    list of dict, one per bin
-        Keys: ``bin``, ``method`` (``"truth"``), ``n``, ``mean_z_true``, ``mean_z_phot``,
-        ``delta_z``, ``sigma`` (standard error of the mean of ``z_true - z_phot_mean``, i.e. the
-        shot noise of this sample's Δz; NaN for n < 2), ``note``. Empty bins give NaN entries and
-        a note.
-    """
-    zt = np.asarray(z_true, dtype=np.float64)
-    zp = np.asarray(z_phot_mean, dtype=np.float64)
-    b = np.asarray(bins)
-    if not (zt.shape == zp.shape == b.shape):
-        raise ValueError("z_true, bins and z_phot_mean must have the same shape")
-    ok = np.isfinite(zt) & np.isfinite(zp)
-    out = []
-    for i in range(nbins):
-        sel = ok & (b == i)
-        n = int(sel.sum())
-        if n == 0:
-            out.append({"bin": i, "method": "truth", "n": 0, "mean_z_true": np.nan,
-                        "mean_z_phot": np.nan, "delta_z": np.nan, "sigma": np.nan,
-                        "note": "no objects in bin"})
-            continue
-        d = zt[sel] - zp[sel]
-        out.append({"bin": i, "method": "truth", "n": n,
-                    "mean_z_true": float(zt[sel].mean()), "mean_z_phot": float(zp[sel].mean()),
-                    "delta_z": float(d.mean()),
-                    "sigma": float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan,
-                    "note": ""})
-    return out
 
 
 def inverse_variance_combination(values, errors) -> tuple[float, float]:

@@ -38,10 +38,12 @@ binding budget the number of draws depends on the machine, and the leaderboard s
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +56,7 @@ __all__ = ["ALGORITHMS", "DEFAULT_SPACES", "draw_params", "make_estimator", "fit
 ALGORITHMS = ("xgboost_quantile", "xgboost", "random_forest", "adaboost", "knn", "mlp")
 RANK_METRICS = ("nmad", "sigma68", "outlier_fraction")
 
-_XGB_SPACE = {
+_XGB_SPACE: dict[str, Any] = {
     "n_estimators": {"int": [100, 500]},
     "learning_rate": {"loguniform": [0.02, 0.2]},
     "max_depth": {"int": [3, 9]},
@@ -66,7 +68,7 @@ _XGB_SPACE = {
 #: Search spaces: per parameter a distribution ``{int: [lo, hi]}`` (inclusive), ``{uniform: [lo, hi]}``,
 #: ``{loguniform: [lo, hi]}``, ``{choice: [values]}``, or a fixed value. ``zoo.spaces`` in the
 #: config overrides entries per algorithm and parameter.
-DEFAULT_SPACES: dict[str, dict] = {
+DEFAULT_SPACES: dict[str, dict[str, Any]] = {
     "xgboost_quantile": dict(_XGB_SPACE),
     "xgboost": {**_XGB_SPACE, "objective": {"choice": ["reg:squarederror", "reg:absoluteerror"]}},
     "random_forest": {"n_estimators": {"int": [50, 200]}, "max_features": {"uniform": [0.3, 1.0]},
@@ -83,7 +85,7 @@ DEFAULT_SPACES: dict[str, dict] = {
 # --------------------------------------------------------------------------------------------
 # Random draws
 # --------------------------------------------------------------------------------------------
-def _draw_one(spec, rng: np.random.Generator):
+def _draw_one(spec: Any, rng: np.random.Generator) -> Any:
     if not isinstance(spec, Mapping):
         return copy.deepcopy(spec)
     if len(spec) != 1:
@@ -104,14 +106,44 @@ def _draw_one(spec, rng: np.random.Generator):
     raise ValueError(f"unknown search distribution {kind!r} (int, uniform, loguniform, choice)")
 
 
-def merged_space(algorithm: str, overrides: Mapping | None = None) -> dict:
+def merged_space(algorithm: str, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The search space of ``algorithm``: :data:`DEFAULT_SPACES` with ``overrides[algorithm]`` over it.
+
+    Parameters
+    ----------
+    algorithm : str
+        One of :data:`ALGORITHMS`.
+    overrides : mapping, optional
+        ``zoo.spaces`` of the config: per algorithm, per parameter a distribution or a fixed value.
+
+    Returns
+    -------
+    dict
+        Parameter name to distribution (or fixed value).
+    """
     if algorithm not in DEFAULT_SPACES:
         raise ValueError(f"unknown algorithm {algorithm!r}; known: {ALGORITHMS}")
     return {**DEFAULT_SPACES[algorithm], **dict((overrides or {}).get(algorithm, {}))}
 
 
-def draw_params(space: Mapping, n: int, seed: int) -> list[dict]:
-    """``n`` parameter sets drawn from ``space`` by a generator seeded with ``seed`` (parameters in sorted order)."""
+def draw_params(space: Mapping[str, Any], n: int, seed: int) -> list[dict[str, Any]]:
+    """Random parameter sets from a search space.
+
+    Parameters
+    ----------
+    space : mapping
+        Parameter name to ``{int: [lo, hi]}``, ``{uniform: [lo, hi]}``, ``{loguniform: [lo, hi]}``,
+        ``{choice: [...]}`` or a fixed value.
+    n : int
+        Number of sets.
+    seed : int
+        Seed of the generator; the parameters are drawn in sorted order of their names.
+
+    Returns
+    -------
+    list of dict
+        ``n`` parameter sets.
+    """
     rng = np.random.default_rng(seed)
     return [{name: _draw_one(space[name], rng) for name in sorted(space)} for _ in range(n)]
 
@@ -119,8 +151,25 @@ def draw_params(space: Mapping, n: int, seed: int) -> list[dict]:
 # --------------------------------------------------------------------------------------------
 # Estimators
 # --------------------------------------------------------------------------------------------
-def make_estimator(algorithm: str, params: Mapping, seed: int, threads: int = 1):
-    """A scikit-learn-compatible regressor of ``algorithm`` with ``params``."""
+def make_estimator(algorithm: str, params: Mapping[str, Any], seed: int, threads: int = 1) -> Any:
+    """A scikit-learn-compatible regressor.
+
+    Parameters
+    ----------
+    algorithm : str
+        One of :data:`ALGORITHMS`.
+    params : mapping
+        Its parameters (a draw of :func:`draw_params`).
+    seed : int
+        Seed of the learner's own randomness.
+    threads : int
+        Threads of the learners that use them.
+
+    Returns
+    -------
+    estimator
+        Unfitted; learners that cannot take NaN come in a pipeline with a median imputer.
+    """
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -128,7 +177,7 @@ def make_estimator(algorithm: str, params: Mapping, seed: int, threads: int = 1)
     rs = int(seed % (2**31))
     p = dict(params)
 
-    def imputer():
+    def imputer() -> Any:
         return SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
 
     if algorithm in ("xgboost_quantile", "xgboost"):
@@ -160,8 +209,14 @@ def make_estimator(algorithm: str, params: Mapping, seed: int, threads: int = 1)
     raise ValueError(f"unknown algorithm {algorithm!r}; known: {ALGORITHMS}")
 
 
-def fit_estimator(algorithm: str, estimator, X: np.ndarray, z: np.ndarray, weights: np.ndarray | None):
-    """Fit with sample weights where the learner takes them (all but kNN)."""
+def fit_estimator(algorithm: str, estimator: Any, X: np.ndarray, z: np.ndarray, weights: np.ndarray | None) -> Any:
+    """Fit an estimator of :func:`make_estimator`, with sample weights where the learner takes them (all but kNN).
+
+    Returns
+    -------
+    estimator
+        ``estimator``, fitted.
+    """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -176,11 +231,18 @@ def fit_estimator(algorithm: str, estimator, X: np.ndarray, z: np.ndarray, weigh
 
 
 def cv_folds(ids: np.ndarray, k: int, seed: int) -> np.ndarray:
-    """Fold index in 0 … k−1 of every object, from a hash of its id (stable when the sample grows)."""
+    """Cross-validation folds from a hash of the object ids (stable when the sample grows).
+
+    Returns
+    -------
+    ndarray of int64
+        The fold, 0 … k − 1, of every object.
+    """
     return np.minimum((id_hash_unit(np.asarray(ids), seed) * k).astype(np.int64), k - 1)
 
 
-def _oof(algorithm, params, X, z, weights, folds, seed, threads) -> np.ndarray:
+def _oof(algorithm: str, params: Mapping[str, Any], X: np.ndarray, z: np.ndarray, weights: np.ndarray | None,
+         folds: np.ndarray, seed: int, threads: int) -> np.ndarray:
     oof = np.full(len(z), np.nan)
     for f in np.unique(folds):
         test = folds == f
@@ -190,7 +252,7 @@ def _oof(algorithm, params, X, z, weights, folds, seed, threads) -> np.ndarray:
     return oof
 
 
-def _scores(oof: np.ndarray, z: np.ndarray, weights: np.ndarray | None, folds: np.ndarray) -> dict:
+def _scores(oof: np.ndarray, z: np.ndarray, weights: np.ndarray | None, folds: np.ndarray) -> dict[str, Any]:
     weighted = metrics.weighted_point_metrics(oof, z, weights)
     fold_nmad = [metrics.weighted_point_metrics(oof[folds == f], z[folds == f],
                                                 None if weights is None else weights[folds == f])["nmad"]
@@ -204,16 +266,14 @@ def _scores(oof: np.ndarray, z: np.ndarray, weights: np.ndarray | None, folds: n
 # --------------------------------------------------------------------------------------------
 # Stacking
 # --------------------------------------------------------------------------------------------
+_UNWEIGHTED_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "nmad": metrics.nmad, "sigma68": metrics.sigma68, "outlier_fraction": metrics.outlier_fraction}
+
+
 def _metric(prediction: np.ndarray, z: np.ndarray, weights: np.ndarray | None, rank_by: str) -> float:
-    d = (prediction - z) / (1.0 + z)
-    if rank_by == "outlier_fraction":
-        bad = np.abs(d) > 0.15
-        return float(bad.mean() if weights is None else np.average(bad, weights=weights))
+    """The ranking metric ``rank_by`` (one of :data:`RANK_METRICS`) of predictions, by :mod:`zshard.metrics`."""
     if weights is None:
-        if rank_by == "nmad":
-            return float(metrics.NMAD_SCALE * np.median(np.abs(d - np.median(d))))
-        p16, p84 = np.percentile(d, [15.865525393145708, 84.13447460685429])
-        return float(0.5 * (p84 - p16))
+        return _UNWEIGHTED_METRICS[rank_by](prediction, z)
     return float(metrics.weighted_point_metrics(prediction, z, weights)[rank_by])
 
 
@@ -234,11 +294,11 @@ def _lad_weights(P: np.ndarray, z: np.ndarray, weights: np.ndarray | None) -> np
     return solution.x[:m]
 
 
-def _stack_weights(P: np.ndarray, z: np.ndarray, weights: np.ndarray | None, rank_by: str = "nmad") -> np.ndarray:
+def _stack_weights(P: np.ndarray, z: np.ndarray, weights: np.ndarray | None, rank_by: str) -> np.ndarray:
     """Convex weights (≥ 0, summing to 1) of the columns of ``P`` that minimise the ranking metric.
 
     Breiman (1996) fits non-negative least squares; here the ranking metric itself (NMAD by
-    default) is minimised, because squared and even absolute losses let a member's few
+    usually) is minimised, because squared and even absolute losses let a member's few
     catastrophic predictions (leverage points) decide its weight. Softmax-parametrised weights,
     Nelder–Mead (Nelder & Mead 1965, Comput. J. 7, 308) from equal weights, from each member alone
     and from the (normalised) least-absolute-deviation weights; the best optimum is kept.
@@ -253,11 +313,11 @@ def _stack_weights(P: np.ndarray, z: np.ndarray, weights: np.ndarray | None, ran
     if len(z) == 0 or m == 1:
         return np.full(m, 1.0 / m)
 
-    def convex(theta):
+    def convex(theta: np.ndarray) -> np.ndarray:
         e = np.exp(theta - theta.max())
         return e / e.sum()
 
-    def objective(theta):
+    def objective(theta: np.ndarray) -> float:
         return _metric(P @ convex(theta), z, w, rank_by)
 
     lad = _lad_weights(P, z, w)
@@ -277,7 +337,7 @@ class StackedPoint:
     """A non-negative linear combination of fitted learners' predictions."""
 
     algorithms: list[str]
-    members: list
+    members: list[Any]
     coefficients: np.ndarray
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -293,7 +353,7 @@ class ZooResult:
     oof: dict[str, np.ndarray] = field(default_factory=dict)  # best draw per algorithm (and the stack)
 
 
-def _thread_limit(threads: int):
+def _thread_limit(threads: int) -> contextlib.AbstractContextManager[Any]:
     """OpenMP threads capped at the job's threads; BLAS single-threaded.
 
     The learners' BLAS calls (the MLP's small matrix products, kNN's distances) gain nothing from
@@ -303,38 +363,67 @@ def _thread_limit(threads: int):
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - a scikit-learn dependency
-        import contextlib
-
         return contextlib.nullcontext()
     return threadpool_limits(limits={"openmp": max(1, int(threads)), "blas": 1})
 
 
-def run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Sequence[str] = ALGORITHMS,
-            n_draws: int | Mapping[str, int] = 5, folds: int = 3, seed: int = 0, weights: np.ndarray | None = None,
-            rank_by: str = "nmad", time_budget_s: float = 0.0, spaces: Mapping | None = None, stack: bool = True,
-            stack_min_improvement: float = 0.01, threads: int = 1, feature_names: Sequence[str] = (),
-            log=print) -> ZooResult:
+def run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, cfg: Mapping[str, Any], *, seed: int,
+            weights: np.ndarray | None = None, threads: int = 1, feature_names: Sequence[str] = (),
+            log: Callable[[str], object] = print) -> ZooResult:
     """Random search over every algorithm with k-fold CV; the leaderboard and the winner.
 
-    ``seed`` is the master seed: the folds use ``derive_seed(seed, "zoo.folds")``, the draws of an
-    algorithm ``derive_seed(seed, "zoo.<algorithm>")`` and the learner's own randomness
-    ``derive_seed(seed, "zoo.<algorithm>.fit")``.
+    Parameters
+    ----------
+    X : ndarray, shape (n, p)
+        Features of the training sample.
+    z : ndarray, shape (n,)
+        Its redshifts.
+    ids : ndarray, shape (n,)
+        Its object ids (the folds are a hash of them).
+    cfg : mapping
+        The ``zoo`` section of the config, complete (``algorithms``, ``n_draws``, ``folds``,
+        ``rank_by``, ``time_budget_s``, ``spaces``, ``stack``, ``stack_min_improvement``; outside
+        the workflow, :func:`zshard.config.with_defaults` completes it).
+    seed : int
+        The master seed: the folds use ``derive_seed(seed, "zoo.folds")``, the draws of an
+        algorithm ``derive_seed(seed, "zoo.<algorithm>")`` and the learner's own randomness
+        ``derive_seed(seed, "zoo.<algorithm>.fit")``.
+    weights : ndarray, optional
+        Training weights (the learners' sample weights and the CV metrics' weights).
+    threads : int
+        Threads of the learners.
+    feature_names : sequence of str
+        Recorded in the leaderboard.
+    log : callable
+        Called with one line per draw.
+
+    Returns
+    -------
+    ZooResult
+        The leaderboard (every draw, the best per algorithm, the stack, the winner) and the
+        out-of-fold predictions of each algorithm's best draw.
     """
-    if rank_by not in RANK_METRICS:
+    if cfg["rank_by"] not in RANK_METRICS:
         raise ValueError(f"rank_by must be one of {RANK_METRICS}")
     with _thread_limit(threads):
-        return _run_zoo(X, z, ids, algorithms=algorithms, n_draws=n_draws, folds=folds, seed=seed, weights=weights,
-                        rank_by=rank_by, time_budget_s=time_budget_s, spaces=spaces, stack=stack,
-                        stack_min_improvement=stack_min_improvement, threads=threads, feature_names=feature_names,
-                        log=log)
+        return _run_zoo(X, z, ids, algorithms=cfg["algorithms"], n_draws=cfg["n_draws"], folds=int(cfg["folds"]),
+                        seed=seed, weights=weights, rank_by=cfg["rank_by"], time_budget_s=float(cfg["time_budget_s"]),
+                        spaces=cfg["spaces"], stack=bool(cfg["stack"]),
+                        stack_min_improvement=float(cfg["stack_min_improvement"]), threads=threads,
+                        feature_names=feature_names, log=log)
 
 
-def _run_zoo(X, z, ids, *, algorithms, n_draws, folds, seed, weights, rank_by, time_budget_s, spaces, stack,
-             stack_min_improvement, threads, feature_names, log) -> ZooResult:
+def _run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Sequence[str],
+             n_draws: int | Mapping[str, int], folds: int, seed: int, weights: np.ndarray | None, rank_by: str,
+             time_budget_s: float, spaces: Mapping[str, Mapping[str, Any]] | None, stack: bool,
+             stack_min_improvement: float, threads: int, feature_names: Sequence[str],
+             log: Callable[[str], object]) -> ZooResult:
     z = np.asarray(z, dtype=np.float64)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     fold = cv_folds(ids, folds, derive_seed(seed, "zoo.folds"))
-    draws, per_algorithm, oofs = [], {}, {}
+    draws: list[dict[str, Any]] = []
+    per_algorithm: dict[str, dict[str, Any]] = {}
+    oofs: dict[str, np.ndarray] = {}
     for algorithm in algorithms:
         space = merged_space(algorithm, spaces)
         n = int(n_draws.get(algorithm, 0) if isinstance(n_draws, Mapping) else n_draws)
@@ -394,15 +483,33 @@ def _run_zoo(X, z, ids, *, algorithms, n_draws, folds, seed, weights, rank_by, t
     return ZooResult(result, oofs)
 
 
-def fit_winner(winner: Mapping, X: np.ndarray, z: np.ndarray, weights: np.ndarray | None, seed: int,
-               threads: int = 1):
-    """Refit the winner on the whole training sample: a fitted estimator, a :class:`StackedPoint`, or
-    ``None`` when the winner is ``xgboost_quantile`` (its median is the production model's PDF median)."""
+def fit_winner(winner: Mapping[str, Any], X: np.ndarray, z: np.ndarray, weights: np.ndarray | None, seed: int,
+               threads: int = 1) -> Any:
+    """Refit the zoo's winner on the whole training sample.
+
+    Parameters
+    ----------
+    winner : mapping
+        The leaderboard's ``winner``.
+    X, z, weights
+        The whole training sample, its redshifts and its weights (or None).
+    seed : int
+        The master seed (the learners' seeds derive from it as in :func:`run_zoo`).
+    threads : int
+        Threads of the learners.
+
+    Returns
+    -------
+    estimator, StackedPoint or None
+        A fitted estimator, a :class:`StackedPoint`, or None when the winner is
+        ``xgboost_quantile`` (its median is the production model's PDF median).
+    """
     with _thread_limit(threads):
         return _fit_winner(winner, X, z, weights, seed, threads)
 
 
-def _fit_winner(winner, X, z, weights, seed, threads):
+def _fit_winner(winner: Mapping[str, Any], X: np.ndarray, z: np.ndarray, weights: np.ndarray | None, seed: int,
+                threads: int) -> Any:
     algorithm = winner["algorithm"]
     if algorithm == "xgboost_quantile":
         return None

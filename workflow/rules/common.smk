@@ -7,9 +7,8 @@ import sys
 from snakemake.utils import validate
 
 from zshard.io.atomic import read_json
-from zshard.io.catalogs import expand_paths
-from zshard.mock.layout import photometry_paths
 from zshard.partition import file_ids
+from zshard.sources import catalog_sources, mock_directory, source_files
 from zshard.sky import Shard
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -75,53 +74,20 @@ def job_resource(rule_name, key):
 # --------------------------------------------------------------------------------------------
 # Catalogue sources: the mock's products, or the user's files (config "inputs").
 # --------------------------------------------------------------------------------------------
-MOCK_DIR = f"{R}/mock"
-
-
-def mock_photometry_paths():
-    return photometry_paths(f"{MOCK_DIR}/photometry", config["mock"]["n_files"], config["mock"]["formats"])
-
-
-def canonical(redshift=None, with_photometry=True):
-    section = {"paths": [], "columns": {}, "sentinels": [99.0], "with_photometry": with_photometry}
-    if redshift:
-        section["columns"]["redshift"] = redshift
-    return section
-
-
-if config["source"] == "mock":
-    SOURCES = {
-        "photometry": {**canonical(), "paths": mock_photometry_paths()},
-        "specz": {**canonical("z_spec"), "paths": [f"{MOCK_DIR}/specz.parquet"]},
-        "deep_reference": {**canonical("z_ref"), "paths": [f"{MOCK_DIR}/deep_reference.parquet"]},
-        "truth": {**canonical("z_true", with_photometry=False), "paths": [f"{MOCK_DIR}/truth.parquet"]},
-        "clustering_reference": {**canonical("z_spec", with_photometry=False),
-                                 "paths": [f"{MOCK_DIR}/clustering_reference.parquet"]},
-    }
-    PHOTOMETRY_FILES = SOURCES["photometry"]["paths"]
-    SPECZ_FILES = SOURCES["specz"]["paths"]
-else:
-    SOURCES = {name: dict(config["inputs"].get(name, {})) for name in
-               ("photometry", "specz", "deep_reference", "truth", "clustering_reference")}
-    SOURCES["truth"]["with_photometry"] = False
-    SOURCES["clustering_reference"]["with_photometry"] = False
-    if not SOURCES["photometry"].get("paths"):
-        raise ValueError("source: files needs inputs.photometry.paths")
-    if not SOURCES["specz"].get("paths") or "redshift" not in SOURCES["specz"].get("columns", {}):
-        raise ValueError("source: files needs inputs.specz.paths and inputs.specz.columns.redshift")
-    PHOTOMETRY_FILES = expand_paths(SOURCES["photometry"]["paths"])
-    SPECZ_FILES = expand_paths(SOURCES["specz"]["paths"])
-
+MOCK_DIR = mock_directory(config)
+SOURCES = catalog_sources(config)  # role -> complete catalogue section (zshard.sources)
+PHOTOMETRY_FILES = source_files(config, SOURCES["photometry"])
+SPECZ_FILES = source_files(config, SOURCES["specz"])
 INPUTS = file_ids(PHOTOMETRY_FILES)  # file id -> path
 # How to read a photometry file, without the file list: a per-file job's parameter, so that adding
 # a file does not change (and rerun) the jobs of the other files.
 PHOTOMETRY_READER = {key: value for key, value in SOURCES["photometry"].items() if key != "paths"}
 
 # Stages that need data the user may not have: on only when it is there, and said so in the summary.
-DEEP_REFERENCE = config["validation"]["deep_reference"]["enabled"] and bool(SOURCES["deep_reference"].get("paths"))
-TRUTH = bool(SOURCES["truth"].get("paths"))
+DEEP_REFERENCE = config["validation"]["deep_reference"]["enabled"] and bool(SOURCES["deep_reference"]["paths"])
+TRUTH = bool(SOURCES["truth"]["paths"])
 # Clustering redshifts need a spectroscopic reference sample with positions (inputs.clustering_reference).
-CLUSTERING = config["validation"]["clustering"]["enabled"] and bool(SOURCES["clustering_reference"].get("paths"))
+CLUSTERING = config["validation"]["clustering"]["enabled"] and bool(SOURCES["clustering_reference"]["paths"])
 
 
 def science_sample_files(wildcards):
@@ -138,12 +104,6 @@ def science_sample_files(wildcards):
         if drawn and set(drawn) <= set(PHOTOMETRY_FILES):
             files = drawn
     return [ancient(path) for path in files]
-
-
-def source_files(name):
-    if config["source"] == "mock":
-        return SOURCES[name]["paths"]
-    return expand_paths(SOURCES[name]["paths"])
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 
 rule mock_survey:
     output:
-        photometry=mock_photometry_paths(),
+        photometry=SOURCES["photometry"]["paths"],
         specz=f"{MOCK_DIR}/specz.parquet",
         deep_reference=f"{MOCK_DIR}/deep_reference.parquet",
         clustering_reference=f"{MOCK_DIR}/clustering_reference.parquet",

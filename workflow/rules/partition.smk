@@ -71,9 +71,8 @@ rule partition_reduce:
         f"{R}/logs/partition_reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.log",
     benchmark:
         f"{R}/benchmarks/partition_reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.tsv"
-    # several shards' reduces share a SLURM job (profiles/slurm: group-components)
-    group:
-        "shard_reduce"
+    # Not grouped: several reduces per job (group-components) made Snakemake's dry run loop forever
+    # now and then, as the reduces come from the plan checkpoint (snakemake issues #1217, #4202).
     threads: 1
     resources:
         mem_mb=job_resource("partition_reduce", "mem_mb"),

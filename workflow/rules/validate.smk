@@ -29,7 +29,7 @@ rule validate_photoz:
 
 rule validate_delta_z:
     input:
-        reference=source_files("deep_reference") if DEEP_REFERENCE else [],
+        reference=source_files(config, SOURCES["deep_reference"]) if DEEP_REFERENCE else [],
         bins=per_shard(f"{R}/tomography/bins/{{shard}}.parquet"),
         samples=per_shard(f"{R}/tomography/samples/{{shard}}.parquet"),
         edges=f"{R}/tomography/edges.json",
@@ -56,7 +56,7 @@ rule validate_delta_z:
 
 rule validate_truth:
     input:
-        truth=source_files("truth") if TRUTH else [],
+        truth=source_files(config, SOURCES["truth"]) if TRUTH else [],
         bins=per_shard(f"{R}/tomography/bins/{{shard}}.parquet"),
         nz=f"{R}/nz/nz.json",
         edges=f"{R}/tomography/edges.json",
@@ -81,7 +81,7 @@ rule validate_truth:
 
 rule validate_clustering:
     input:
-        reference=source_files("clustering_reference") if CLUSTERING else [],
+        reference=source_files(config, SOURCES["clustering_reference"]) if CLUSTERING else [],
         bins=per_shard(f"{R}/tomography/bins/{{shard}}.parquet"),
         shards=lambda wc: [shard_path(key) for key in shard_keys()],
         nz=f"{R}/nz/nz.json",

@@ -93,7 +93,7 @@ def read_json(path: str | os.PathLike) -> dict:
         return json.load(handle)
 
 
-def write_parquet(path: str | os.PathLike, table: "pa.Table | pd.DataFrame", compression: str = "snappy",
+def write_parquet(path: str | os.PathLike, table: pa.Table | pd.DataFrame, compression: str = "snappy",
                   metadata: dict[str, str] | None = None, use_dictionary: bool = True,
                   write_statistics: bool | list[str] = True) -> None:
     """Write a table as Parquet atomically, optionally adding key/value schema metadata.

@@ -66,25 +66,28 @@ class CatalogSpec:
     with_photometry: bool = True
 
     @classmethod
-    def from_config(cls, section: dict, bands: Sequence[str], redshift_name: str = "z_spec") -> "CatalogSpec":
-        columns = section.get("columns", {})
-        subset = section.get("subset") or {}
+    def from_config(cls, section: dict, bands: Sequence[str], redshift_name: str = "z_spec") -> CatalogSpec:
+        """The spec of a complete catalogue section of the config (``definitions/catalog`` of the
+        schema with its defaults filled in: :func:`zshard.config.with_defaults`, or
+        :func:`zshard.sources.catalog_sources` for the workflow's input roles)."""
+        columns = section["columns"]
+        subset = section.get("subset")  # optional; complete where given
         return cls(
             bands=tuple(bands),
-            id_column=columns.get("id", "id"),
-            ra_column=columns.get("ra", "ra"),
-            dec_column=columns.get("dec", "dec"),
-            magnitude_column=columns.get("magnitude", "mag_{band}"),
-            error_column=columns.get("error", "magerr_{band}"),
+            id_column=columns["id"],
+            ra_column=columns["ra"],
+            dec_column=columns["dec"],
+            magnitude_column=columns["magnitude"],
+            error_column=columns["error"],
             redshift_column=columns.get("redshift"),
             redshift_name=redshift_name,
-            sentinels=tuple(float(s) for s in section.get("sentinels", [])),
-            subset_fraction=float(subset.get("fraction", 1.0)),
-            subset_seed=int(subset.get("seed", 0)),
-            subset_keep=subset.get("keep", "below"),
-            csv_delimiter=section.get("csv_delimiter", ","),
+            sentinels=tuple(float(s) for s in section["sentinels"]),
+            subset_fraction=float(subset["fraction"]) if subset else 1.0,
+            subset_seed=int(subset["seed"]) if subset else 0,
+            subset_keep=subset["keep"] if subset else "below",
+            csv_delimiter=section["csv_delimiter"],
             hdu=section.get("hdu"),
-            extra_columns=dict(section.get("extra_columns", {})),
+            extra_columns=dict(section["extra_columns"]),
             with_photometry=bool(section.get("with_photometry", True)),
         )
 
@@ -162,7 +165,8 @@ def _iter_csv(path: str, columns: list[str], chunk_rows: int, delimiter: str, in
     """CSV blocks; rows that cannot be parsed are set aside, not fatal.
 
     A row with the wrong number of fields, or with a non-numeric value in one of the ``numeric``
-    columns (``integers`` among them must be integers: ids keep their 64 bits), is removed from its block and listed under the ``UNPARSABLE`` key
+    columns (``integers`` among them must be integers: ids keep their 64 bits), is removed from its
+    block and listed under the ``UNPARSABLE`` key
     as ``(data row index, reason)`` so that the caller can reject it with its reason.
     """
     bad_rows: list[tuple[int, str]] = []
@@ -176,7 +180,8 @@ def _iter_csv(path: str, columns: list[str], chunk_rows: int, delimiter: str, in
     read_options = pacsv.ReadOptions(block_size=max(1 << 20, chunk_rows * 100), use_threads=False)
     parse_options = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=skip)
     header = pacsv.open_csv(path, read_options=read_options,
-                            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=lambda row: "skip"))
+                            parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                                             invalid_row_handler=lambda row: "skip"))
     _check_columns(path, columns, header.schema.names)
     # Read as text and convert here: type inference on the first block would turn a bad value in a
     # later block into a fatal error instead of one rejected row.
@@ -209,7 +214,8 @@ def _iter_csv(path: str, columns: list[str], chunk_rows: int, delimiter: str, in
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 numbers, failed = _parse_numbers(column.to_pylist(), integer=name in integers)
                 for i in np.flatnonzero(failed & ~bad_value):
-                    skipped.append((int(kept_index[i]), f"unparsable value {column[int(i)].as_py()!r} in column {name!r}"))
+                    value = column[int(i)].as_py()
+                    skipped.append((int(kept_index[i]), f"unparsable value {value!r} in column {name!r}"))
                 bad_value |= failed
                 values[name] = numbers
         keep = ~bad_value
@@ -334,7 +340,7 @@ def _mask_sentinels(values: np.ndarray, sentinels: Sequence[float], tolerance: f
     return values
 
 
-def read_catalog(paths: Sequence[str] | str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> "pd.DataFrame":
+def read_catalog(paths: Sequence[str] | str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> pd.DataFrame:
     """Read whole (small) catalogues — spec-z samples, reference fields — into one canonical frame."""
     import pandas as pd
 

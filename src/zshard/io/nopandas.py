@@ -9,7 +9,8 @@ class _NoPandasFinder:
     @staticmethod
     def find_spec(name, path=None, target=None):
         if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError("pandas is not imported in this job (zshard.io.nopandas.without_pandas)", name=name)
+            raise ModuleNotFoundError("pandas is not imported in this job (zshard.io.nopandas.without_pandas)",
+                                      name=name)
         return None
 
 

@@ -103,7 +103,7 @@ class PdfTable:
     levels: np.ndarray
     z_min: float
     z_max: float
-    summaries: "pd.DataFrame"
+    summaries: pd.DataFrame
     metadata: dict[str, str]
 
     def extra_columns(self) -> dict[str, np.ndarray]:

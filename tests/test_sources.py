@@ -1,0 +1,52 @@
+"""Input roles from the mock or the user's files (zshard.sources)."""
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from zshard.config import with_defaults
+from zshard.io.catalogs import CatalogError, CatalogSpec
+from zshard.sources import ROLES, catalog_sources, source_files
+
+
+def _config(**changes) -> dict:
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    config.update(changes)
+    return with_defaults(config)
+
+
+def test_the_mock_gives_every_role_a_complete_section():
+    config = _config(results="out")
+    sources = catalog_sources(config)
+    assert set(sources) == set(ROLES)
+    assert sources["photometry"]["paths"] == [f"out/mock/photometry/part-{k:03d}.{fmt}"
+                                              for k, fmt in enumerate(["parquet", "fits", "parquet", "fits"])]
+    assert sources["specz"]["columns"] == {"id": "id", "ra": "ra", "dec": "dec", "magnitude": "mag_{band}",
+                                           "error": "magerr_{band}", "redshift": "z_spec"}
+    assert not sources["truth"]["with_photometry"] and sources["photometry"]["with_photometry"]
+    spec = CatalogSpec.from_config(sources["truth"], [], redshift_name="z_true")
+    assert spec.redshift_column == "z_true" and spec.sentinels == (99.0,)
+    # the mock's files do not exist yet: they are taken as named
+    assert source_files(config, sources["photometry"]) == sources["photometry"]["paths"]
+
+
+def test_user_files_keep_their_columns_and_expand_their_globs(tmp_path):
+    for name in ("a.parquet", "b.parquet"):
+        (tmp_path / name).write_bytes(b"")
+    config = _config(source="files", inputs={
+        "photometry": {"paths": [str(tmp_path / "*.parquet")], "columns": {"id": "OBJID"}},
+        "specz": {"paths": [str(tmp_path / "a.parquet")], "columns": {"redshift": "Z"}, "sentinels": [-99]}})
+    sources = catalog_sources(config)
+    assert sources["photometry"]["columns"]["id"] == "OBJID" and sources["photometry"]["columns"]["ra"] == "ra"
+    assert source_files(config, sources["photometry"]) == [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+    assert sources["truth"]["paths"] == [] and source_files(config, sources["truth"]) == []
+    config["inputs"]["photometry"]["paths"] = [str(tmp_path / "*.fits")]
+    with pytest.raises(CatalogError, match=r"\*\.fits"):
+        source_files(config, catalog_sources(config)["photometry"])
+
+
+def test_files_without_photometry_or_a_specz_redshift_are_refused():
+    with pytest.raises(ValueError, match="inputs.photometry.paths"):
+        catalog_sources(_config(source="files"))
+    with pytest.raises(ValueError, match="columns.redshift"):
+        catalog_sources(_config(source="files", inputs={"photometry": {"paths": ["x"]}, "specz": {"paths": ["y"]}}))
