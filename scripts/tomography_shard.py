@@ -6,11 +6,10 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 import numpy as np
 import pandas as pd
 
-from zshard import pdf
 from zshard.io.atomic import read_json, write_parquet
 from zshard.io.ids import derive_seed, subset_mask
 from zshard.io.pdf_table import read_pdf_table
-from zshard.tomography import NzPartial, assign_bins, edges_from_json, partial_nz, selection_cuts_from_config
+from zshard.tomography import assign_bins, edges_from_json, partial_nz_from_pdfs, selection_cuts_from_config
 
 cfg = snakemake.params.tomography
 bands = snakemake.params.bands
@@ -27,15 +26,10 @@ in_coverage = table.summaries["in_coverage"].to_numpy().astype(bool) if "in_cove
 keep, failed = selection_cuts_from_config(cfg["cuts"], catalog, in_coverage)
 bins = assign_bins(z_point, edges, mask=keep)
 
-# Stack the PDFs in chunks: the per-object grid probabilities never exist for the whole shard.
-chunk = 100_000
-partials = []
-for start in range(0, len(bins), chunk):
-    part = slice(start, start + chunk)
-    pz_grid = pdf.bin_probabilities(table.quantiles[part], table.levels, grid_edges, table.z_min, table.z_max)
-    partials.append(partial_nz(pz_grid, z_point[part], bins[part], edges, grid_edges,
-                               cuts_failed=failed if start == 0 else None))  # the shard's counts, once
-NzPartial.combine(partials).to_npz(snakemake.output.partial)
+# The partial n(z): each bin's p(z) stacked on the fine grid, straight from the quantiles.
+partial = partial_nz_from_pdfs(table.quantiles, table.levels, table.z_min, table.z_max, z_point, bins, edges,
+                               grid_edges, cuts_failed=failed)
+partial.to_npz(snakemake.output.partial)
 
 write_parquet(snakemake.output.bins, pd.DataFrame({
     "id": table.ids, "tomo_bin": bins.astype(np.int16), "z_point": z_point.astype(np.float32),

@@ -363,3 +363,30 @@ def test_fits_and_text_load_as_cosmosis_does(tmp_path):
     np.testing.assert_allclose(data[0], z)
     np.testing.assert_allclose(data[1:], nz, rtol=1e-7)
     assert nz.shape == (4, ext.header["NZ"])
+
+
+def test_partial_from_pdfs_equals_the_grid_stack():
+    """Stacking straight from the quantiles gives the grid path's sums, without the grid matrix."""
+    from zshard import pdf
+    from zshard.tomography import partial_nz_from_pdfs
+
+    rng = np.random.default_rng(3)
+    levels = np.array([0.01, 0.05, 0.16, 0.5, 0.84, 0.95, 0.99])
+    centre = rng.uniform(0.1, 2.5, 500)
+    quantiles = centre[:, None] + rng.uniform(0.05, 0.3, (500, 1)) * np.array([-2.3, -1.6, -1, 0, 1, 1.6, 2.3])
+    grid = np.arange(0.0, 3.0 + 0.005, 0.01)
+    bins = assign_bins(centre, EDGES)
+    weights = rng.uniform(0.5, 2.0, 500)
+    failed = {"any": 3, "in_coverage": 3}
+    expected = partial_nz(pdf.bin_probabilities(quantiles, levels, grid, 0.0, 3.0), centre, bins, EDGES, grid,
+                          weights=weights, cuts_failed=failed)
+    got = partial_nz_from_pdfs(quantiles, levels, 0.0, 3.0, centre, bins, EDGES, grid, weights=weights,
+                               cuts_failed=failed)
+    np.testing.assert_allclose(got.stacked, expected.stacked, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(got.counts, expected.counts)
+    np.testing.assert_allclose(got.z_point_sums, expected.z_point_sums)
+    assert got.n_objects == expected.n_objects == 500 and got.n_cut == expected.n_cut == 3
+    with pytest.raises(ValueError, match="no valid p"):
+        broken = quantiles.copy()
+        broken[np.flatnonzero(bins >= 0)[0], 2] = np.nan
+        partial_nz_from_pdfs(broken, levels, 0.0, 3.0, centre, bins, EDGES, grid)

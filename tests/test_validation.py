@@ -207,3 +207,50 @@ def test_zero_point_sigma_zero_gives_zero_and_errors_add_in_quadrature():
         row["sigma_bootstrap"], row["sigma_sample_variance"], row["sigma_zero_point"], row["sigma_total"])
     assert e["zero_point"] == 0.004
     assert e["total"] == pytest.approx(np.sqrt(e["bootstrap"] ** 2 + e["sample_variance"] ** 2 + 0.004 ** 2))
+
+
+def _deep_field_inputs(rng, match_by_id: bool):
+    """A wide survey biased low by SHIFT (two colours as 'magnitudes' g, r) and a deep field in it."""
+    import pandas as pd
+
+    f, bins, z_phot = _science(rng)
+    wide = pd.DataFrame({"id": np.arange(len(bins)), "mag_g": f[:, 0], "mag_r": f[:, 1], "tomo_bin": bins,
+                         "z_mean": z_phot})
+    f_ref, z_ref = _population(3000, rng)
+    ids = rng.choice(len(bins), 3000, replace=False) if match_by_id else np.arange(10**6, 10**6 + 3000)
+    if match_by_id:
+        f_ref, z_ref = f[ids], 0.1 + f[ids] @ np.array([1.0, 0.5])
+    reference = pd.DataFrame({"id": ids, "z_ref": z_ref, "mag_g": f_ref[:, 0], "mag_r": f_ref[:, 1],
+                              "ra": rng.uniform(149, 151, 3000), "dec": rng.uniform(1, 3, 3000)})
+    return reference, wide[["id", "tomo_bin", "z_mean"]], wide.sample(5000, random_state=1)
+
+
+@pytest.mark.parametrize("match", ["id", "colour"])
+def test_deep_field_validation_recovers_the_shift_with_every_error_term(match):
+    from zshard.config import with_defaults
+    from zshard.validation import deep_field_validation
+
+    cfg = with_defaults({"match": match, "n_bootstrap": 50, "n_jackknife": 5,
+                         "zero_point": {"sigma_mag": 0.01, "n_draws": 5}}, "validation.deep_reference")
+    reference, wide_bins, wide_sample = _deep_field_inputs(np.random.default_rng(5), match == "id")
+    result = deep_field_validation(reference, wide_bins, wide_sample, cfg, ["g", "r"], 3, seed=7)
+    assert result["sample_variance"]["method"] == "jackknife" and result["n_reference"] == 3000
+    for row in result["bins"]:
+        assert abs(row["delta_z"] - SHIFT) < 3 * row["sigma_total"] + 0.003, row
+        assert row["sigma_zero_point"] > 0 and row["sigma_bootstrap"] > 0
+    again = deep_field_validation(reference, wide_bins, wide_sample, cfg, ["g", "r"], 3, seed=7)
+    assert [r["delta_z"] for r in again["bins"]] == [r["delta_z"] for r in result["bins"]]
+
+
+def test_true_delta_z_is_the_truth_minus_the_mean_of_the_delivered_nz():
+    from zshard.validation import true_delta_z
+
+    z_true = np.array([0.3, 0.5, 0.4, 1.0, 1.2, np.nan, 2.0])
+    bins = np.array([0, 0, 0, 1, 1, 1, -1])
+    rows = true_delta_z(z_true, bins, [0.38, 1.05, 1.5], np.arange(0, 2.1, 0.1))
+    assert [r["n"] for r in rows] == [3, 2, 0]
+    assert rows[0]["delta_z_true"] == pytest.approx(0.4 - 0.38)
+    assert rows[1]["delta_z_true"] == pytest.approx(1.1 - 1.05)
+    assert rows[0]["sigma"] == pytest.approx(0.1 / np.sqrt(3))
+    assert np.isnan(rows[2]["delta_z_true"]) and np.isnan(rows[2]["sigma"])
+    assert np.sum(rows[0]["true_nz"]) * 0.1 == pytest.approx(1.0)

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from zshard import pdf
 from zshard.io.atomic import atomic_path
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "assign_bins",
     "NzPartial",
     "partial_nz",
+    "partial_nz_from_pdfs",
     "NzResult",
     "reduce_partials",
     "write_nz_fits",
@@ -396,7 +398,7 @@ class NzPartial:
 def partial_nz(pz_grid: np.ndarray, z_point: np.ndarray, bins: np.ndarray, edges: Sequence[float] | np.ndarray,
                grid_edges: Sequence[float] | np.ndarray | None = None,
                weights: np.ndarray | None = None, cuts_failed: dict[str, int] | None = None) -> NzPartial:
-    """Partial n(z) sums of one shard.
+    """Partial n(z) sums of one shard, from each object's probability mass on the fine grid.
 
     Parameters
     ----------
@@ -426,52 +428,105 @@ def partial_nz(pz_grid: np.ndarray, z_point: np.ndarray, bins: np.ndarray, edges
         On shape mismatch, bin indices outside -1..nbins-1, bad weights, or non-finite ``pz_grid``
         / ``z_point`` for a binned object.
     """
-    edges = _check_edges(edges, "edges")
     grid_edges = default_grid_edges() if grid_edges is None else _check_edges(grid_edges, "grid_edges")
-    nbins, ncells = edges.size - 1, grid_edges.size - 1
+    ncells = grid_edges.size - 1
     pz = np.asarray(pz_grid, dtype=np.float64)
     if pz.ndim != 2 or pz.shape[1] != ncells:
         raise ValueError(f"pz_grid has shape {pz.shape}, expected (n, {ncells}) for "
                          f"{grid_edges.size} grid edges")
-    n = pz.shape[0]
+    b, w = _checked_bins_and_weights(pz.shape[0], z_point, bins, edges, weights)
+    binned = b >= 0
+    if not np.all(np.isfinite(pz[binned])):
+        raise ValueError("pz_grid has non-finite values for objects assigned to a bin")
+
+    def stack_bin(selected: np.ndarray) -> np.ndarray:  # one BLAS matrix-vector product per bin
+        return w[selected] @ pz[selected]
+
+    return _partial(stack_bin, z_point, b, w, edges, grid_edges, cuts_failed)
+
+
+def partial_nz_from_pdfs(quantiles: np.ndarray, levels: Sequence[float], z_min: float, z_max: float,
+                         z_point: np.ndarray, bins: np.ndarray, edges: Sequence[float] | np.ndarray,
+                         grid_edges: Sequence[float] | np.ndarray, weights: np.ndarray | None = None,
+                         cuts_failed: dict[str, int] | None = None) -> NzPartial:
+    """Partial n(z) sums of one shard, stacked straight from the quantile p(z) (:func:`zshard.pdf.stack`).
+
+    The same sums as :func:`partial_nz` of :func:`zshard.pdf.bin_probabilities` (equal up to
+    rounding), without the (n, m - 1) grid matrix: time O(n K log m) and memory O(K) per object,
+    against O(n m) for the grid (m = 300 cells of 0.01 took 2.4 kB per object).
+
+    Parameters
+    ----------
+    quantiles : (n, K) array
+        Each object's p(z) quantiles at ``levels`` (the calibrated table of the shard).
+    levels : (K,) array
+    z_min, z_max : float
+        Support of the p(z).
+    z_point, bins, edges, weights, cuts_failed
+        As for :func:`partial_nz`.
+    grid_edges : (m,) array
+        Fine redshift grid of the stacked n(z).
+
+    Raises
+    ------
+    ValueError
+        As :func:`partial_nz`, and for a binned object without a valid p(z) (a NaN quantile).
+    """
+    grid_edges = _check_edges(grid_edges, "grid_edges")
+    q = pdf.check_quantiles(quantiles)
+    b, w = _checked_bins_and_weights(q.shape[0], z_point, bins, edges, weights)
+    if np.any(np.isnan(q[b >= 0])):
+        raise ValueError("a binned object has no valid p(z) (a NaN quantile)")
+
+    def stack_bin(selected: np.ndarray) -> np.ndarray:
+        return pdf.stack(q[selected], levels, grid_edges, weights=w[selected], z_min=z_min, z_max=z_max)
+
+    return _partial(stack_bin, z_point, b, w, edges, grid_edges, cuts_failed)
+
+
+def _checked_bins_and_weights(n: int, z_point, bins, edges, weights) -> tuple[np.ndarray, np.ndarray]:
+    """``bins`` as int64 and the weights (default 1) of ``n`` objects, checked; raises ValueError."""
+    nbins = _check_edges(edges, "edges").size - 1
     z = np.asarray(z_point, dtype=np.float64)
     b = np.asarray(bins)
     if z.shape != (n,) or b.shape != (n,):
-        raise ValueError(f"z_point {z.shape} and bins {b.shape} must have shape ({n},) like pz_grid")
+        raise ValueError(f"z_point {z.shape} and bins {b.shape} must have shape ({n},), one per object")
     if b.size and (not np.issubdtype(b.dtype, np.integer)):
         raise ValueError(f"bins must be integers, got dtype {b.dtype}")
     b = b.astype(np.int64)
     if b.size and (b.min() < -1 or b.max() >= nbins):
         raise ValueError(f"bin indices must lie in -1..{nbins - 1}, found {b.min()}..{b.max()}")
     if weights is None:
-        w = np.ones(n)
-    else:
-        w = np.asarray(weights, dtype=np.float64)
-        if w.shape != (n,):
-            raise ValueError(f"weights has shape {w.shape}, expected ({n},)")
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError("weights must be finite and non-negative")
+        return b, np.ones(n)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"weights has shape {w.shape}, expected ({n},)")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("weights must be finite and non-negative")
+    return b, w
 
+
+def _partial(stack_bin, z_point, b: np.ndarray, w: np.ndarray, edges, grid_edges: np.ndarray,
+             cuts_failed: dict[str, int] | None) -> NzPartial:
+    """The sums of :class:`NzPartial`; ``stack_bin(selected)`` stacks the selected objects' p(z)."""
+    edges = _check_edges(edges, "edges")
+    nbins = edges.size - 1
+    z = np.asarray(z_point, dtype=np.float64)
     binned = b >= 0
-    if not np.all(np.isfinite(pz[binned])):
-        raise ValueError("pz_grid has non-finite values for objects assigned to a bin")
     if not np.all(np.isfinite(z[binned])):
         raise ValueError("z_point has non-finite values for objects assigned to a bin")
-
-    bb = b[binned]
-    wb = w[binned]
+    bb, wb = b[binned], w[binned]
     counts = np.bincount(bb, minlength=nbins).astype(np.int64)
     weight_sums = np.bincount(bb, weights=wb, minlength=nbins)
     z_point_sums = np.bincount(bb, weights=wb * z[binned], minlength=nbins)
-    stacked = np.zeros((nbins, ncells))
-    pzb = pz[binned]
-    for i in range(nbins):  # loop over the few bins; each is one BLAS matrix-vector product
-        sel = bb == i
-        if np.any(sel):
-            stacked[i] = wb[sel] @ pzb[sel]
+    stacked = np.zeros((nbins, grid_edges.size - 1))
+    for i in range(nbins):
+        selected = b == i
+        if np.any(selected):
+            stacked[i] = stack_bin(selected)
     cuts_failed = cuts_failed or {}
     return NzPartial(edges=edges, grid_edges=grid_edges, counts=counts, weight_sums=weight_sums,
-                     stacked=stacked, z_point_sums=z_point_sums, n_objects=n,
+                     stacked=stacked, z_point_sums=z_point_sums, n_objects=int(b.size),
                      cut_counts=[int(cuts_failed.get(name, 0)) for name in CUT_NAMES],
                      n_cut=int(cuts_failed.get("any", 0)))
 

@@ -55,6 +55,7 @@ Bins with fewer than 2 reference objects have null (NaN) estimates and a ``note`
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -66,6 +67,8 @@ __all__ = [
     "jackknife_delta_z",
     "zero_point_delta_z",
     "deep_field_delta_z",
+    "deep_field_validation",
+    "true_delta_z",
     "inverse_variance_combination",
     "delta_z_table",
 ]
@@ -381,6 +384,123 @@ def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean:
                      "sigma_jackknife": val(sigma_jk) if patches is not None else None,
                      "sigma_total": errors["total"], "sample_variance_method": sv_method,
                      "errors": errors, "note": note})
+    return rows
+
+
+def deep_field_validation(reference, wide_bins, wide_sample, cfg: dict, bands: Sequence[str], nbins: int,
+                          seed: int) -> dict:
+    """Δz per bin against a deep reference field, each error term apart: the ``validate_delta_z`` product.
+
+    Parameters
+    ----------
+    reference : pandas.DataFrame
+        The deep field: ``id``, ``z_ref``, magnitudes ``mag_<band>``, and ``ra``/``dec`` where known.
+    wide_bins : pandas.DataFrame
+        Every wide-survey object's ``id``, ``tomo_bin`` and ``z_mean`` (the tomography bins tables).
+    wide_sample : pandas.DataFrame
+        The id-hashed matching subsample of the wide survey (magnitudes, ``tomo_bin``, ``z_mean``).
+    cfg : dict
+        The config's ``validation.deep_reference`` section.
+    bands : sequence of str
+    nbins : int
+    seed : int
+        The master seed; each random step derives its own.
+
+    Returns
+    -------
+    dict
+        The method, a note on the matching, the sample-variance and zero-point settings, and the rows
+        of :func:`deep_field_delta_z`.
+
+    Notes
+    -----
+    With ``match: id`` the field lies inside the survey, and each reference object takes its own
+    wide-survey bin and photo-z; otherwise it takes those of its nearest wide neighbour in magnitude
+    space. The sample variance is a jackknife over k-means sky patches of the field where enough
+    objects have positions, else ``sample_variance_fraction`` of ⟨z_ref⟩. The zero-point term
+    offsets the wide sample's magnitudes, re-matches and takes the rms of the Δz shift.
+    """
+    from zshard.features import magnitude_matrix
+    from zshard.io.ids import derive_seed
+
+    reference = reference[np.isfinite(reference["z_ref"].to_numpy())].reset_index(drop=True)
+    if cfg["match"] == "id":
+        matched = reference.merge(wide_bins, on="id", how="inner", validate="one_to_one")
+        note = f"{len(matched)} of {len(reference)} reference objects found in the photometric catalogue by id"
+    else:
+        nearest = nearest_science_neighbours(magnitude_matrix(reference, bands), magnitude_matrix(wide_sample, bands))
+        matched = reference.assign(tomo_bin=wide_sample["tomo_bin"].to_numpy()[nearest],
+                                   z_mean=wide_sample["z_mean"].to_numpy()[nearest])
+        note = (f"{len(reference)} reference objects matched to their nearest of {len(wide_sample)} "
+                "wide-field objects")
+
+    patches, sv_note = None, f"fraction {cfg['sample_variance_fraction']} of <z_ref> (config)"
+    if cfg["sample_variance"] == "jackknife":
+        ra, dec = matched["ra"].to_numpy(np.float64), matched["dec"].to_numpy(np.float64)
+        positioned = np.isfinite(ra) & np.isfinite(dec)
+        if positioned.sum() >= 2 * cfg["n_jackknife"]:
+            patches = jackknife_patches(ra, dec, cfg["n_jackknife"], seed=derive_seed(seed, "validation.jackknife"))
+            sv_note = (f"jackknife over {cfg['n_jackknife']} k-means sky patches of the field, "
+                       "in excess of the bootstrap")
+        else:
+            sv_note = f"jackknife asked, but only {int(positioned.sum())} reference objects have positions: " + sv_note
+
+    zp_cfg = cfg["zero_point"]
+    zero_point = zero_point_delta_z(magnitude_matrix(matched, bands), matched["z_ref"].to_numpy(),
+                                    magnitude_matrix(wide_sample, bands), wide_sample["tomo_bin"].to_numpy(),
+                                    wide_sample["z_mean"].to_numpy(), nbins, sigma_mag=zp_cfg["sigma_mag"],
+                                    n_draws=zp_cfg["n_draws"], seed=derive_seed(seed, "validation.zero_point"))
+    rows = deep_field_delta_z(matched["z_ref"].to_numpy(), matched["tomo_bin"].to_numpy(),
+                              matched["z_mean"].to_numpy(), nbins, n_bootstrap=cfg["n_bootstrap"],
+                              seed=derive_seed(seed, "validation.delta_z"),
+                              sample_variance_fraction=cfg["sample_variance_fraction"], patches=patches,
+                              sigma_zero_point=zero_point["sigma"])
+    return {"method": f"deep reference field, matched by {cfg['match']}", "note": note,
+            "n_reference": int(len(reference)),
+            "sample_variance": {"method": "jackknife" if patches is not None else "fraction", "note": sv_note,
+                                "n_patches": cfg["n_jackknife"] if patches is not None else None},
+            "zero_point": {"sigma_mag": zp_cfg["sigma_mag"], "n_draws": zp_cfg["n_draws"],
+                           "n_wide_sample": int(len(wide_sample)), "delta_z_matched": zero_point["delta_z_matched"]},
+            "bins": rows}
+
+
+def true_delta_z(z_true: np.ndarray, bins: np.ndarray, nz_mean_z: Sequence[float],
+                 grid_edges: np.ndarray) -> list[dict]:
+    """Δz per bin where the true redshifts are known (mocks, hidden spec-z): the truth the methods estimate.
+
+    ``delta_z_true`` = ⟨z_true⟩ of the bin's objects − the mean of the bin's delivered n(z)
+    (``nz/nz.json`` ``mean_z``: the stacked calibrated p(z) with the configured cuts and weights).
+    The photo-z side is the n(z) product, not the mean of the objects' own p(z) means, because the
+    product is what an analysis shifts by Δz; without weights the two differ only by the n(z)
+    grid's discretisation.
+
+    Parameters
+    ----------
+    z_true, bins : (n,) arrays
+        True redshift and tomographic bin (-1: in no bin) of each object.
+    nz_mean_z : (nbins,) sequence
+        Mean redshift of each bin's n(z).
+    grid_edges : (m,) array
+        Edges of the histogram of the true n(z).
+
+    Returns
+    -------
+    list of dict, one per bin
+        ``bin``, ``n``, ``mean_z_true``, ``mean_z_nz``, ``delta_z_true``, ``sigma`` (standard error
+        of ⟨z_true⟩: the bin's shot noise; NaN for n < 2) and ``true_nz`` (density on ``grid_edges``).
+        An empty bin has NaN entries.
+    """
+    z_true = np.asarray(z_true, dtype=np.float64)
+    bins = np.asarray(bins)
+    rows = []
+    for i, mean_nz in enumerate(nz_mean_z):
+        z = z_true[(bins == i) & np.isfinite(z_true)]
+        mean = float(z.mean()) if z.size else float("nan")
+        hist = np.histogram(z, bins=grid_edges, density=True)[0] if z.size else np.zeros(len(grid_edges) - 1)
+        rows.append({"bin": i, "n": int(z.size), "mean_z_true": mean, "mean_z_nz": float(mean_nz),
+                     "delta_z_true": mean - float(mean_nz),
+                     "sigma": float(z.std(ddof=1) / np.sqrt(z.size)) if z.size > 1 else float("nan"),
+                     "true_nz": hist})
     return rows
 
 

@@ -12,9 +12,9 @@ rule fit_calibration:
         calibration=config["calibration"],
         weights=config["representativeness"]["weights"],
     log:
-        f"{R}/logs/fit_calibration.log",
+        log_of("fit_calibration"),
     benchmark:
-        f"{R}/benchmarks/fit_calibration.tsv"
+        benchmark_of("fit_calibration")
     threads: 1
     resources:
         mem_mb=job_resource("fit_calibration", "mem_mb"),
@@ -32,9 +32,9 @@ rule calibrate_shard:
     output:
         f"{R}/pdf/calibrated/{{shard}}.parquet",
     log:
-        f"{R}/logs/calibrate_shard/{{shard}}.log",
+        log_of("calibrate_shard", "{shard}"),
     benchmark:
-        f"{R}/benchmarks/calibrate_shard/{{shard}}.tsv"
+        benchmark_of("calibrate_shard", "{shard}")
     # one SLURM job runs a shard's predict -> calibrate -> tomography (profiles/slurm batches several)
     group:
         "shard_chain"

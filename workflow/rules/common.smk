@@ -47,6 +47,21 @@ if not _deploys_environments():
     shell.prefix(f"set -euo pipefail; export PATH={os.path.dirname(sys.executable)}:\"$PATH\"; ")
 
 
+def log_of(rule_name, job=None):
+    """A job's log: <results>/logs/<rule>.log, or <results>/logs/<rule>/<job>.log for a job of many
+    (``job`` names it by its wildcards, e.g. "{shard}")."""
+    return _job_file("logs", rule_name, job, ".log")
+
+
+def benchmark_of(rule_name, job=None):
+    """A job's Snakemake benchmark record, laid out as :func:`log_of`."""
+    return _job_file("benchmarks", rule_name, job, ".tsv")
+
+
+def _job_file(kind, rule_name, job, suffix):
+    return os.path.join(R, kind, rule_name, *([job] if job else [])) + suffix
+
+
 def res(rule_name, key):
     """A resource of a rule from config["resources"], falling back to the default entry."""
     table = config.get("resources", {})

@@ -14,9 +14,9 @@ rule mock_survey:
         bands=BANDS,
         seed=SEED,
     log:
-        f"{R}/logs/mock_survey.log",
+        log_of("mock_survey"),
     benchmark:
-        f"{R}/benchmarks/mock_survey.tsv"
+        benchmark_of("mock_survey")
     threads: res("mock_survey", "threads")
     resources:
         mem_mb=job_resource("mock_survey", "mem_mb"),

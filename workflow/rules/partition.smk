@@ -16,9 +16,9 @@ rule partition_split:
         bands=BANDS,
         chunk_rows=config["partition"]["chunk_rows"],
     log:
-        f"{R}/logs/partition_split/{{file_id}}.log",
+        log_of("partition_split", "{file_id}"),
     benchmark:
-        f"{R}/benchmarks/partition_split/{{file_id}}.tsv"
+        benchmark_of("partition_split", "{file_id}")
     threads: 1
     resources:
         mem_mb=job_resource("partition_split", "mem_mb"),
@@ -44,9 +44,9 @@ checkpoint partition_plan:
         max_rows=config["partition"]["max_rows_per_shard"],
         lowest_order=config["partition"]["lowest_order"],
     log:
-        f"{R}/logs/partition_plan.log",
+        log_of("partition_plan"),
     benchmark:
-        f"{R}/benchmarks/partition_plan.tsv"
+        benchmark_of("partition_plan")
     threads: 1
     resources:
         mem_mb=job_resource("partition_plan", "mem_mb"),
@@ -68,9 +68,9 @@ rule partition_reduce:
     params:
         compression=config["partition"]["compression"],
     log:
-        f"{R}/logs/partition_reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.log",
+        log_of("partition_reduce", "Norder={order}/Dir={hatsdir}/Npix={pixel}"),
     benchmark:
-        f"{R}/benchmarks/partition_reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.tsv"
+        benchmark_of("partition_reduce", "Norder={order}/Dir={hatsdir}/Npix={pixel}")
     # Not grouped: several reduces per job (group-components) made Snakemake's dry run loop forever
     # now and then, as the reduces come from the plan checkpoint (snakemake issues #1217, #4202).
     threads: 1
@@ -105,9 +105,9 @@ rule partition_manifest:
         catalog_name=config["partition"]["catalog_name"],
         duplicate_ids=config["partition"]["duplicate_ids"],
     log:
-        f"{R}/logs/partition_manifest.log",
+        log_of("partition_manifest"),
     benchmark:
-        f"{R}/benchmarks/partition_manifest.tsv"
+        benchmark_of("partition_manifest")
     threads: 1
     resources:
         mem_mb=job_resource("partition_manifest", "mem_mb"),

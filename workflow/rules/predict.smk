@@ -8,9 +8,9 @@ rule predict_shard:
     output:
         f"{R}/pdf/raw/{{shard}}.parquet",
     log:
-        f"{R}/logs/predict_shard/{{shard}}.log",
+        log_of("predict_shard", "{shard}"),
     benchmark:
-        f"{R}/benchmarks/predict_shard/{{shard}}.tsv"
+        benchmark_of("predict_shard", "{shard}")
     # one SLURM job runs a shard's predict -> calibrate -> tomography (profiles/slurm batches several)
     group:
         "shard_chain"

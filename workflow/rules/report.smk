@@ -47,9 +47,9 @@ rule summary:
         clustering=CLUSTERING,
         truth=TRUTH,
     log:
-        f"{R}/logs/summary.log",
+        log_of("summary"),
     benchmark:
-        f"{R}/benchmarks/summary.tsv"
+        benchmark_of("summary")
     threads: 1
     resources:
         mem_mb=job_resource("summary", "mem_mb"),

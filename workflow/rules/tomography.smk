@@ -19,9 +19,9 @@ rule tomography_edges:
     params:
         tomography=EDGES_PARAMS,
     log:
-        f"{R}/logs/tomography_edges.log",
+        log_of("tomography_edges"),
     benchmark:
-        f"{R}/benchmarks/tomography_edges.tsv"
+        benchmark_of("tomography_edges")
     threads: 1
     resources:
         mem_mb=job_resource("tomography_edges", "mem_mb"),
@@ -46,9 +46,9 @@ rule tomography_shard:
         bands=BANDS,
         seed=SEED,
     log:
-        f"{R}/logs/tomography_shard/{{shard}}.log",
+        log_of("tomography_shard", "{shard}"),
     benchmark:
-        f"{R}/benchmarks/tomography_shard/{{shard}}.tsv"
+        benchmark_of("tomography_shard", "{shard}")
     # one SLURM job runs a shard's predict -> calibrate -> tomography (profiles/slurm batches several)
     group:
         "shard_chain"
@@ -73,9 +73,9 @@ rule reduce_nz:
         sacc=f"{R}/nz/nz.sacc.fits",
         summary=f"{R}/nz/nz.json",
     log:
-        f"{R}/logs/reduce_nz.log",
+        log_of("reduce_nz"),
     benchmark:
-        f"{R}/benchmarks/reduce_nz.tsv"
+        benchmark_of("reduce_nz")
     threads: 1
     resources:
         mem_mb=job_resource("reduce_nz", "mem_mb"),

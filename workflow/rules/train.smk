@@ -28,9 +28,9 @@ rule prepare_samples:
         fractions=config["samples"]["fractions"],
         seed=SEED,
     log:
-        f"{R}/logs/prepare_samples.log",
+        log_of("prepare_samples"),
     benchmark:
-        f"{R}/benchmarks/prepare_samples.tsv"
+        benchmark_of("prepare_samples")
     threads: 1
     resources:
         mem_mb=job_resource("prepare_samples", "mem_mb"),
@@ -56,9 +56,9 @@ rule science_sample:
         chunk_rows=config["representativeness"]["chunk_rows"],
         seed=SEED,
     log:
-        f"{R}/logs/science_sample.log",
+        log_of("science_sample"),
     benchmark:
-        f"{R}/benchmarks/science_sample.tsv"
+        benchmark_of("science_sample")
     threads: 1
     resources:
         mem_mb=job_resource("science_sample", "mem_mb"),
@@ -87,9 +87,9 @@ rule representativeness:
         source=config["source"],
         seed=SEED,
     log:
-        f"{R}/logs/representativeness.log",
+        log_of("representativeness"),
     benchmark:
-        f"{R}/benchmarks/representativeness.tsv"
+        benchmark_of("representativeness")
     threads: 1
     resources:
         mem_mb=job_resource("representativeness", "mem_mb"),
@@ -116,9 +116,9 @@ rule anomalies:
         bands=BANDS,
         seed=SEED,
     log:
-        f"{R}/logs/anomalies.log",
+        log_of("anomalies"),
     benchmark:
-        f"{R}/benchmarks/anomalies.tsv"
+        benchmark_of("anomalies")
     threads: res("anomalies", "threads")
     resources:
         mem_mb=job_resource("anomalies", "mem_mb"),
@@ -142,9 +142,9 @@ rule features:
         cfg=config["features"],
         bands=BANDS,
     log:
-        f"{R}/logs/features.log",
+        log_of("features"),
     benchmark:
-        f"{R}/benchmarks/features.tsv"
+        benchmark_of("features")
     threads: 1
     resources:
         mem_mb=job_resource("features", "mem_mb"),
@@ -171,9 +171,9 @@ rule select_features:
         cfg=config["selection"],
         seed=SEED,
     log:
-        f"{R}/logs/select_features.log",
+        log_of("select_features"),
     benchmark:
-        f"{R}/benchmarks/select_features.tsv"
+        benchmark_of("select_features")
     threads: res("select_features", "threads")
     resources:
         mem_mb=job_resource("select_features", "mem_mb"),
@@ -199,9 +199,9 @@ rule model_zoo:
         cfg=config["zoo"],
         seed=SEED,
     log:
-        f"{R}/logs/model_zoo.log",
+        log_of("model_zoo"),
     benchmark:
-        f"{R}/benchmarks/model_zoo.tsv"
+        benchmark_of("model_zoo")
     threads: res("model_zoo", "threads")
     resources:
         mem_mb=job_resource("model_zoo", "mem_mb"),
@@ -231,9 +231,9 @@ rule train_model:
         model=config["model"],
         seed=SEED,
     log:
-        f"{R}/logs/train_model.log",
+        log_of("train_model"),
     benchmark:
-        f"{R}/benchmarks/train_model.tsv"
+        benchmark_of("train_model")
     threads: res("train_model", "threads")
     resources:
         mem_mb=job_resource("train_model", "mem_mb"),

@@ -14,9 +14,9 @@ rule validate_photoz:
         magnitude_bins=config["validation"]["magnitude_bins"],
         bands=BANDS,
     log:
-        f"{R}/logs/validate_photoz.log",
+        log_of("validate_photoz"),
     benchmark:
-        f"{R}/benchmarks/validate_photoz.tsv"
+        benchmark_of("validate_photoz")
     threads: 1
     resources:
         mem_mb=job_resource("validate_photoz", "mem_mb"),
@@ -41,9 +41,9 @@ rule validate_delta_z:
         deep_reference=config["validation"]["deep_reference"],
         seed=SEED,
     log:
-        f"{R}/logs/validate_delta_z.log",
+        log_of("validate_delta_z"),
     benchmark:
-        f"{R}/benchmarks/validate_delta_z.tsv"
+        benchmark_of("validate_delta_z")
     threads: 1
     resources:
         mem_mb=job_resource("validate_delta_z", "mem_mb"),
@@ -66,9 +66,9 @@ rule validate_truth:
         catalog=SOURCES["truth"],
         grid_step=config["tomography"]["grid_step"],
     log:
-        f"{R}/logs/validate_truth.log",
+        log_of("validate_truth"),
     benchmark:
-        f"{R}/benchmarks/validate_truth.tsv"
+        benchmark_of("validate_truth")
     threads: 1
     resources:
         mem_mb=job_resource("validate_truth", "mem_mb"),
@@ -93,9 +93,9 @@ rule validate_clustering:
         clustering=config["validation"]["clustering"],
         seed=SEED,
     log:
-        f"{R}/logs/validate_clustering.log",
+        log_of("validate_clustering"),
     benchmark:
-        f"{R}/benchmarks/validate_clustering.tsv"
+        benchmark_of("validate_clustering")
     threads: 1
     resources:
         mem_mb=job_resource("validate_clustering", "mem_mb"),
@@ -115,9 +115,9 @@ rule combine_delta_z:
     output:
         table=f"{R}/validation/delta_z_table.json",
     log:
-        f"{R}/logs/combine_delta_z.log",
+        log_of("combine_delta_z"),
     benchmark:
-        f"{R}/benchmarks/combine_delta_z.tsv"
+        benchmark_of("combine_delta_z")
     threads: 1
     resources:
         mem_mb=job_resource("combine_delta_z", "mem_mb"),
