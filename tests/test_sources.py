@@ -6,7 +6,7 @@ from conftest import ROOT
 
 from zshard.config import with_defaults
 from zshard.io.catalogs import CatalogError, CatalogSpec
-from zshard.sources import ROLES, catalog_sources, source_files
+from zshard.sources import ROLES, catalog_sources, mock_photometry_files, source_files
 
 
 def _config(**changes) -> dict:
@@ -50,3 +50,12 @@ def test_files_without_photometry_or_a_specz_redshift_are_refused():
         catalog_sources(_config(source="files"))
     with pytest.raises(ValueError, match="columns.redshift"):
         catalog_sources(_config(source="files", inputs={"photometry": {"paths": ["x"]}, "specz": {"paths": ["y"]}}))
+
+
+def test_the_mock_rule_never_names_the_users_files():
+    """Rule mock_survey's outputs are the mock's own files whatever the source: a failed job's outputs
+    are deleted by Snakemake, so naming an input catalogue there would delete it."""
+    config = _config(results="out", source="files", inputs={"photometry": {"paths": ["/data/survey.fits"]},
+                                                            "specz": {"paths": ["/data/specz.fits"],
+                                                                      "columns": {"redshift": "Z"}}})
+    assert all(path.startswith("out/mock/photometry/") for path in mock_photometry_files(config))

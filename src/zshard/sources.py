@@ -29,6 +29,12 @@ def mock_directory(config: dict) -> str:
     return f"{config['results']}/mock"
 
 
+def mock_photometry_files(config: dict) -> list[str]:
+    """The mock survey's photometric files (rule mock_survey's outputs, whatever ``source`` is)."""
+    mock = config["mock"]
+    return photometry_paths(f"{mock_directory(config)}/photometry", mock["n_files"], mock["formats"])
+
+
 def catalog_sources(config: dict) -> dict[str, dict]:
     """Each input role's complete catalogue section, from the mock (``source: mock``) or ``inputs``.
 
@@ -49,9 +55,7 @@ def catalog_sources(config: dict) -> dict[str, dict]:
     """
     if config["source"] == "mock":
         directory = mock_directory(config)
-        mock = config["mock"]
-        photometry = photometry_paths(f"{directory}/photometry", mock["n_files"], mock["formats"])
-        sections = {"photometry": {"paths": photometry, "sentinels": MOCK_SENTINELS}}
+        sections = {"photometry": {"paths": mock_photometry_files(config), "sentinels": MOCK_SENTINELS}}
         for role, (name, redshift) in MOCK_FILES.items():
             sections[role] = {"paths": [f"{directory}/{name}"], "columns": {"redshift": redshift},
                               "sentinels": MOCK_SENTINELS}

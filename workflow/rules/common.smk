@@ -8,7 +8,7 @@ from snakemake.utils import validate
 
 from zshard.io.atomic import read_json
 from zshard.partition import file_ids
-from zshard.sources import catalog_sources, mock_directory, source_files
+from zshard.sources import catalog_sources, mock_directory, mock_photometry_files, source_files
 from zshard.sky import Shard
 
 validate(config, schema="../schemas/config.schema.yaml")

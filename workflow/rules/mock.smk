@@ -3,7 +3,7 @@
 
 rule mock_survey:
     output:
-        photometry=SOURCES["photometry"]["paths"],
+        photometry=mock_photometry_files(config),  # never the user's files (source: files)
         specz=f"{MOCK_DIR}/specz.parquet",
         deep_reference=f"{MOCK_DIR}/deep_reference.parquet",
         clustering_reference=f"{MOCK_DIR}/clustering_reference.parquet",
