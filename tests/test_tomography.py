@@ -367,7 +367,7 @@ def test_fits_and_text_load_as_cosmosis_does(tmp_path):
 
 def test_partial_from_pdfs_equals_the_grid_stack():
     """Stacking straight from the quantiles gives the grid path's sums, without the grid matrix."""
-    from zshard import pdf
+    from zshard.pdf.binned import bin_probabilities
     from zshard.tomography import partial_nz_from_pdfs
 
     rng = np.random.default_rng(3)
@@ -378,7 +378,7 @@ def test_partial_from_pdfs_equals_the_grid_stack():
     bins = assign_bins(centre, EDGES)
     weights = rng.uniform(0.5, 2.0, 500)
     failed = {"any": 3, "in_coverage": 3}
-    expected = partial_nz(pdf.bin_probabilities(quantiles, levels, grid, 0.0, 3.0), centre, bins, EDGES, grid,
+    expected = partial_nz(bin_probabilities(quantiles, levels, grid, 0.0, 3.0), centre, bins, EDGES, grid,
                           weights=weights, cuts_failed=failed)
     got = partial_nz_from_pdfs(quantiles, levels, 0.0, 3.0, centre, bins, EDGES, grid, weights=weights,
                                cuts_failed=failed)

@@ -12,7 +12,7 @@ Conventions
   ``edges[i] <= z < edges[i + 1]``; bin index ``-1`` means "not in any bin".
 * ``grid_edges`` (m,) is the fine redshift grid on which p(z) is tabulated; ``pz_grid`` (n, m - 1)
   holds each object's probability *mass* in each grid cell (not a density), as returned by
-  ``zshard.pdf.bin_probabilities``.
+  ``zshard.pdf.binned.bin_probabilities``.
 * The output n(z) is a density per unit redshift: ``sum(nz[i] * diff(grid_edges)) == 1``.
 
 Edges and cuts
@@ -38,8 +38,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from zshard import pdf
 from zshard.io.atomic import atomic_path
+from zshard.pdf.binned import stack
+from zshard.pdf.representation import check_quantiles
 
 __all__ = [
     "CUT_NAMES",
@@ -449,9 +450,9 @@ def partial_nz_from_pdfs(quantiles: np.ndarray, levels: Sequence[float], z_min: 
                          z_point: np.ndarray, bins: np.ndarray, edges: Sequence[float] | np.ndarray,
                          grid_edges: Sequence[float] | np.ndarray, weights: np.ndarray | None = None,
                          cuts_failed: dict[str, int] | None = None) -> NzPartial:
-    """Partial n(z) sums of one shard, stacked straight from the quantile p(z) (:func:`zshard.pdf.stack`).
+    """Partial n(z) sums of one shard, stacked straight from the quantile p(z) (:func:`zshard.pdf.binned.stack`).
 
-    The same sums as :func:`partial_nz` of :func:`zshard.pdf.bin_probabilities` (equal up to
+    The same sums as :func:`partial_nz` of :func:`zshard.pdf.binned.bin_probabilities` (equal up to
     rounding), without the (n, m - 1) grid matrix: time O(n K log m) and memory O(K) per object,
     against O(n m) for the grid (m = 300 cells of 0.01 took 2.4 kB per object).
 
@@ -473,13 +474,13 @@ def partial_nz_from_pdfs(quantiles: np.ndarray, levels: Sequence[float], z_min: 
         As :func:`partial_nz`, and for a binned object without a valid p(z) (a NaN quantile).
     """
     grid_edges = _check_edges(grid_edges, "grid_edges")
-    q = pdf.check_quantiles(quantiles)
+    q = check_quantiles(quantiles)
     b, w = _checked_bins_and_weights(q.shape[0], z_point, bins, edges, weights)
     if np.any(np.isnan(q[b >= 0])):
         raise ValueError("a binned object has no valid p(z) (a NaN quantile)")
 
     def stack_bin(selected: np.ndarray) -> np.ndarray:
-        return pdf.stack(q[selected], levels, grid_edges, weights=w[selected], z_min=z_min, z_max=z_max)
+        return stack(q[selected], levels, grid_edges, weights=w[selected], z_min=z_min, z_max=z_max)
 
     return _partial(stack_bin, z_point, b, w, edges, grid_edges, cuts_failed)
 
