@@ -13,7 +13,8 @@ import pandas as pd
 
 from zshard.io.atomic import write_json
 from zshard.pdf.summary import summaries
-from zshard.tomography import assign_bins, equal_number_edges, selection_cuts_from_config
+from zshard.tomography.binning import assign_bins, equal_number_edges
+from zshard.tomography.cuts import selection_cuts_from_config
 
 cfg = snakemake.params.tomography  # only the keys the edges depend on (rule tomography_edges)
 mode = cfg["edges_mode"]

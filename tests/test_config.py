@@ -20,7 +20,6 @@ from zshard import (
     representativeness,
     selection,
     sky,
-    tomography,
     training,
     validation,
     zoo,
@@ -28,10 +27,12 @@ from zshard import (
 from zshard.config import SCHEMA_PATH, schema, section_schema, with_defaults
 from zshard.mock.config import MockConfig
 from zshard.pdf import binned, distribution, qp_export, representation, summary
+from zshard.tomography import binning, cuts, partial, reduction, writers
 
 # The modules whose functions get the config's values (through the stages and the rule scripts).
 STAGE_MODULES = (anomalies, calibration, clustering, metrics, models, partition, representation, distribution, summary,
-                 binned, qp_export, report, representativeness, selection, sky, tomography, training, validation, zoo)
+                 binned, qp_export, report, representativeness, selection, sky, binning, cuts, partial, reduction,
+                 writers, training, validation, zoo)
 
 # Parameters named like a configured key that are something else, and why.
 NOT_CONFIGURED = {
@@ -39,7 +40,7 @@ NOT_CONFIGURED = {
     "n_bins": "the bins of a PIT histogram (metrics, report), not validation.magnitude_bins or tomography",
     "chunk_rows": "calibration.mixture_ppf's rows per batch (memory), not partition's",
     "grid_step": "qp_export.to_qp's grid for qp, not tomography's",
-    "n_objects": "tomography.NzPartial's count of objects, not the mock's",
+    "n_objects": "tomography.partial.NzPartial's count of objects, not the mock's",
 }
 
 
@@ -141,7 +142,7 @@ def test_the_code_defaults_that_remain_equal_the_schema():
     zoo_schema = section_schema("zoo")["properties"]
     assert list(zoo.ALGORITHMS) == zoo_schema["algorithms"]["items"]["enum"] == zoo_schema["algorithms"]["default"]
     assert list(zoo.RANK_METRICS) == zoo_schema["rank_by"]["enum"] == section_schema("selection.rank_by")["enum"]
-    assert list(tomography.CUT_NAMES) == list(section_schema("tomography.cuts")["properties"])
+    assert list(cuts.CUT_NAMES) == list(section_schema("tomography.cuts")["properties"])
 
 
 def test_clustering_settings_are_the_config_section():
