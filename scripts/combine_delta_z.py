@@ -4,7 +4,7 @@ import sys
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
 from zshard.io.atomic import read_json, write_json
-from zshard.tomography import edges_from_json
+from zshard.tomography.binning import edges_from_json
 from zshard.validation import delta_z_table
 
 

@@ -6,7 +6,10 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 import numpy as np
 
 from zshard.io.atomic import read_json, write_json
-from zshard.tomography import NzPartial, edges_from_json, reduce_partials, write_nz_fits, write_nz_sacc, write_nz_text
+from zshard.tomography.binning import edges_from_json
+from zshard.tomography.partial import NzPartial
+from zshard.tomography.reduction import reduce_partials
+from zshard.tomography.writers import write_nz_fits, write_nz_sacc, write_nz_text
 
 edges = edges_from_json(read_json(snakemake.input.edges))
 partials = [NzPartial.from_npz(path) for path in snakemake.input.partials]

@@ -11,9 +11,10 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 import numpy as np
 import pandas as pd
 
-from zshard import pdf
 from zshard.io.atomic import write_json
-from zshard.tomography import assign_bins, equal_number_edges, selection_cuts_from_config
+from zshard.pdf.summary import summaries
+from zshard.tomography.binning import assign_bins, equal_number_edges
+from zshard.tomography.cuts import selection_cuts_from_config
 
 cfg = snakemake.params.tomography  # only the keys the edges depend on (rule tomography_edges)
 mode = cfg["edges_mode"]
@@ -37,7 +38,7 @@ else:
     if cfg["point_estimate"] == "z_phot":
         z_point = np.asarray(z_phot, dtype=np.float32).astype(np.float64)
     else:
-        z_point = pdf.summaries(quantiles, levels, model.z_min, model.z_max)[cfg["point_estimate"]]
+        z_point = summaries(quantiles, levels, model.z_min, model.z_max)[cfg["point_estimate"]]
         z_point = np.asarray(z_point, dtype=np.float32).astype(np.float64)
     cuts = cfg["cuts"]
     coverage = model.assess_coverage(sample) if cuts["in_coverage"] else None

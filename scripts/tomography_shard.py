@@ -9,7 +9,9 @@ import pandas as pd
 from zshard.io.atomic import read_json, write_parquet
 from zshard.io.ids import derive_seed, subset_mask
 from zshard.io.pdf_table import read_pdf_table
-from zshard.tomography import assign_bins, edges_from_json, partial_nz_from_pdfs, selection_cuts_from_config
+from zshard.tomography.binning import assign_bins, edges_from_json
+from zshard.tomography.cuts import selection_cuts_from_config
+from zshard.tomography.partial import partial_nz_from_pdfs
 
 cfg = snakemake.params.tomography
 bands = snakemake.params.bands

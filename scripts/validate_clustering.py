@@ -12,7 +12,7 @@ from zshard.clustering import ClusteringConfig, clustering_delta_z, clustering_n
 from zshard.io.atomic import read_json, write_json
 from zshard.io.catalogs import CatalogSpec, read_catalog
 from zshard.io.ids import derive_seed
-from zshard.tomography import edges_from_json
+from zshard.tomography.binning import edges_from_json
 
 start = time.perf_counter()
 cfg = ClusteringConfig.from_dict(snakemake.params.clustering)

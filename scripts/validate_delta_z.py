@@ -11,7 +11,7 @@ import pandas as pd
 
 from zshard.io.atomic import read_json, write_json
 from zshard.io.catalogs import CatalogSpec, read_catalog
-from zshard.tomography import edges_from_json
+from zshard.tomography.binning import edges_from_json
 from zshard.validation import deep_field_validation
 
 params = snakemake.params

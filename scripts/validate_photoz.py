@@ -5,10 +5,11 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
 import pandas as pd
 
-from zshard import metrics, pdf
+from zshard import metrics
 from zshard.calibration import apply_calibration, load_calibration
 from zshard.io.atomic import write_json, write_parquet
 from zshard.models import PhotozModel
+from zshard.pdf.summary import summaries
 
 model = PhotozModel.load(snakemake.input.model, threads=snakemake.threads)
 calibration = load_calibration(snakemake.input.calibration)
@@ -17,7 +18,7 @@ z_spec = test["z_spec"].to_numpy()
 raw = model.predict_quantiles(test)
 calibrated = apply_calibration(raw, model.levels, calibration, model.z_min, model.z_max)
 levels = calibration.levels_for(model.levels)
-z_phot = pdf.summaries(calibrated, levels, model.z_min, model.z_max)["z_median"]
+z_phot = summaries(calibrated, levels, model.z_min, model.z_max)["z_median"]
 raw_args = (model.levels, z_spec, model.z_min, model.z_max)
 cal_args = (levels, z_spec, model.z_min, model.z_max)
 bins_cfg = snakemake.params.magnitude_bins

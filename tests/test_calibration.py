@@ -7,8 +7,11 @@ import pytest
 from scipy.stats import norm
 
 from zshard import calibration as cal
-from zshard import metrics, pdf
+from zshard import metrics
 from zshard.config import with_defaults
+from zshard.pdf.distribution import density
+from zshard.pdf.representation import knots, sanitize_quantiles
+from zshard.pdf.summary import summaries
 
 LEVELS = np.linspace(0.02, 0.98, 25)
 SETTINGS = with_defaults({}, "calibration")
@@ -22,7 +25,7 @@ def gaussian_sample(n, seed, width_factor=1.0, shift=0.0):
     s = rng.uniform(0.03, 0.12, n)
     z_true = rng.normal(mu, s)
     q = norm.ppf(LEVELS[None, :], loc=(mu + shift * s)[:, None], scale=(width_factor * s)[:, None])
-    return pdf.sanitize_quantiles(q), z_true
+    return sanitize_quantiles(q), z_true
 
 
 def test_recalibration_fixes_underdispersed_pdfs():
@@ -45,8 +48,8 @@ def test_recalibration_fixes_underdispersed_pdfs():
     cat_before = metrics.catastrophic_pit_fraction(metrics.pit_values(q_test, LEVELS, z_test))
     assert metrics.catastrophic_pit_fraction(pit_after) < 0.5 * cat_before
     # the recalibrated PDFs are broader (roughly twice as wide)
-    w_before = pdf.summaries(q_test, LEVELS)["z_hi68"] - pdf.summaries(q_test, LEVELS)["z_lo68"]
-    s_new = pdf.summaries(q_new, LEVELS)
+    w_before = summaries(q_test, LEVELS)["z_hi68"] - summaries(q_test, LEVELS)["z_lo68"]
+    s_new = summaries(q_new, LEVELS)
     ratio = np.median((s_new["z_hi68"] - s_new["z_lo68"]) / w_before)
     assert 1.6 < ratio < 2.4
 
@@ -56,7 +59,7 @@ def test_plain_bordoloi_map_keeps_support():
     q_val, z_val = gaussian_sample(2000, seed=12, width_factor=0.5)
     c = cal.fit_pit_calibration(metrics.pit_values(q_val, LEVELS, z_val), N_KNOTS)
     q_test, _ = gaussian_sample(500, seed=13, width_factor=0.5)
-    zk, _ = pdf.knots(q_test, LEVELS)
+    zk, _ = knots(q_test, LEVELS)
     plain = cal.apply_calibration(q_test, LEVELS, c, extrapolate_tails=False)
     # (up to the 1e-4 spacing that sanitize_quantiles puts between piled-up quantiles)
     assert np.all(plain[:, 0] >= zk[:, 0] - 1e-9)
@@ -178,7 +181,7 @@ def test_outlier_fraction_is_recovered():
     # makes the true mixture weight f + (1 - f) eps0, which the maximum likelihood recovers.
     q, z_true = sample_with_outliers(20000, seed=21, outlier_fraction=0.0)
     eps0 = cal.fit_outlier_fraction(q, LEVELS, z_true)
-    assert abs(eps0 - np.mean(pdf.density(q, LEVELS, z_true) == 0)) < 0.005
+    assert abs(eps0 - np.mean(density(q, LEVELS, z_true) == 0)) < 0.005
     for injected in (0.03, 0.10):
         q, z_true = sample_with_outliers(20000, seed=21, outlier_fraction=injected)
         eps = cal.fit_outlier_fraction(q, LEVELS, z_true)

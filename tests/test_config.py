@@ -16,30 +16,31 @@ from zshard import (
     metrics,
     models,
     partition,
-    pdf,
     report,
     representativeness,
     selection,
     sky,
-    tomography,
     training,
     validation,
     zoo,
 )
 from zshard.config import SCHEMA_PATH, schema, section_schema, with_defaults
 from zshard.mock.config import MockConfig
+from zshard.pdf import binned, distribution, qp_export, representation, summary
+from zshard.tomography import binning, cuts, partial, reduction, writers
 
 # The modules whose functions get the config's values (through the stages and the rule scripts).
-STAGE_MODULES = (anomalies, calibration, clustering, metrics, models, partition, pdf, report, representativeness,
-                 selection, sky, tomography, training, validation, zoo)
+STAGE_MODULES = (anomalies, calibration, clustering, metrics, models, partition, representation, distribution, summary,
+                 binned, qp_export, report, representativeness, selection, sky, binning, cuts, partial, reduction,
+                 writers, training, validation, zoo)
 
 # Parameters named like a configured key that are something else, and why.
 NOT_CONFIGURED = {
     "seed": "a seed derived from the master seed (zshard.io.derive_seed), not the master seed",
     "n_bins": "the bins of a PIT histogram (metrics, report), not validation.magnitude_bins or tomography",
     "chunk_rows": "calibration.mixture_ppf's rows per batch (memory), not partition's",
-    "grid_step": "pdf.to_qp's grid for qp, not tomography's",
-    "n_objects": "tomography.NzPartial's count of objects, not the mock's",
+    "grid_step": "qp_export.to_qp's grid for qp, not tomography's",
+    "n_objects": "tomography.partial.NzPartial's count of objects, not the mock's",
 }
 
 
@@ -135,12 +136,13 @@ def test_the_code_defaults_that_remain_equal_the_schema():
         if path[0] == "mock" and len(path) == 2:
             value = fields[path[1]]
             assert (list(value) if isinstance(value, tuple) else value) == default, path
-    assert (pdf.DEFAULT_Z_MIN, pdf.DEFAULT_Z_MAX) == (CONFIGURED[("model", "z_min")], CONFIGURED[("model", "z_max")])
+    assert ((representation.DEFAULT_Z_MIN, representation.DEFAULT_Z_MAX)
+            == (CONFIGURED[("model", "z_min")], CONFIGURED[("model", "z_max")]))
     # the names the schema enumerates are the ones the code knows
     zoo_schema = section_schema("zoo")["properties"]
     assert list(zoo.ALGORITHMS) == zoo_schema["algorithms"]["items"]["enum"] == zoo_schema["algorithms"]["default"]
     assert list(zoo.RANK_METRICS) == zoo_schema["rank_by"]["enum"] == section_schema("selection.rank_by")["enum"]
-    assert list(tomography.CUT_NAMES) == list(section_schema("tomography.cuts")["properties"])
+    assert list(cuts.CUT_NAMES) == list(section_schema("tomography.cuts")["properties"])
 
 
 def test_clustering_settings_are_the_config_section():

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from zshard import metrics, pdf
+from zshard import metrics
+from zshard.pdf.distribution import cdf
+from zshard.pdf.representation import sanitize_quantiles
 
 LEVELS = np.linspace(0.02, 0.98, 25)
 
@@ -19,7 +21,7 @@ def gaussian_sample(n, seed, width_factor=1.0, shift=0.0):
     s = rng.uniform(0.03, 0.12, n)
     z_true = rng.normal(mu, s)
     q = norm.ppf(LEVELS[None, :], loc=(mu + shift * s)[:, None], scale=(width_factor * s)[:, None])
-    return pdf.sanitize_quantiles(q), z_true
+    return sanitize_quantiles(q), z_true
 
 
 # ---------------------------------------------------------------- point metrics
@@ -155,10 +157,10 @@ def test_cde_loss_exact_toy():
 
 def test_crps_exact_against_numerical_integration():
     rng = np.random.default_rng(3)
-    q = pdf.sanitize_quantiles(norm.ppf(LEVELS[None, :], rng.uniform(0, 3, 6)[:, None], 0.2))
+    q = sanitize_quantiles(norm.ppf(LEVELS[None, :], rng.uniform(0, 3, 6)[:, None], 0.2))
     z_true = np.array([0.5, 1.0, -0.2, 3.5, 2.0, 0.0])
     grid = np.linspace(-1, 4.5, 550_001)
-    f = pdf.cdf(q, LEVELS, grid, grid=True)
+    f = cdf(q, LEVELS, grid, grid=True)
     h = (grid[None, :] >= z_true[:, None]).astype(float)
     num = ((f - h) ** 2).sum(axis=1) * (grid[1] - grid[0])
     exact = metrics.crps(q, LEVELS, z_true, per_object=True)

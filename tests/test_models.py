@@ -2,11 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zshard import metrics, pdf
+from zshard import metrics
 from zshard.config import with_defaults
 from zshard.features import FeatureSpec
 from zshard.models import PhotozModel
 from zshard.models import train_quantile_model as _train_quantile_model
+from zshard.pdf.summary import summaries
 
 LEVELS = np.array([0.05, 0.16, 0.5, 0.84, 0.95])
 MODEL = with_defaults({}, "model")
@@ -78,7 +79,7 @@ def test_artefact_holds_point_model_and_coverage_and_detects_tampering(tmp_path)
     model.coverage = result.coverage
     quantiles = model.predict_quantiles(test)
     z_phot = model.predict_point(test)
-    median = pdf.summaries(quantiles, LEVELS, model.z_min, model.z_max)["z_median"]
+    median = summaries(quantiles, LEVELS, model.z_min, model.z_max)["z_median"]
     np.testing.assert_allclose(median, z_phot, atol=2e-3)  # the p(z) is centred on z_phot
 
     path = tmp_path / "model.json"

@@ -30,9 +30,9 @@ def test_uint16_quantiles_round_trip_within_half_a_step(tmp_path):
     levels = np.linspace(0.01, 0.99, 19)
     centre = rng.uniform(0.05, 2.9, 500)
     q = np.sort(centre[:, None] + rng.normal(0, 0.05, (500, 19)), axis=1)
-    from zshard import pdf
+    from zshard.pdf.representation import sanitize_quantiles
 
-    q = pdf.sanitize_quantiles(q, 0.0, 3.0).astype(np.float32)
+    q = sanitize_quantiles(q, 0.0, 3.0).astype(np.float32)
     q[7] = np.nan
     path = str(tmp_path / "p.parquet")
     pdf_table.write_pdf_table(path, np.arange(500), q, levels, 0.0, 3.0)
@@ -57,24 +57,27 @@ def test_uint16_quantiles_round_trip_within_half_a_step(tmp_path):
 
 def test_pdfs_convert_to_a_qp_ensemble_with_the_same_cdf():
     qp = pytest.importorskip("qp", reason="qp-prob is a test extra (make install puts it in .venv)")
-    from zshard import pdf
+    from zshard.pdf.binned import bin_probabilities
+    from zshard.pdf.distribution import cdf, ppf
+    from zshard.pdf.qp_export import to_qp
+    from zshard.pdf.representation import sanitize_quantiles
 
     rng = np.random.default_rng(5)
     levels = np.array([0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999])
     centre = rng.uniform(0.2, 2.5, 50)
-    q = pdf.sanitize_quantiles(centre[:, None] + rng.normal(0, 0.1, (50, 1)) * np.linspace(-3, 3, 9), 0.0, 3.0)
-    ensemble = pdf.to_qp(q, levels, 0.0, 3.0)
+    q = sanitize_quantiles(centre[:, None] + rng.normal(0, 0.1, (50, 1)) * np.linspace(-3, 3, 9), 0.0, 3.0)
+    ensemble = to_qp(q, levels, 0.0, 3.0)
     assert isinstance(ensemble.gen_obj, qp.hist_gen) and ensemble.npdf == 50
     z = np.linspace(0.0, 3.0, 301)                  # on grid edges: the same CDF
-    np.testing.assert_allclose(ensemble.cdf(z), pdf.cdf(q, levels, z, 0.0, 3.0, grid=True), atol=1e-6)
+    np.testing.assert_allclose(ensemble.cdf(z), cdf(q, levels, z, 0.0, 3.0, grid=True), atol=1e-6)
     z_between = z[:-1] + 0.00037                    # between edges: within the mass of one 0.001 bin
-    largest_bin = pdf.bin_probabilities(q, levels, np.linspace(0.0, 3.0, 3001), 0.0, 3.0).max(axis=1)
-    difference = np.abs(ensemble.cdf(z_between) - pdf.cdf(q, levels, z_between, 0.0, 3.0, grid=True))
+    largest_bin = bin_probabilities(q, levels, np.linspace(0.0, 3.0, 3001), 0.0, 3.0).max(axis=1)
+    difference = np.abs(ensemble.cdf(z_between) - cdf(q, levels, z_between, 0.0, 3.0, grid=True))
     assert np.all(difference <= largest_bin[:, None] + 1e-9)
-    np.testing.assert_allclose(ensemble.ppf(np.array([0.5]))[:, 0], pdf.ppf(q, levels, [0.5], 0.0, 3.0)[:, 0],
+    np.testing.assert_allclose(ensemble.ppf(np.array([0.5]))[:, 0], ppf(q, levels, [0.5], 0.0, 3.0)[:, 0],
                                atol=2e-3)
-    compact = pdf.to_qp(q, levels, 0.0, 3.0, representation="quant")
+    compact = to_qp(q, levels, 0.0, 3.0, representation="quant")
     assert isinstance(compact.gen_obj, qp.quant_gen)
     np.testing.assert_allclose(np.array([compact[i].ppf(levels).ravel() for i in range(3)]), q[:3], atol=1e-6)
     with pytest.raises(ValueError, match="no valid PDF"):
-        pdf.to_qp(np.vstack([q[:2], np.full((1, 9), np.nan)]), levels)
+        to_qp(np.vstack([q[:2], np.full((1, 9), np.nan)]), levels)

@@ -4,20 +4,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from zshard.tomography import (
-    CUT_NAMES,
-    NzPartial,
-    assign_bins,
-    default_grid_edges,
-    edges_from_json,
-    equal_number_edges,
-    partial_nz,
-    reduce_partials,
-    selection_cuts,
-    write_nz_fits,
-    write_nz_sacc,
-    write_nz_text,
-)
+from zshard.tomography.binning import assign_bins, edges_from_json, equal_number_edges
+from zshard.tomography.cuts import CUT_NAMES, selection_cuts
+from zshard.tomography.partial import NzPartial, default_grid_edges, partial_nz
+from zshard.tomography.reduction import reduce_partials
+from zshard.tomography.writers import write_nz_fits, write_nz_sacc, write_nz_text
 
 EDGES = np.array([0.2, 0.43, 0.63, 0.9, 1.3])
 GRID = np.linspace(0.0, 2.0, 41)  # 40 cells of width 0.05
@@ -367,8 +358,8 @@ def test_fits_and_text_load_as_cosmosis_does(tmp_path):
 
 def test_partial_from_pdfs_equals_the_grid_stack():
     """Stacking straight from the quantiles gives the grid path's sums, without the grid matrix."""
-    from zshard import pdf
-    from zshard.tomography import partial_nz_from_pdfs
+    from zshard.pdf.binned import bin_probabilities
+    from zshard.tomography.partial import partial_nz_from_pdfs
 
     rng = np.random.default_rng(3)
     levels = np.array([0.01, 0.05, 0.16, 0.5, 0.84, 0.95, 0.99])
@@ -378,7 +369,7 @@ def test_partial_from_pdfs_equals_the_grid_stack():
     bins = assign_bins(centre, EDGES)
     weights = rng.uniform(0.5, 2.0, 500)
     failed = {"any": 3, "in_coverage": 3}
-    expected = partial_nz(pdf.bin_probabilities(quantiles, levels, grid, 0.0, 3.0), centre, bins, EDGES, grid,
+    expected = partial_nz(bin_probabilities(quantiles, levels, grid, 0.0, 3.0), centre, bins, EDGES, grid,
                           weights=weights, cuts_failed=failed)
     got = partial_nz_from_pdfs(quantiles, levels, 0.0, 3.0, centre, bins, EDGES, grid, weights=weights,
                                cuts_failed=failed)

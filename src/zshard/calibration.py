@@ -7,7 +7,7 @@ empirical CDF ``G`` of the PIT measured on a validation sample with known
 redshifts: the recalibrated CDF is ``F'(z) = G(F(z))``.  For a quantile PDF the
 recalibrated quantile at level ``alpha`` solves ``G(F(z)) = alpha``, i.e.
 ``z = Q(G^{-1}(alpha))``, which is what :func:`apply_calibration` evaluates
-(via :func:`zshard.pdf.ppf`).
+(via :func:`zshard.pdf.distribution.ppf`).
 
 ``G`` is stored as a strictly increasing piecewise-linear map through knots
 ``(pit_knots[i], level_knots[i])`` with pinned endpoints (0, 0) and (1, 1);
@@ -41,8 +41,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from zshard import pdf as _pdf
 from zshard.io.atomic import write_json
+from zshard.pdf.distribution import cdf, density, ppf_from_knots
+from zshard.pdf.representation import (
+    DEFAULT_Z_MAX,
+    DEFAULT_Z_MIN,
+    check_levels,
+    check_quantiles,
+    enforce_spacing,
+    float_dtype,
+    knots_with_invalid_rows,
+    sanitize_quantiles,
+)
 
 __all__ = [
     "PitCalibration",
@@ -116,7 +126,7 @@ class PitCalibration:
             raise ValueError(f"outlier_fraction must lie in [0, 1), got {eps}")
         object.__setattr__(self, "outlier_fraction", eps)
         if self.output_levels is not None:
-            levels = _pdf.check_levels(self.output_levels).copy()
+            levels = check_levels(self.output_levels).copy()
             levels.setflags(write=False)
             object.__setattr__(self, "output_levels", levels)
 
@@ -265,7 +275,7 @@ def fit_pit_calibration(
     knots[0], knots[-1] = 0.0, 1.0
     np.clip(knots, 0.0, 1.0, out=knots)
     eps = min(_KNOT_EPS, 1.0 / (4 * (n_knots - 1)))
-    knots = _pdf.enforce_spacing(knots[None, :], 0.0, 1.0, eps)[0]
+    knots = enforce_spacing(knots[None, :], 0.0, 1.0, eps)[0]
     knots[0], knots[-1] = 0.0, 1.0
     return PitCalibration(knots, levels, int(p.size))
 
@@ -275,13 +285,13 @@ def mixture_cdf(
     levels: ArrayLike,
     z: ArrayLike,
     outlier_fraction: float,
-    z_min: float = _pdf.DEFAULT_Z_MIN,
-    z_max: float = _pdf.DEFAULT_Z_MAX,
+    z_min: float = DEFAULT_Z_MIN,
+    z_max: float = DEFAULT_Z_MAX,
 ) -> np.ndarray:
     """CDF at one redshift per object of ``(1 - eps) p(z) + eps U(z_min, z_max)``."""
     eps = float(outlier_fraction)
     z = np.asarray(z, dtype=np.float64)
-    base = _pdf.cdf(quantiles, levels, z, z_min, z_max)
+    base = cdf(quantiles, levels, z, z_min, z_max)
     if eps == 0.0:
         return base
     return (1.0 - eps) * base + eps * np.clip((z - z_min) / (z_max - z_min), 0.0, 1.0)
@@ -292,8 +302,8 @@ def mixture_ppf(
     levels: ArrayLike,
     new_levels: ArrayLike,
     outlier_fraction: float,
-    z_min: float = _pdf.DEFAULT_Z_MIN,
-    z_max: float = _pdf.DEFAULT_Z_MAX,
+    z_min: float = DEFAULT_Z_MIN,
+    z_max: float = DEFAULT_Z_MAX,
     chunk_rows: int = 50_000,
 ) -> np.ndarray:
     """Exact quantiles of ``(1 - eps) p(z) + eps U(z_min, z_max)`` at ``new_levels``.
@@ -304,9 +314,9 @@ def mixture_ppf(
     """
     eps = float(outlier_fraction)
     a = np.atleast_1d(np.asarray(new_levels, dtype=np.float64))
-    zk, ck, bad = _pdf.knots_with_invalid_rows(quantiles, levels, z_min, z_max)
+    zk, ck, bad = knots_with_invalid_rows(quantiles, levels, z_min, z_max)
     if eps == 0.0:
-        out = _pdf.ppf_from_knots(zk, ck, a)
+        out = ppf_from_knots(zk, ck, a)
         out[bad] = np.nan
         return out
     n = zk.shape[0]
@@ -333,8 +343,8 @@ def fit_outlier_fraction(
     quantiles: ArrayLike,
     levels: ArrayLike,
     z_true: ArrayLike,
-    z_min: float = _pdf.DEFAULT_Z_MIN,
-    z_max: float = _pdf.DEFAULT_Z_MAX,
+    z_min: float = DEFAULT_Z_MIN,
+    z_max: float = DEFAULT_Z_MAX,
     weights: ArrayLike | None = None,
     max_fraction: float = 0.5,
 ) -> float:
@@ -346,7 +356,7 @@ def fit_outlier_fraction(
     """
     from scipy.optimize import minimize_scalar
 
-    p = _pdf.density(quantiles, levels, z_true, z_min, z_max)
+    p = density(quantiles, levels, z_true, z_min, z_max)
     ok = np.isfinite(p)
     w = np.ones_like(p) if weights is None else np.asarray(weights, dtype=np.float64)
     ok &= np.isfinite(w) & (w > 0)
@@ -368,8 +378,8 @@ def fit_calibration(
     quantiles: ArrayLike,
     levels: ArrayLike,
     z_true: ArrayLike,
-    z_min: float = _pdf.DEFAULT_Z_MIN,
-    z_max: float = _pdf.DEFAULT_Z_MAX,
+    z_min: float = DEFAULT_Z_MIN,
+    z_max: float = DEFAULT_Z_MAX,
     *,
     n_knots: int,
     outlier_floor: bool,
@@ -412,8 +422,8 @@ def apply_calibration(
     quantiles: ArrayLike,
     levels: ArrayLike,
     calibration: PitCalibration,
-    z_min: float = _pdf.DEFAULT_Z_MIN,
-    z_max: float = _pdf.DEFAULT_Z_MAX,
+    z_min: float = DEFAULT_Z_MIN,
+    z_max: float = DEFAULT_Z_MAX,
     min_spacing: float = 1e-4,
     extrapolate_tails: bool = True,
     tail_eps: float = 1e-4,
@@ -429,7 +439,7 @@ def apply_calibration(
     range that carries no information on the distance to the support -- are
     instead extrapolated linearly (in level) from the two nearest unaffected
     calibrated quantiles, i.e. with the same linear-tail convention that
-    :mod:`zshard.pdf` uses beyond the outermost quantiles.  Levels with
+    :mod:`zshard.pdf.representation` uses beyond the outermost quantiles.  Levels with
     ``tail_eps <= G^{-1}(a) <= 1 - tail_eps`` are never affected, so a map without
     PIT pile-ups (e.g. the identity) gives exactly ``Q(G^{-1}(a))``.
 
@@ -442,7 +452,7 @@ def apply_calibration(
     z_min, z_max : float
         Physical redshift range.
     min_spacing : float
-        Passed to :func:`zshard.pdf.sanitize_quantiles`, which is applied to the
+        Passed to :func:`zshard.pdf.representation.sanitize_quantiles`, which is applied to the
         result (clips to [z_min, z_max]; a no-op for valid, well-spaced output).
     extrapolate_tails : bool
         See above.
@@ -458,8 +468,8 @@ def apply_calibration(
         > 0) the quantiles are those of the floored mixture, exact, and the tail
         extrapolation is not needed: no PIT is exactly 0 or 1.
     """
-    q = _pdf.check_quantiles(quantiles)
-    a_in = _pdf.check_levels(levels, q.shape[1])
+    q = check_quantiles(quantiles)
+    a_in = check_levels(levels, q.shape[1])
     a = calibration.levels_for(a_in)
     p = np.clip(calibration.inverse(a), 0.0, 1.0)
     out = mixture_ppf(q, a_in, p, calibration.outlier_fraction, z_min, z_max)
@@ -474,7 +484,7 @@ def apply_calibration(
             if j0 < a.size - 1:
                 slope = (out[:, j0] - out[:, j1]) / (a[j0] - a[j1])
                 out[:, j0 + 1 :] = out[:, j0, None] + slope[:, None] * (a[j0 + 1 :] - a[j0])
-    return _pdf.sanitize_quantiles(out.astype(_pdf.float_dtype(q), copy=False), z_min, z_max, min_spacing)
+    return sanitize_quantiles(out.astype(float_dtype(q), copy=False), z_min, z_max, min_spacing)
 
 
 def save_calibration(

@@ -7,7 +7,7 @@ Point-estimate metrics use the scaled residual
 (e.g. Ilbert et al. 2006, A&A 457, 841; Hildebrandt et al. 2010, A&A 523, A31).
 Non-finite (z_phot, z_true) pairs are ignored.
 
-PDF metrics work on the quantile representation of :mod:`zshard.pdf` and follow
+PDF metrics work on the quantile representation of :mod:`zshard.pdf.representation` and follow
 the LSST-DESC photo-z PDF comparison of Schmidt et al. (2020, MNRAS 499, 1587):
 PIT distribution tests (KS, CvM, AD), the fraction of catastrophic PIT values,
 the conditional density estimation (CDE) loss and the CRPS.  Objects whose PDF
@@ -25,7 +25,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from zshard import pdf as _pdf
+from zshard.pdf.distribution import cdf, cdf_from_knots, ppf_from_knots
+from zshard.pdf.representation import DEFAULT_Z_MAX, DEFAULT_Z_MIN, check_quantiles, knots_with_invalid_rows
 
 __all__ = [
     "delta",
@@ -160,8 +161,8 @@ def pit_values(
     quantiles: ArrayLike,
     levels: ArrayLike,
     z_true: ArrayLike,
-    z_min: float = _pdf.DEFAULT_Z_MIN,
-    z_max: float = _pdf.DEFAULT_Z_MAX,
+    z_min: float = DEFAULT_Z_MIN,
+    z_max: float = DEFAULT_Z_MAX,
 ) -> np.ndarray:
     """Probability integral transform PIT_i = F_i(z_true,i).
 
@@ -173,7 +174,7 @@ def pit_values(
     ndarray, shape (n,), float64
         NaN for invalid PDFs or non-finite z_true.
     """
-    return _pdf.cdf(quantiles, levels, z_true, z_min, z_max)
+    return cdf(quantiles, levels, z_true, z_min, z_max)
 
 
 def _finite_pit(pit: ArrayLike) -> np.ndarray:
@@ -291,7 +292,7 @@ def pit_histogram(pit: ArrayLike, n_bins: int = 20) -> tuple[np.ndarray, np.ndar
 def _valid_knots(
     quantiles: ArrayLike, levels: ArrayLike, z_true: ArrayLike, z_min: float, z_max: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    zk, ck, bad = _pdf.knots_with_invalid_rows(quantiles, levels, z_min, z_max)
+    zk, ck, bad = knots_with_invalid_rows(quantiles, levels, z_min, z_max)
     y = np.asarray(z_true, dtype=np.float64)
     if y.shape != (zk.shape[0],):
         raise ValueError(f"z_true must have shape ({zk.shape[0]},), got {y.shape}")
@@ -320,8 +321,8 @@ def cde_loss(
     quantiles: ArrayLike,
     levels: ArrayLike,
     z_true: ArrayLike,
-    z_min: float = _pdf.DEFAULT_Z_MIN,
-    z_max: float = _pdf.DEFAULT_Z_MAX,
+    z_min: float = DEFAULT_Z_MIN,
+    z_max: float = DEFAULT_Z_MAX,
 ) -> float:
     """Conditional density estimation loss of Izbicki & Lee (2017, EJS 11, 2800).
 
@@ -363,8 +364,8 @@ def crps(
     quantiles: ArrayLike,
     levels: ArrayLike,
     z_true: ArrayLike,
-    z_min: float = _pdf.DEFAULT_Z_MIN,
-    z_max: float = _pdf.DEFAULT_Z_MAX,
+    z_min: float = DEFAULT_Z_MIN,
+    z_max: float = DEFAULT_Z_MAX,
     per_object: bool = False,
 ) -> float | np.ndarray:
     """Continuous ranked probability score.
@@ -397,8 +398,8 @@ def pdf_metrics(
     quantiles: ArrayLike,
     levels: ArrayLike,
     z_true: ArrayLike,
-    z_min: float = _pdf.DEFAULT_Z_MIN,
-    z_max: float = _pdf.DEFAULT_Z_MAX,
+    z_min: float = DEFAULT_Z_MIN,
+    z_max: float = DEFAULT_Z_MAX,
     n_bins: int = 20,
     eps: float = 1e-4,
 ) -> dict[str, Any]:
@@ -426,11 +427,11 @@ def pdf_metrics(
         out["pit_histogram"] = [0] * int(n_bins)
         return out
     idx = (y[:, None] >= zk).sum(axis=1, dtype=np.int64)[:, None]
-    pit = _pdf.cdf_from_knots(zk, ck, y[:, None], idx)[:, 0]
+    pit = cdf_from_knots(zk, ck, y[:, None], idx)[:, 0]
     ks_s, ks_p = pit_ks(pit)
     cvm_s, cvm_p = pit_cvm(pit)
     counts, _ = pit_histogram(pit, n_bins)
-    lo_hi = _pdf.ppf_from_knots(zk, ck, np.array([0.16, 0.84]))
+    lo_hi = ppf_from_knots(zk, ck, np.array([0.16, 0.84]))
     int_p2, p_y = _cde_terms(zk, ck, y)
     out.update(
         pit_ks_stat=ks_s,
@@ -454,8 +455,8 @@ def metrics_by_bin(
     z_point: ArrayLike,
     values: ArrayLike,
     n_bins: int,
-    z_min: float = _pdf.DEFAULT_Z_MIN,
-    z_max: float = _pdf.DEFAULT_Z_MAX,
+    z_min: float = DEFAULT_Z_MIN,
+    z_max: float = DEFAULT_Z_MAX,
 ) -> list[dict[str, Any]]:
     """Point and PDF metrics in ``n_bins`` equal-count bins of ``values`` (e.g. a magnitude).
 
@@ -463,7 +464,7 @@ def metrics_by_bin(
     bin's value range), ``point`` (:func:`point_metrics`) and ``pdf``
     (:func:`pdf_metrics` without its histogram).
     """
-    q = _pdf.check_quantiles(quantiles)
+    q = check_quantiles(quantiles)
     v = np.asarray(values, dtype=np.float64)
     y = np.asarray(z_true, dtype=np.float64)
     zp = np.asarray(z_point, dtype=np.float64)

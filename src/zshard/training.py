@@ -39,11 +39,12 @@ from dataclasses import dataclass, field  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from zshard import anomalies, metrics, pdf, representativeness, selection, zoo  # noqa: E402
+from zshard import anomalies, metrics, representativeness, selection, zoo  # noqa: E402
 from zshard.config import with_defaults  # noqa: E402
 from zshard.features import FeatureSpec, build_features, build_pool, fit_pca, pool_summary  # noqa: E402
 from zshard.io.ids import derive_seed, subset_mask  # noqa: E402
 from zshard.models import KnnQuantileModel, PhotozModel, library_versions, train_quantile_model  # noqa: E402
+from zshard.pdf.summary import summaries  # noqa: E402
 
 REDSHIFT = "z_spec"
 
@@ -358,7 +359,7 @@ def evaluate(model: PhotozModel, sample: pd.DataFrame) -> dict:
             quantiles = model.predict_quantiles(sample)
         finally:
             model.recentre = saved
-        z_median = pdf.summaries(quantiles, model.levels, model.z_min, model.z_max)["z_median"]
+        z_median = summaries(quantiles, model.levels, model.z_min, model.z_max)["z_median"]
         pdf_metrics = metrics.pdf_metrics(quantiles, model.levels, z, model.z_min, model.z_max)
         pdf_metrics.pop("pit_histogram", None)
         out[f"{prefix}pdf_median"] = metrics.point_metrics(z_median, z)

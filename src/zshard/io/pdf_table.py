@@ -32,7 +32,7 @@ def encode_quantiles(quantiles: np.ndarray, z_min: float, z_max: float) -> np.nd
     """Quantiles as uint16 codes on a linear scale of [z_min, z_max] (NaN rows get QUANTILE_NAN_CODE).
 
     The step is (z_max - z_min) / 65534 (4.6e-5 for [0, 3]), below the 1e-4 minimum spacing that
-    :func:`zshard.pdf.sanitize_quantiles` keeps between quantiles, so sorted quantiles stay sorted.
+    :func:`zshard.pdf.representation.sanitize_quantiles` keeps between quantiles, so sorted quantiles stay sorted.
     """
     q = np.asarray(quantiles, dtype=np.float64)
     bad = ~np.isfinite(q).all(axis=1)
@@ -62,7 +62,7 @@ def write_pdf_table(path: str, ids: np.ndarray, quantiles: np.ndarray, levels: n
     ``in_coverage``, ``coverage_weight``) are written after the summaries;
     :meth:`PdfTable.extra_columns` gives them back so a rewriter can carry them on.
     """
-    from zshard import pdf
+    from zshard.pdf.summary import summaries
 
     if encoding == "uint16":
         codes = encode_quantiles(quantiles, z_min, z_max)
@@ -78,7 +78,7 @@ def write_pdf_table(path: str, ids: np.ndarray, quantiles: np.ndarray, levels: n
         raise ValueError(f"{k} quantiles per object for {len(levels)} levels")
     columns = {"id": pa.array(np.asarray(ids, dtype=np.int64)),
                PDF_COLUMN: pa.FixedSizeListArray.from_arrays(stored, k)}
-    for name, values in pdf.summaries(quantiles, levels, z_min, z_max).items():
+    for name, values in summaries(quantiles, levels, z_min, z_max).items():
         columns[name] = pa.array(np.asarray(values, dtype=np.float32))
     for name, values in (extra_columns or {}).items():
         if name in columns:
