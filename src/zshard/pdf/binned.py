@@ -16,6 +16,14 @@ __all__ = [
 ]
 
 
+def _grid_edges(grid_edges: ArrayLike) -> np.ndarray:
+    """``grid_edges`` as float64, checked: finite, strictly increasing, at least two."""
+    e = np.asarray(grid_edges, dtype=np.float64)
+    if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
+        raise ValueError("grid_edges must be a finite, strictly increasing 1-D array of >= 2 edges")
+    return e
+
+
 def bin_probabilities(
     quantiles: ArrayLike,
     levels: ArrayLike,
@@ -39,9 +47,7 @@ def bin_probabilities(
         ``F(edge[b + 1]) - F(edge[b])``; rows sum to 1 when the edges cover
         ``[z_min, z_max]`` (the PDF support is always inside that range).
     """
-    e = np.asarray(grid_edges, dtype=np.float64)
-    if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
-        raise ValueError("grid_edges must be a finite, strictly increasing 1-D array of >= 2 edges")
+    e = _grid_edges(grid_edges)
     f = cdf(quantiles, levels, e, z_min, z_max, grid=True)
     return np.diff(f, axis=1)
 
@@ -86,9 +92,7 @@ def stack(
     """
     q = check_quantiles(quantiles)
     n = q.shape[0]
-    e = np.asarray(grid_edges, dtype=np.float64)
-    if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
-        raise ValueError("grid_edges must be a finite, strictly increasing 1-D array of >= 2 edges")
+    e = _grid_edges(grid_edges)
     w = None
     if weights is not None:
         w = np.asarray(weights, dtype=np.float64)
