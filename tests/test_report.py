@@ -103,12 +103,15 @@ def test_sky_map_outlines_the_shards_across_ra_zero(tmp_path):
     _check_png(tmp_path, out, "sky.png")
     # every shard around the footprint is in view (RA unwrapped across 0); one on the far side is not
     fig, (ax,) = report.new_figure()
-    box = (-4.0, 4.0, -4.0, 4.0)
-    assert _draw_shards(ax, shards, box, 60, patheffects) == len(shards)
-    labels = {t.get_text() for t in ax.texts}
-    assert labels == {f"o3_p{p}" for _, p in shards}
+    ra_grid, dec_grid = np.linspace(4.0, -4.0, 200), np.linspace(-4.0, 4.0, 200)  # RA unwrapped across 0
+    assert _draw_shards(ax, shards, ra_grid, dec_grid, 60, patheffects) == len(shards)
+    labels = {t.get_text(): t.get_position() for t in ax.texts}
+    assert set(labels) == {f"o3_p{p}" for _, p in shards}
+    for (_, p) in shards:  # each label lies inside its shard
+        x, y = labels[f"o3_p{p}"]
+        assert hp.ang2pix(8, x % 360.0, y, nest=True, lonlat=True) == p
     far = hp.ang2pix(2, 180.0, -60.0, nest=True, lonlat=True)
-    assert _draw_shards(ax, [(1, int(far))], box, 60, patheffects) == 0
+    assert _draw_shards(ax, [(1, int(far))], ra_grid, dec_grid, 60, patheffects) == 0
 
 
 def test_plot_clustering_nz(tmp_path):

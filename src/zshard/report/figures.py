@@ -378,8 +378,8 @@ def plot_sky_counts(path: str | os.PathLike, healpix_order: int, pixels: np.ndar
     it are true): a regular image grid is sampled with ``healpy.ang2pix(nest=True)`` and each cell
     takes the count of its pixel; pixels not listed are blank. Each shard (a HEALPix pixel of its
     own order) is outlined by ``healpy.boundaries`` and, while at most ``max_shard_labels`` of them
-    are in view, labelled with its key (``o<order>_p<pixel>``) at its centre; a shard larger than
-    the footprint shows only the part of its outline inside the box.
+    are in view, labelled with its key (``o<order>_p<pixel>``) in the middle of its visible part; a
+    shard larger than the footprint shows only the part of its outline inside the box.
 
     Parameters
     ----------
@@ -452,7 +452,7 @@ def plot_sky_counts(path: str | os.PathLike, healpix_order: int, pixels: np.ndar
 
     n_shards = 0
     if shards is not None:
-        n_shards = _draw_shards(ax, shards, (ra_lo, ra_hi, dec_lo, dec_hi), max_shard_labels, patheffects)
+        n_shards = _draw_shards(ax, shards, ra_g, dec_g, max_shard_labels, patheffects)
     ax.set_xlim(ra_hi, ra_lo)
     ax.set_ylim(dec_lo, dec_hi)
     cos_dec = max(math.cos(math.radians(0.5 * (dec_lo + dec_hi))), 0.05)
@@ -469,34 +469,38 @@ def plot_sky_counts(path: str | os.PathLike, healpix_order: int, pixels: np.ndar
     return save_figure(fig, path)
 
 
-def _draw_shards(ax, shards, box, max_labels, patheffects) -> int:
-    """Outline each (order, pixel) shard on ``ax`` (RA, Dec in degrees), its RA unwrapped to the
-    box's side of RA = 0; label them with their keys while few. Returns the number in view."""
+def _draw_shards(ax, shards, ra_grid: np.ndarray, dec_grid: np.ndarray, max_labels: int, patheffects) -> int:
+    """Outline each (order, pixel) shard on ``ax`` (RA, Dec in degrees; RA unwrapped to the side of
+    RA = 0 of the map), and while at most ``max_labels`` are in view label each with its key at the
+    point of its visible part nearest that part's centroid. ``ra_grid`` (unwrapped) and ``dec_grid``
+    sample the map's box; a shard is in view when one of the samples falls in it. Returns the number
+    of shards in view."""
     import healpy as hp
 
     from zshard.sky import Shard
 
-    ra_lo, ra_hi, dec_lo, dec_hi = box
-    ra_mid = 0.5 * (ra_lo + ra_hi)
+    ra_mid = 0.5 * (float(ra_grid.min()) + float(ra_grid.max()))
+    rr, dd = np.meshgrid(ra_grid, dec_grid)
+    rr, dd = rr.ravel(), dd.ravel()
+    pixel_of_order = {}  # order -> the grid's pixel of that order, computed once per order
     in_view = []
     for order, pixel in shards:
-        nside = 2 ** int(order)
-        outline = hp.boundaries(nside, int(pixel), step=max(4, 64 >> min(int(order), 4)), nest=True)
+        order, pixel = int(order), int(pixel)
+        if order not in pixel_of_order:
+            pixel_of_order[order] = hp.ang2pix(2 ** order, rr % 360.0, dd, nest=True, lonlat=True)
+        inside = pixel_of_order[order] == pixel
+        if not inside.any():
+            continue
+        outline = hp.boundaries(2 ** order, pixel, step=max(4, 64 >> min(order, 4)), nest=True)
         ra, dec = hp.vec2ang(outline.T, lonlat=True)
         ra = np.degrees(np.unwrap(np.radians(np.append(ra, ra[0]))))
-        dec = np.append(dec, dec[0])
         ra = ra + 360.0 * np.round((ra_mid - ra.mean()) / 360.0)
-        if ra.max() < ra_lo or ra.min() > ra_hi or dec.max() < dec_lo or dec.min() > dec_hi:
-            continue
-        ax.plot(ra, dec, color="crimson", lw=1.3, solid_joinstyle="round")
-        c_ra, c_dec = hp.pix2ang(nside, int(pixel), nest=True, lonlat=True)
-        c_ra = float(c_ra) + 360.0 * np.round((ra_mid - float(c_ra)) / 360.0)
-        in_view.append((Shard(int(order), int(pixel)).key, c_ra, float(c_dec)))
+        ax.plot(ra, np.append(dec, dec[0]), color="crimson", lw=1.3, solid_joinstyle="round")
+        x, y = rr[inside], dd[inside]
+        k = int(np.argmin((x - x.mean()) ** 2 + (y - y.mean()) ** 2))
+        in_view.append((Shard(order, pixel).key, float(x[k]), float(y[k])))
     if len(in_view) <= max_labels:
-        for key, c_ra, c_dec in in_view:
-            # a shard larger than the box is labelled at the box's edge nearest its centre
-            x = float(np.clip(c_ra, ra_lo + 0.06 * (ra_hi - ra_lo), ra_hi - 0.06 * (ra_hi - ra_lo)))
-            y = float(np.clip(c_dec, dec_lo + 0.03 * (dec_hi - dec_lo), dec_hi - 0.03 * (dec_hi - dec_lo)))
+        for key, x, y in in_view:
             ax.text(x, y, key, fontsize=7, color="white", ha="center", va="center",
                     path_effects=[patheffects.withStroke(linewidth=2, foreground="black")])
     return len(in_view)
