@@ -157,7 +157,7 @@ def report_tables(p: Products, metrics: Mapping, notes: list[str]) -> dict[str, 
         "overview": ("The run's inputs and headline numbers; each category of this report holds one stage.",
                      [Section("Run", scalars), Section("Headline metrics", headline),
                       Section("Stages switched off, warnings", notes or ["none: every stage ran"])]),
-        "partition_statistics": ("", partition_sections(p.manifest, p.plan)),
+        "partition_statistics": ("", partition_sections(p.manifest)),
     }
 
     def training(key, heading):

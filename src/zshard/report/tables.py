@@ -126,9 +126,9 @@ def delta_z_rows(table: Mapping | None, deep: Mapping | None = None, clustering:
     return rows
 
 
-def partition_sections(manifest: Mapping, plan: Mapping | None = None) -> list[Section]:
-    """The partition's statistics (``catalog/manifest.json``; the plan's settings and shard areas
-    from ``partition/plan.json``): totals, per input file, per shard."""
+def partition_sections(manifest: Mapping) -> list[Section]:
+    """The partition's statistics from ``catalog/manifest.json``: totals, the plan's settings, rows
+    per input file and per shard (with its area)."""
     totals = manifest["totals"]
     summary = {
         "rows in (all input files)": totals["rows_in"],
