@@ -28,7 +28,7 @@ demo: install
 	echo "" && echo "zshard demo finished in $$(( $$(date +%s) - start )) s." && \
 	echo "Results: $(RESULTS)/   Summary: $(RESULTS)/summary/summary.md   Metrics: $(RESULTS)/summary/metrics.json" && \
 	echo "" && sed -n '1,/^## Figures/p' $(RESULTS)/summary/summary.md && \
-	echo "Report (open it in a browser): $$(cd $(RESULTS) && pwd)/report.html"
+	echo "" && echo "Report (open it in a browser): $$(cd $(RESULTS) && pwd)/report.html"
 
 test: install
 	$(BIN)/pytest
