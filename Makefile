@@ -19,12 +19,16 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The workflow, then Snakemake's HTML report of it (every stage's figures and tables, by category).
 demo: install
 	@start=$$(date +%s); \
 	$(SNAKEMAKE) --profile profiles/local --cores $(CORES) --config results=$(RESULTS) && \
+	$(SNAKEMAKE) --profile profiles/local --cores $(CORES) --config results=$(RESULTS) \
+		--report $(RESULTS)/report.html && \
 	echo "" && echo "zshard demo finished in $$(( $$(date +%s) - start )) s." && \
 	echo "Results: $(RESULTS)/   Summary: $(RESULTS)/summary/summary.md   Metrics: $(RESULTS)/summary/metrics.json" && \
-	echo "" && sed -n '1,/^## Figures/p' $(RESULTS)/summary/summary.md
+	echo "" && sed -n '1,/^## Figures/p' $(RESULTS)/summary/summary.md && \
+	echo "" && echo "Report (open it in a browser): $$(cd $(RESULTS) && pwd)/report.html"
 
 test: install
 	$(BIN)/pytest
@@ -49,7 +53,8 @@ dry-run: install
 	$(SNAKEMAKE) -n --profile profiles/$(PROFILE) --cores $(CORES) --config results=$(RESULTS)
 
 report: install
-	$(SNAKEMAKE) --cores $(CORES) --report $(RESULTS)/report.html
+	$(SNAKEMAKE) --profile profiles/local --cores $(CORES) --config results=$(RESULTS) --report $(RESULTS)/report.html
+	@echo "Report: $$(cd $(RESULTS) && pwd)/report.html"
 
 clean:
 	rm -rf $(RESULTS) .snakemake

@@ -20,9 +20,11 @@ def test_every_stage_writes_its_table_and_figure_and_the_summary_shows_them(mock
                  "anomalies/report.json", "anomalies/flagged.csv", "features/summary.csv", "selection/rankings.csv",
                  "zoo/leaderboard.json", "zoo/draws.csv"):
         assert (results / path).stat().st_size > 0, path
-    for name in ("representativeness", "anomalies", "features", "selection", "zoo"):
-        assert (results / f"summary/figures/{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     page = (results / "summary/summary.md").read_text()
+    for stage in ("representativeness", "anomalies", "features", "selection", "zoo"):
+        figure = results / f"{stage}/{stage}.png"
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"](../{stage}/{stage}.png)" in page, stage  # shown on the page where the stage wrote it
     for heading in ("training: representativeness", "training: anomalies", "training: feature rankings",
                     "training: model zoo leaderboard (CV)", "training: model artefact"):
         assert f"## {heading}" in page, heading

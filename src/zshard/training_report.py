@@ -13,20 +13,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from zshard.report import new_figure, save_figure
+from zshard.report.figures import new_figure, new_grid, save_figure
 
 __all__ = ["plot_representativeness", "plot_anomalies", "plot_features", "plot_selection", "plot_zoo",
            "summary_sections"]
-
-
-def _grid(nrows: int, ncols: int, width: float, height: float):
-    """An Agg figure with an nrows × ncols grid of axes (panel size width × height inches)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, [fig.add_subplot(nrows, ncols, i + 1) for i in range(nrows * ncols)]
 
 
 def _middle(seq):
@@ -37,7 +27,7 @@ def plot_representativeness(path: str | os.PathLike, rep, train: pd.DataFrame, r
     """Four panels: KS per feature (before/after weighting); the kNN distance to the labelled set
     of labelled (leave-one-out) and science objects with the coverage threshold; the labelled n(z)
     unweighted and weighted; the k-means cells in a colour–magnitude plane coloured by density ratio."""
-    fig, (ax_ks, ax_d, ax_nz, ax_cells) = _grid(2, 2, width=6.0, height=4.4)
+    fig, (ax_ks, ax_d, ax_nz, ax_cells) = new_grid(2, 2, width=6.0, height=4.4)
 
     names = [row["feature"] for row in rep.ks]
     x = np.arange(len(names))
@@ -147,7 +137,7 @@ def plot_features(path: str | os.PathLike, X: np.ndarray, names: Sequence[str], 
 def plot_selection(path: str | os.PathLike, report: Mapping) -> str:
     """The three rankings (top to bottom = rank 1 …) and the CV metric against the number of features."""
     rankings = report["rankings"]
-    fig, axes = _grid(1, 4, width=3.6, height=4.8)
+    fig, axes = new_grid(1, 4, width=3.6, height=4.8)
     panels = [("gain", "gain_share", "share of total gain"), ("permutation", "nmad_increase", "NMAD increase"),
               ("mint", "criterion", "relevance − redundancy (nats)")]
     chosen = set(report.get("chosen", []))

@@ -8,6 +8,7 @@ from snakemake.utils import validate
 
 from zshard.io.atomic import read_json
 from zshard.partition import file_ids
+from zshard.report.items import REPORT_ITEMS, SUMMARY_FIGURES, SUMMARY_TABLES
 from zshard.sources import catalog_sources, mock_directory, mock_photometry_files, source_files
 from zshard.sky import Shard
 
@@ -62,6 +63,14 @@ def _job_file(kind, rule_name, job, suffix):
     return os.path.join(R, kind, rule_name, *([job] if job else [])) + suffix
 
 
+def report_item(path, name):
+    """``path`` flagged for Snakemake's report as item ``name`` of zshard.report.items.REPORT_ITEMS:
+    its category, subcategory and label from there, its caption workflow/report/captions/<name>.rst."""
+    item = REPORT_ITEMS[name]
+    return report(path, caption=f"../report/captions/{name}.rst", category=item.category,
+                  subcategory=item.subcategory, labels={"item": item.label})
+
+
 def res(rule_name, key):
     """A resource of a rule from config["resources"], falling back to the default entry."""
     table = config.get("resources", {})
@@ -99,6 +108,7 @@ INPUTS = file_ids(PHOTOMETRY_FILES)  # file id -> path
 PHOTOMETRY_READER = {key: value for key, value in SOURCES["photometry"].items() if key != "paths"}
 
 # Stages that need data the user may not have: on only when it is there, and said so in the summary.
+ZOO = config["zoo"]["enabled"]
 DEEP_REFERENCE = config["validation"]["deep_reference"]["enabled"] and bool(SOURCES["deep_reference"]["paths"])
 TRUTH = bool(SOURCES["truth"]["paths"])
 # Clustering redshifts need a spectroscopic reference sample with positions (inputs.clustering_reference).

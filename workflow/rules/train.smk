@@ -2,15 +2,13 @@
 # science_sample -> representativeness -> anomalies -> features -> select_features -> model_zoo
 # -> train_model. Training happens once; the fan-out (predict.smk) only reads the artefact.
 
-# Each stage's figure (copied into the summary by rule summary): name -> (stage figure, caption)
-TRAINING_FIGURES = {
-    "representativeness": (f"{R}/representativeness/representativeness.png",
-                           "Representativeness of the spec-z sample: per-feature KS, kNN coverage distance, "
-                           "weighted n(z), colour–magnitude cells"),
-    "anomalies": (f"{R}/anomalies/anomalies.png", "Anomalous training objects in colour–redshift space, and their scores"),
-    "features": (f"{R}/features/features.png", "Candidate features: Spearman correlations and |ρ| with z"),
-    "selection": (f"{R}/selection/selection.png", "Feature rankings (gain, permutation, MINT) and the CV size scan"),
-    "zoo": (f"{R}/zoo/zoo.png", "Model zoo: cross-validated metrics of every random-search draw, per algorithm"),
+# Each stage's figure, flagged for the report by its rule (report_item) and shown on the summary page.
+TRAINING_FIGURE_PATHS = {
+    "representativeness": f"{R}/representativeness/representativeness.png",
+    "anomalies": f"{R}/anomalies/anomalies.png",
+    "features": f"{R}/features/features.png",
+    "selection": f"{R}/selection/selection.png",
+    "zoo": f"{R}/zoo/zoo.png",
 }
 
 
@@ -80,7 +78,7 @@ rule representativeness:
         cells=f"{R}/representativeness/cells.csv",
         weights=f"{R}/representativeness/train_weights.parquet",
         coverage=f"{R}/representativeness/coverage.npz",
-        figure=f"{R}/representativeness/representativeness.png",
+        figure=report_item(TRAINING_FIGURE_PATHS["representativeness"], "representativeness"),
     params:
         cfg={k: v for k, v in config["representativeness"].items() if k not in ("science_sample_size", "chunk_rows")},
         bands=BANDS,
@@ -109,7 +107,7 @@ rule anomalies:
         flags=f"{R}/anomalies/flags.parquet",
         report=f"{R}/anomalies/report.json",
         table=f"{R}/anomalies/flagged.csv",
-        figure=f"{R}/anomalies/anomalies.png",
+        figure=report_item(TRAINING_FIGURE_PATHS["anomalies"], "anomalies"),
     params:
         cfg=config["anomalies"],
         quick_model=config["selection"]["quick_model"],
@@ -137,7 +135,7 @@ rule features:
     output:
         pool=f"{R}/features/pool.json",
         table=f"{R}/features/summary.csv",
-        figure=f"{R}/features/features.png",
+        figure=report_item(TRAINING_FIGURE_PATHS["features"], "features"),
     params:
         cfg=config["features"],
         bands=BANDS,
@@ -166,7 +164,7 @@ rule select_features:
         report=f"{R}/selection/report.json",
         feature_set=f"{R}/selection/feature_set.json",
         table=f"{R}/selection/rankings.csv",
-        figure=f"{R}/selection/selection.png",
+        figure=report_item(TRAINING_FIGURE_PATHS["selection"], "selection"),
     params:
         cfg=config["selection"],
         seed=SEED,
@@ -194,7 +192,7 @@ rule model_zoo:
         leaderboard=f"{R}/zoo/leaderboard.json",
         table=f"{R}/zoo/draws.csv",
         oof=f"{R}/zoo/out_of_fold.parquet",
-        figure=f"{R}/zoo/zoo.png",
+        figure=report_item(TRAINING_FIGURE_PATHS["zoo"], "zoo"),
     params:
         cfg=config["zoo"],
         seed=SEED,
@@ -223,7 +221,7 @@ rule train_model:
         representativeness=f"{R}/representativeness/report.json",
         feature_set=f"{R}/selection/feature_set.json",
         selection=f"{R}/selection/report.json",
-        leaderboard=[f"{R}/zoo/leaderboard.json"] if config["zoo"]["enabled"] else [],
+        leaderboard=[f"{R}/zoo/leaderboard.json"] if ZOO else [],
     output:
         model=f"{R}/model/photoz_model.json",
         manifest=f"{R}/model/manifest.json",

@@ -1,4 +1,4 @@
-"""Validation figures and a Markdown summary page.
+"""The run's figures: PIT, z_phot–z_spec, n(z), Δz, clustering n(z), the sky map with the shards.
 
 Every plotting function draws on its own :class:`matplotlib.figure.Figure` rendered by the Agg
 canvas (no pyplot state, no display needed), writes one PNG atomically (a dot-prefixed temporary
@@ -8,26 +8,28 @@ canvas (no pyplot state, no display needed), writes one PNG atomically (a dot-pr
 from __future__ import annotations
 
 import math
-import numbers
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
 from zshard.io.atomic import atomic_path
 from zshard.metrics import OUTLIER_THRESHOLD, point_metrics
+from zshard.report._format import finite_num as _finite_num
+from zshard.report._format import fmt as _fmt
+from zshard.report._format import is_scalar as _is_scalar
 
 __all__ = [
     "plot_pit_histograms",
     "plot_zphot_vs_zspec",
     "plot_nz",
     "plot_delta_z",
-    "delta_z_rows_from_table",
+    "plot_clustering_nz",
     "plot_sky_counts",
-    "write_summary_markdown",
     # shared with zshard.training_report
     "new_figure",
+    "new_grid",
     "save_figure",
 ]
 
@@ -44,6 +46,17 @@ def new_figure(ncols: int = 1, width: float = 6.0, height: float = 4.5):
     FigureCanvasAgg(fig)
     axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
     return fig, axes
+
+
+def new_grid(nrows: int, ncols: int, width: float, height: float):
+    """A figure with an ``nrows`` × ``ncols`` grid of panels (each ``width`` × ``height`` inches) on
+    the Agg canvas: returns ``(figure, [axes])``, row by row."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, [fig.add_subplot(nrows, ncols, i + 1) for i in range(nrows * ncols)]
 
 
 def save_figure(fig, path: str | os.PathLike) -> str:
@@ -221,10 +234,14 @@ def plot_delta_z(path: str | os.PathLike, rows: Sequence[Mapping]) -> str:
     ----------
     rows : sequence of mappings
         Each with ``bin`` (0-based), ``method``, ``delta_z``, ``sigma`` (or ``sigma_total``), and
-        optionally ``truth`` (the true Δz of that bin, drawn as a black bar). Rows whose
+        optionally ``truth`` (the true Δz of that bin, drawn as a black bar). Rows of method
+        ``truth`` give the true Δz of their bin in ``delta_z`` (drawn as the same bars). Rows whose
         ``delta_z`` is not finite are skipped.
     """
     fig, (ax,) = new_figure(1, width=6.5, height=4.2)
+    truth = {int(r["bin"]): float(r["delta_z"]) for r in rows
+             if str(r.get("method")) == "truth" and _finite_num(r.get("delta_z"))}
+    rows = [r for r in rows if str(r.get("method")) != "truth"]
     methods = list(dict.fromkeys(str(r.get("method", "")) for r in rows))
     n_m = max(len(methods), 1)
     offsets = {m: (j - (n_m - 1) / 2) * 0.6 / n_m for j, m in enumerate(methods)}
@@ -232,6 +249,7 @@ def plot_delta_z(path: str | os.PathLike, rows: Sequence[Mapping]) -> str:
     for j, m in enumerate(methods):
         sel = [r for r in rows if str(r.get("method", "")) == m and _finite_num(r.get("delta_z"))]
         if not sel:
+            ax.plot([], [], ls="none", label=f"{m}: no finite Δz")
             continue
         x = np.array([int(r["bin"]) for r in sel], dtype=float)
         y = np.array([float(r["delta_z"]) for r in sel])
@@ -239,7 +257,6 @@ def plot_delta_z(path: str | os.PathLike, rows: Sequence[Mapping]) -> str:
         bins_seen.update(int(b) for b in x)
         ax.errorbar(x + 1 + offsets[m], y, yerr=np.where(np.isfinite(s), s, 0.0), fmt="o",
                     color=f"C{j % 10}", capsize=3, label=m)
-    truth = {}
     for r in rows:
         if _finite_num(r.get("truth")):
             truth[int(r["bin"])] = float(r["truth"])
@@ -263,28 +280,6 @@ def plot_delta_z(path: str | os.PathLike, rows: Sequence[Mapping]) -> str:
     return save_figure(fig, path)
 
 
-def delta_z_rows_from_table(table: Mapping) -> list[dict]:
-    """Rows of ``validation/delta_z_table.json`` for :func:`plot_delta_z` and the summary page.
-
-    One row per bin and method: ``deep reference`` (method 1), ``clustering (WZ)`` (method 2, with
-    its redshift window) and ``combined`` (their inverse-variance mean); each carries the bin's
-    true Δz in ``truth`` when it is known. Methods that were not run give no rows.
-    """
-    rows = []
-    for entry in table.get("bins", []):
-        truth = (entry.get("truth") or {}).get("delta_z")
-        for key, method in (("cosmos", "deep reference"), ("wz", "clustering (WZ)"), ("combined", "combined")):
-            m = entry.get(key)
-            if not m:
-                continue
-            row = {"bin": int(entry["bin"]), "method": method, "delta_z": m.get("delta_z"), "sigma": m.get("error"),
-                   "truth": truth}
-            if key == "wz" and m.get("z_range"):
-                row["note"] = "window z = {:.2f}–{:.2f}".format(*m["z_range"])
-            rows.append(row)
-    return rows
-
-
 def _sigma(r: Mapping) -> float:
     for key in ("sigma", "sigma_total"):
         if _finite_num(r.get(key)):
@@ -293,16 +288,98 @@ def _sigma(r: Mapping) -> float:
 
 
 # --------------------------------------------------------------------------------------------
+# Clustering n(z)
+# --------------------------------------------------------------------------------------------
+def plot_clustering_nz(path: str | os.PathLike, slice_edges: Sequence[float], rows: Sequence[Mapping],
+                       grid_centres: np.ndarray, nz_phot: np.ndarray) -> str:
+    """The clustering-redshift n(z) of each tomographic bin against its photometric n(z).
+
+    One panel per bin: the clustering n(z) per reference slice with its jackknife errors (``rows``:
+    ``validation/clustering_delta_z.json``'s ``bins``, each with ``nz_wz``, ``nz_wz_error``,
+    ``z_range``, ``delta_z``, ``error``), the photometric n(z) averaged into the same slices and
+    normalised over them in the same way, and the redshift window in which the two means are
+    compared (shaded).
+
+    Parameters
+    ----------
+    slice_edges : (k + 1,) array
+        Redshift edges of the reference slices.
+    rows : sequence of mappings
+        One per bin, in bin order.
+    grid_centres : (m,) array
+        Centres of the equal cells of the photometric n(z).
+    nz_phot : (nbins, m) array
+        Photometric n(z) per bin.
+    """
+    edges = np.asarray(slice_edges, dtype=np.float64)
+    centres, widths = 0.5 * (edges[1:] + edges[:-1]), np.diff(edges)
+    z = np.asarray(grid_centres, dtype=np.float64)
+    nz_phot = np.atleast_2d(np.asarray(nz_phot, dtype=np.float64))
+    nbins = len(rows)
+    ncols = min(max(nbins, 1), 2 if nbins <= 4 else 3)  # a grid that stays readable when scaled down
+    nrows = -(-max(nbins, 1) // ncols)
+    fig, axes = new_grid(nrows, ncols, width=4.6, height=3.3)
+    for ax in axes[nbins:]:
+        ax.set_axis_off()
+    handles = {}
+    for b, (ax, row) in enumerate(zip(axes, rows)):
+        ax.axhline(0.0, color="0.6", lw=0.8)
+        mass, _ = np.histogram(z, bins=edges, weights=nz_phot[b] if b < len(nz_phot) else None)
+        shown = [0.0]
+        if mass.sum() > 0:
+            density = mass / mass.sum() / widths
+            (line,) = ax.step(centres, density, where="mid", color="C0", lw=1.5)
+            handles.setdefault("photo-z n(z), in the slices", line)
+            shown += list(density)
+        wz = np.asarray([np.nan if v is None else v for v in row.get("nz_wz") or []], dtype=np.float64)
+        finite = np.isfinite(wz)
+        if wz.size == centres.size and finite.any():
+            err = np.asarray([np.nan if v is None else v for v in row.get("nz_wz_error") or [None] * wz.size],
+                             dtype=np.float64)
+            bars = ax.errorbar(centres[finite], wz[finite], yerr=np.where(np.isfinite(err), err, 0.0)[finite],
+                               fmt="o", ms=3, color="C1", capsize=2)
+            handles.setdefault("clustering n(z) (jackknife errors)", bars)
+            shown += list(wz[finite])
+        # the values, not their error bars, set the scale (a noisy slice's bar may leave the panel)
+        y_lo, y_hi = min(shown), max(shown)
+        pad = 0.15 * (y_hi - y_lo) if y_hi > y_lo else 1.0
+        ax.set_ylim(y_lo - pad, y_hi + pad)
+        if row.get("z_range"):
+            handles.setdefault("window of the Δz comparison", ax.axvspan(*row["z_range"], color="0.88", zorder=0))
+        dz, sigma = row.get("delta_z"), row.get("error")
+        if _finite_num(dz) and _finite_num(sigma):
+            status = f"Δz = {dz:+.3f} ± {sigma:.3f}"
+        else:
+            status = ("no Δz: " if finite.any() else "no finite clustering n(z); ") + (row.get("note") or "no estimate")
+        lo, hi = row.get("z_lo"), row.get("z_hi")
+        title = f"bin {b + 1}" + (f" [{lo:.2f}, {hi:.2f})" if _finite_num(lo) and _finite_num(hi) else "")
+        ax.set_title(title + "\n" + "\n".join(textwrap.wrap(status, 60)), fontsize=8.5)
+        ax.set(xlim=(edges[0], edges[-1]), xlabel="z")
+        if b % ncols == 0:
+            ax.set_ylabel("n(z), normalised over the slices")
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=len(handles),
+                   fontsize=8, frameon=False)
+    return save_figure(fig, path)
+
+
+# --------------------------------------------------------------------------------------------
 # Sky map
 # --------------------------------------------------------------------------------------------
 def plot_sky_counts(path: str | os.PathLike, healpix_order: int, pixels: np.ndarray,
-                    counts: np.ndarray, max_image_pixels: int = 800) -> str:
-    """Object counts per HEALPix pixel (NESTED ordering), zoomed to the footprint.
+                    counts: np.ndarray, max_image_pixels: int = 800,
+                    shards: Sequence[tuple[int, int]] | None = None, max_shard_labels: int = 60) -> str:
+    """Object counts per HEALPix pixel (NESTED ordering), zoomed to the footprint, with the
+    boundaries of the partition's shards drawn over them.
 
     The map is drawn in a plate carrée (RA, Dec) projection over the bounding box of the given
-    pixels (RA increasing to the left, unwrapped across RA = 0 where the footprint straddles it):
-    a regular image grid is sampled with ``healpy.ang2pix(nest=True)`` and each cell takes the
-    count of its pixel; pixels not listed are blank.
+    pixels, with a small margin (RA increasing to the left, unwrapped across RA = 0 where the
+    footprint straddles it; the aspect ratio is 1/cos(Dec) at the box's centre, so that shapes near
+    it are true): a regular image grid is sampled with ``healpy.ang2pix(nest=True)`` and each cell
+    takes the count of its pixel; pixels not listed are blank. Each shard (a HEALPix pixel of its
+    own order) is outlined by ``healpy.boundaries`` and, while at most ``max_shard_labels`` of them
+    are in view, labelled with its key (``o<order>_p<pixel>``) in the middle of its visible part; a
+    shard larger than the footprint shows only the part of its outline inside the box.
 
     Parameters
     ----------
@@ -314,8 +391,13 @@ def plot_sky_counts(path: str | os.PathLike, healpix_order: int, pixels: np.ndar
         Objects per pixel.
     max_image_pixels : int
         Longest side of the sampled image.
+    shards : sequence of (order, pixel), optional
+        The shards (NESTED pixels of their orders) to outline, e.g. from the partition plan.
+    max_shard_labels : int
+        Label the shards with their keys only while no more than this many are in view.
     """
     import healpy as hp
+    from matplotlib import patheffects
     from matplotlib.colors import LogNorm
     from matplotlib.ticker import FuncFormatter
 
@@ -326,7 +408,7 @@ def plot_sky_counts(path: str | os.PathLike, healpix_order: int, pixels: np.ndar
         raise ValueError(f"pixels {pix.shape} and counts {cnt.shape} differ in shape")
     if pix.size and (pix.min() < 0 or pix.max() >= hp.nside2npix(nside)):
         raise ValueError(f"pixel index outside 0..{hp.nside2npix(nside) - 1} for order {healpix_order}")
-    fig, (ax,) = new_figure(1, width=7.0, height=5.0)
+    fig, (ax,) = new_figure(1, width=7.5, height=5.6)
     if pix.size == 0:
         ax.text(0.5, 0.5, "no pixels", transform=ax.transAxes, ha="center", va="center")
         ax.set_axis_off()
@@ -344,6 +426,10 @@ def plot_sky_counts(path: str | os.PathLike, healpix_order: int, pixels: np.ndar
     dec_lo, dec_hi = c_dec.min(), c_dec.max()
     if ra_hi - ra_lo > 300.0:  # (nearly) all-sky: show the full RA range
         ra_lo, ra_hi = 0.0, 360.0
+    else:  # a margin, so that shard edges on the footprint's edge show
+        pad = 0.04 * max(ra_hi - ra_lo, dec_hi - dec_lo)
+        ra_lo, ra_hi = ra_lo - pad, ra_hi + pad
+        dec_lo, dec_hi = max(dec_lo - pad, -90.0), min(dec_hi + pad, 90.0)
 
     # image sampling: about 8 samples per pixel side, at least 200 and at most max_image_pixels
     res = np.degrees(hp.nside2resol(nside)) / 8.0
@@ -362,16 +448,62 @@ def plot_sky_counts(path: str | os.PathLike, healpix_order: int, pixels: np.ndar
         norm = LogNorm(vmin=positive.min(), vmax=positive.max())
     im = ax.imshow(np.ma.masked_invalid(image), origin="lower", aspect="auto", cmap="viridis",
                    norm=norm, extent=(ra_hi, ra_lo, dec_lo, dec_hi), interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="objects per pixel", shrink=0.8)
+
+    n_shards = 0
+    if shards is not None:
+        n_shards = _draw_shards(ax, shards, ra_g, dec_g, max_shard_labels, patheffects)
+    ax.set_xlim(ra_hi, ra_lo)
+    ax.set_ylim(dec_lo, dec_hi)
     cos_dec = max(math.cos(math.radians(0.5 * (dec_lo + dec_hi))), 0.05)
     ax.set_aspect(1.0 / cos_dec)
-    fig.colorbar(im, ax=ax, label="objects per pixel", shrink=0.8)
     area = hp.nside2pixarea(nside, degrees=True)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x % 360.0:g}"))
-    ax.set(xlabel="RA [deg]", ylabel="Dec [deg]",
-           title=f"Counts per HEALPix pixel (order {healpix_order}, {area:.3g} deg$^2$); "
-                 f"{pix.size} pixels, {cnt.sum():.0f} objects")
+    title = (f"Objects per HEALPix pixel (order {healpix_order}, {area:.3g} deg$^2$): "
+             f"{pix.size} pixels, {cnt.sum():.0f} objects")
+    if shards is not None:
+        in_view = f" ({n_shards} in view)" if n_shards < len(shards) else ""
+        title += f"\n{len(shards)} shards outlined in red{in_view}"
+    ax.set(xlabel="RA [deg]", ylabel="Dec [deg]", title=title)
     ax.title.set_fontsize(9)
     return save_figure(fig, path)
+
+
+def _draw_shards(ax, shards, ra_grid: np.ndarray, dec_grid: np.ndarray, max_labels: int, patheffects) -> int:
+    """Outline each (order, pixel) shard on ``ax`` (RA, Dec in degrees; RA unwrapped to the side of
+    RA = 0 of the map), and while at most ``max_labels`` are in view label each with its key at the
+    point of its visible part nearest that part's centroid. ``ra_grid`` (unwrapped) and ``dec_grid``
+    sample the map's box; a shard is in view when one of the samples falls in it. Returns the number
+    of shards in view."""
+    import healpy as hp
+
+    from zshard.sky import Shard
+
+    ra_mid = 0.5 * (float(ra_grid.min()) + float(ra_grid.max()))
+    rr, dd = np.meshgrid(ra_grid, dec_grid)
+    rr, dd = rr.ravel(), dd.ravel()
+    pixel_of_order = {}  # order -> the grid's pixel of that order, computed once per order
+    in_view = []
+    for order, pixel in shards:
+        order, pixel = int(order), int(pixel)
+        if order not in pixel_of_order:
+            pixel_of_order[order] = hp.ang2pix(2 ** order, rr % 360.0, dd, nest=True, lonlat=True)
+        inside = pixel_of_order[order] == pixel
+        if not inside.any():
+            continue
+        outline = hp.boundaries(2 ** order, pixel, step=max(4, 64 >> min(order, 4)), nest=True)
+        ra, dec = hp.vec2ang(outline.T, lonlat=True)
+        ra = np.degrees(np.unwrap(np.radians(np.append(ra, ra[0]))))
+        ra = ra + 360.0 * np.round((ra_mid - ra.mean()) / 360.0)
+        ax.plot(ra, np.append(dec, dec[0]), color="crimson", lw=1.3, solid_joinstyle="round")
+        x, y = rr[inside], dd[inside]
+        k = int(np.argmin((x - x.mean()) ** 2 + (y - y.mean()) ** 2))
+        in_view.append((Shard(order, pixel).key, float(x[k]), float(y[k])))
+    if len(in_view) <= max_labels:
+        for key, x, y in in_view:
+            ax.text(x, y, key, fontsize=7, color="white", ha="center", va="center",
+                    path_effects=[patheffects.withStroke(linewidth=2, foreground="black")])
+    return len(in_view)
 
 
 def _ra_origin(ra: np.ndarray) -> float:
@@ -382,120 +514,3 @@ def _ra_origin(ra: np.ndarray) -> float:
     return float(s[(k + 1) % s.size])
 
 
-# --------------------------------------------------------------------------------------------
-# Markdown summary
-# --------------------------------------------------------------------------------------------
-def _is_scalar(v) -> bool:
-    return isinstance(v, (numbers.Number, str, np.generic)) and not isinstance(v, bytes)
-
-
-def _finite_num(v) -> bool:
-    return isinstance(v, (numbers.Real, np.floating, np.integer)) and math.isfinite(float(v))
-
-
-def _fmt(v) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return str(bool(v))
-    if isinstance(v, (numbers.Integral, np.integer)):
-        return str(int(v))
-    if isinstance(v, (numbers.Real, np.floating)):
-        x = float(v)
-        if not math.isfinite(x):
-            return "n/a"
-        if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
-            return f"{x:.3e}"
-        return f"{x:.4f}"
-    if v is None:
-        return ""
-    return str(v).replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header: Sequence[str], body: Sequence[Sequence]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in body]
-    return out
-
-
-_DZ_COLUMNS = ["bin", "method", "delta_z", "sigma", "sigma_total", "sigma_bootstrap",
-               "sigma_sample_variance", "truth", "n", "n_science", "mean_z_ref", "mean_z_true",
-               "mean_z_phot", "note"]
-
-
-def _row_table(rows: Sequence[Mapping], preferred: Sequence[str] = ()) -> list[str]:
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    cols = [k for k in preferred if k in keys] + [k for k in keys if k not in preferred]
-    body = []
-    for r in rows:
-        cells = []
-        for c in cols:
-            v = r.get(c, "")
-            if c == "bin" and isinstance(v, (numbers.Integral, np.integer)):
-                v = int(v) + 1  # bins are shown 1-based, as in the n(z) files
-            cells.append(v if _is_scalar(v) or v is None else str(v))
-        body.append(cells)
-    return _table(cols, body)
-
-
-def write_summary_markdown(path: str | os.PathLike, metrics: Mapping, figures: Mapping[str, str],
-                           notes: Sequence[str], title: str = "zshard photo-z summary") -> str:
-    """Write a Markdown summary page, atomically.
-
-    Layout: title; "Photo-z metrics" (the scalar entries of ``metrics`` as a two-column table,
-    then every entry that is a mapping of scalars, e.g. ``{"before": {...}, "after": {...}}``, as
-    one table with a column per entry); "Δz per tomographic bin" (``metrics["delta_z"]``, a list
-    of per-bin dicts such as those of :mod:`zshard.validation`, one row per bin and method; bins
-    shown 1-based); any other list-of-dict entries as their own tables; "Figures" (each as an
-    image link relative to the page's directory); "Notes" (bullets).
-
-    Parameters
-    ----------
-    metrics : mapping
-        Metric name -> scalar, mapping of scalars, or list of dicts.
-    figures : mapping
-        Caption -> PNG path.
-    notes : sequence of str
-        Free-text notes, e.g. which steps were disabled and why.
-    """
-    path = Path(path)
-    lines = [f"# {title}", ""]
-
-    scalars = {k: v for k, v in metrics.items() if _is_scalar(v) or v is None}
-    groups = {k: v for k, v in metrics.items()
-              if isinstance(v, Mapping) and all(_is_scalar(x) or x is None for x in v.values())}
-    tables = {k: list(v) for k, v in metrics.items()
-              if isinstance(v, (list, tuple)) and v and all(isinstance(x, Mapping) for x in v)}
-
-    lines += ["## Photo-z metrics", ""]
-    if scalars:
-        lines += _table(["metric", "value"], [[k, v] for k, v in scalars.items()]) + [""]
-    if groups:
-        names = list(dict.fromkeys(m for g in groups.values() for m in g))
-        lines += _table(["metric", *groups], [[m, *(g.get(m) for g in groups.values())]
-                                               for m in names]) + [""]
-    if not scalars and not groups:
-        lines += ["_none_", ""]
-
-    lines += ["## Δz per tomographic bin", "",
-              "Δz = ⟨z_true⟩ − ⟨z_phot⟩ per bin (Hoyle et al. 2018, MNRAS 478, 592).", ""]
-    dz = tables.pop("delta_z", None)
-    if dz:
-        rows = sorted(dz, key=lambda r: (int(r.get("bin", -1)), str(r.get("method", ""))))
-        lines += _row_table(rows, _DZ_COLUMNS) + [""]
-    else:
-        lines += ["_not computed_", ""]
-    for name, rows in tables.items():
-        lines += [f"## {name}", ""] + _row_table(rows) + [""]
-
-    if figures:
-        lines += ["## Figures", ""]
-        for caption, fig_path in figures.items():
-            rel = os.path.relpath(os.path.abspath(fig_path), os.path.abspath(path.parent or "."))
-            rel = Path(rel).as_posix()
-            lines += [f"### {caption}", "", f"![{caption}]({rel})", ""]
-
-    lines += ["## Notes", ""]
-    lines += [f"- {n}" for n in notes] if notes else ["_none_"]
-    lines.append("")
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text("\n".join(lines), encoding="utf-8")
-    return str(path)
