@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zshard import report
+from zshard.report import figures, markdown, tables
 from zshard.report.figures import _draw_shards, _ra_origin
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -23,12 +23,12 @@ def test_pit_histograms(tmp_path):
     rng = np.random.default_rng(0)
     before = rng.beta(2, 2, 500)
     after = np.append(rng.uniform(size=500), np.nan)
-    out = report.plot_pit_histograms(tmp_path / "pit.png", before, after, n_bins=10)
+    out = figures.plot_pit_histograms(tmp_path / "pit.png", before, after, n_bins=10)
     _check_png(tmp_path, out, "pit.png")
 
 
 def test_pit_histogram_single(tmp_path):
-    out = report.plot_pit_histograms(tmp_path / "pit.png", np.random.default_rng(1).random(50))
+    out = figures.plot_pit_histograms(tmp_path / "pit.png", np.random.default_rng(1).random(50))
     _check_png(tmp_path, out, "pit.png")
 
 
@@ -38,9 +38,9 @@ def test_zphot_vs_zspec(tmp_path):
     zp = zs + 0.03 * (1 + zs) * rng.standard_normal(800)
     zp[:20] = rng.uniform(0, 2, 20)
     zp[20] = np.nan
-    out = report.plot_zphot_vs_zspec(tmp_path / "zz.png", zs, zp, None)
+    out = figures.plot_zphot_vs_zspec(tmp_path / "zz.png", zs, zp, None)
     _check_png(tmp_path, out, "zz.png")
-    out = report.plot_zphot_vs_zspec(tmp_path / "zz.png", zs, zp,
+    out = figures.plot_zphot_vs_zspec(tmp_path / "zz.png", zs, zp,
                                      {"sigma_nmad": 0.03, "outlier_fraction": 0.02, "x": [1]})
     _check_png(tmp_path, out, "zz.png")
 
@@ -50,13 +50,13 @@ def test_plot_nz(tmp_path):
     z = np.linspace(0.005, 2.995, 300)
     nz = np.array([np.exp(-0.5 * ((z - c) / 0.1) ** 2) for c in (0.3, 0.5, 0.75, 1.1)])
     nz /= nz.sum(axis=1, keepdims=True) * 0.01
-    out = report.plot_nz(tmp_path / "nz.png", z, nz, edges, true_nz=nz * 0.9)
+    out = figures.plot_nz(tmp_path / "nz.png", z, nz, edges, true_nz=nz * 0.9)
     _check_png(tmp_path, out, "nz.png")
     zc = np.linspace(0.05, 2.95, 30)
-    out = report.plot_nz(tmp_path / "nz.png", z, nz, edges, true_nz=(zc, nz[:, ::10]))
+    out = figures.plot_nz(tmp_path / "nz.png", z, nz, edges, true_nz=(zc, nz[:, ::10]))
     _check_png(tmp_path, out, "nz.png")
     with pytest.raises(ValueError):
-        report.plot_nz(tmp_path / "bad.png", z, nz[:3], edges)
+        figures.plot_nz(tmp_path / "bad.png", z, nz[:3], edges)
 
 
 def test_plot_delta_z(tmp_path):
@@ -66,7 +66,7 @@ def test_plot_delta_z(tmp_path):
                      "sigma_total": 0.005, "truth": 0.012 * b})
         rows.append({"bin": b, "method": "clustering", "delta_z": -0.01 * b, "sigma": 0.01})
     rows.append({"bin": 3, "method": "other", "delta_z": float("nan"), "sigma": float("nan")})
-    out = report.plot_delta_z(tmp_path / "dz.png", rows)
+    out = figures.plot_delta_z(tmp_path / "dz.png", rows)
     _check_png(tmp_path, out, "dz.png")
 
 
@@ -81,13 +81,13 @@ def test_plot_sky_counts(tmp_path):
     pix = np.unique(hp.ang2pix(nside, ra, dec, nest=True, lonlat=True))
     disc = hp.query_disc(nside, hp.ang2vec(0.0, 0.0, lonlat=True), np.radians(3.0), nest=True)
     counts = np.arange(disc.size) + 1
-    out = report.plot_sky_counts(tmp_path / "sky.png", order, disc, counts)
+    out = figures.plot_sky_counts(tmp_path / "sky.png", order, disc, counts)
     _check_png(tmp_path, out, "sky.png")
     assert _ra_origin(np.array([358.0, 359.0, 0.5, 2.0])) == 358.0
-    out = report.plot_sky_counts(tmp_path / "sky.png", order, pix, np.ones(pix.size))
+    out = figures.plot_sky_counts(tmp_path / "sky.png", order, pix, np.ones(pix.size))
     _check_png(tmp_path, out, "sky.png")
     with pytest.raises(ValueError):
-        report.plot_sky_counts(tmp_path / "bad.png", order, [12 * nside ** 2], [1])
+        figures.plot_sky_counts(tmp_path / "bad.png", order, [12 * nside ** 2], [1])
 
 
 def test_sky_map_outlines_the_shards_across_ra_zero(tmp_path):
@@ -99,10 +99,10 @@ def test_sky_map_outlines_the_shards_across_ra_zero(tmp_path):
     # the shards: the order-3 parents of the footprint's pixels (NESTED: drop 2 bits per order)
     shards = [(3, int(p)) for p in np.unique(disc >> (2 * (6 - 3)))]
     assert len(shards) > 2
-    out = report.plot_sky_counts(tmp_path / "sky.png", order, disc, np.ones(disc.size), shards=shards)
+    out = figures.plot_sky_counts(tmp_path / "sky.png", order, disc, np.ones(disc.size), shards=shards)
     _check_png(tmp_path, out, "sky.png")
     # every shard around the footprint is in view (RA unwrapped across 0); one on the far side is not
-    fig, (ax,) = report.new_figure()
+    fig, (ax,) = figures.new_figure()
     ra_grid, dec_grid = np.linspace(4.0, -4.0, 200), np.linspace(-4.0, 4.0, 200)  # RA unwrapped across 0
     assert _draw_shards(ax, shards, ra_grid, dec_grid, 60, patheffects) == len(shards)
     labels = {t.get_text(): t.get_position() for t in ax.texts}
@@ -124,7 +124,7 @@ def test_plot_clustering_nz(tmp_path):
             {"bin": 1, "z_lo": 0.4, "z_hi": 0.8, "nz_wz": [None] * 14, "nz_wz_error": [None] * 14,
              "z_range": None, "delta_z": None, "error": None, "note": "no objects in this bin"},
             {"bin": 2, "nz_wz": [], "nz_wz_error": [], "delta_z": float("nan"), "error": float("nan"), "note": ""}]
-    out = report.plot_clustering_nz(tmp_path / "wz.png", edges, rows, z, nz)
+    out = figures.plot_clustering_nz(tmp_path / "wz.png", edges, rows, z, nz)
     _check_png(tmp_path, out, "wz.png")
 
 
@@ -144,7 +144,7 @@ TRUTH = {"bins": [{"bin": 0, "n": 1000, "delta_z_true": 0.011}, {"bin": 1, "n": 
 
 
 def test_delta_z_rows_carry_every_error_term_and_the_truth():
-    rows = report.delta_z_rows(DELTA_Z_TABLE, deep=DEEP, clustering=CLUSTERING, truth=TRUTH)
+    rows = tables.delta_z_rows(DELTA_Z_TABLE, deep=DEEP, clustering=CLUSTERING, truth=TRUTH)
     by = {(r["bin"], r["method"]): r for r in rows}
     assert [m for b, m in by if b == 0] == ["deep reference", "clustering (WZ)", "combined", "truth"]
     deep = by[0, "deep reference"]
@@ -159,16 +159,16 @@ def test_delta_z_rows_carry_every_error_term_and_the_truth():
     assert by[1, "deep reference"]["note"] == "fewer than 2 reference objects in this bin"
     assert by[1, "clustering (WZ)"]["note"] == "no objects in this bin" and "pull" not in by[1, "combined"]
     # neither method ran: the truth alone; nothing at all: no rows
-    only_truth = report.delta_z_rows(None, truth=TRUTH)
+    only_truth = tables.delta_z_rows(None, truth=TRUTH)
     assert [(r["bin"], r["method"]) for r in only_truth] == [(0, "truth"), (1, "truth")]
-    assert report.delta_z_rows(None) == []
+    assert tables.delta_z_rows(None) == []
 
 
 def test_plot_delta_z_takes_the_summary_rows(tmp_path):
-    rows = report.delta_z_rows(DELTA_Z_TABLE, deep=DEEP, clustering=CLUSTERING, truth=TRUTH)
-    _check_png(tmp_path, report.plot_delta_z(tmp_path / "dz.png", rows), "dz.png")
-    only_truth = report.delta_z_rows(None, truth=TRUTH)
-    _check_png(tmp_path, report.plot_delta_z(tmp_path / "dz.png", only_truth), "dz.png")
+    rows = tables.delta_z_rows(DELTA_Z_TABLE, deep=DEEP, clustering=CLUSTERING, truth=TRUTH)
+    _check_png(tmp_path, figures.plot_delta_z(tmp_path / "dz.png", rows), "dz.png")
+    only_truth = tables.delta_z_rows(None, truth=TRUTH)
+    _check_png(tmp_path, figures.plot_delta_z(tmp_path / "dz.png", only_truth), "dz.png")
 
 
 MANIFEST = {
@@ -184,7 +184,7 @@ MANIFEST = {
 
 
 def test_partition_statistics_page(tmp_path):
-    sections = report.partition_sections(MANIFEST)
+    sections = tables.partition_sections(MANIFEST)
     assert [s.heading for s in sections] == ["Totals", "Plan", "Per input file", "Per shard"]
     totals = sections[0].content
     assert totals["rows in (all input files)"] == 100 and totals["rows placed in shards"] == 92
@@ -193,7 +193,7 @@ def test_partition_statistics_page(tmp_path):
     assert [s["shard"] for s in shards] == ["o2_p107", "o4_p1700"]  # by order, then pixel
     assert shards[0]["area_deg2"] == pytest.approx(41252.96 / 192, rel=1e-6)
     assert [f["file"] for f in sections[2].content] == ["a.parquet", "b.fits"]
-    out = report.write_html_tables(tmp_path / "partition.html", "Partition <statistics>", sections, "intro & more")
+    out = tables.write_html_tables(tmp_path / "partition.html", "Partition <statistics>", sections, "intro & more")
     assert out == str(tmp_path / "partition.html") and os.listdir(tmp_path) == ["partition.html"]
     page = (tmp_path / "partition.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
@@ -204,12 +204,12 @@ def test_partition_statistics_page(tmp_path):
 
 
 def test_html_tables_show_each_kind_of_content(tmp_path):
-    rows = report.delta_z_rows(DELTA_Z_TABLE, deep=DEEP, clustering=CLUSTERING, truth=TRUTH)
-    sections = [report.Section("Δz", rows, "a note", columns=("bin", "method", "delta_z", "sigma_bootstrap")),
-                report.Section("groups", {"before": {"nmad": 0.1}, "after": {"nmad": 0.05, "n": 3}}),
-                report.Section("bullets", ["first", "second"]), report.Section("text", "switched off"),
-                report.Section("empty", [])]
-    page = Path(report.write_html_tables(tmp_path / "t.html", "t", sections)).read_text()
+    rows = tables.delta_z_rows(DELTA_Z_TABLE, deep=DEEP, clustering=CLUSTERING, truth=TRUTH)
+    sections = [tables.Section("Δz", rows, "a note", columns=("bin", "method", "delta_z", "sigma_bootstrap")),
+                tables.Section("groups", {"before": {"nmad": 0.1}, "after": {"nmad": 0.05, "n": 3}}),
+                tables.Section("bullets", ["first", "second"]), tables.Section("text", "switched off"),
+                tables.Section("empty", [])]
+    page = Path(tables.write_html_tables(tmp_path / "t.html", "t", sections)).read_text()
     # the chosen columns only, with their labels; bins 1-based; NaN as n/a, None empty
     assert "<th>σ bootstrap</th>" in page and "σ sample variance" not in page and "WZ window" not in page
     assert '<td class="num">1</td><td>deep reference</td><td class="num">0.0100</td>' in page
@@ -237,7 +237,7 @@ def test_summary_markdown(tmp_path):
     notes = ["clustering redshifts: disabled — no clustering reference sample configured",
              "mock run"]
     out_path = tmp_path / "report" / "summary.md"
-    out = report.write_summary_markdown(out_path, metrics, {"Tomographic n(z)": str(fig)}, notes)
+    out = markdown.write_summary_markdown(out_path, metrics, {"Tomographic n(z)": str(fig)}, notes)
     assert out == str(out_path)
     assert os.listdir(out_path.parent) == ["summary.md"]
     text = out_path.read_text()
@@ -308,10 +308,10 @@ def test_summary_says_which_stages_were_off_and_fills_every_table(tmp_path):
     assert len(notes) == 4 and all("switched off" in n for n in notes)
     metrics = summary_metrics(p, "mock")
     assert metrics["delta_z"] == [] and metrics["objects_in"] == 100 and metrics["shards"] == 2
-    tables = report_tables(p, metrics, notes)
-    assert set(tables) == set(SUMMARY_TABLES)
-    for name, (intro, sections) in tables.items():
-        page = Path(report.write_html_tables(tmp_path / f"{name}.html", name, sections, intro)).read_text()
+    pages = report_tables(p, metrics, notes)
+    assert set(pages) == set(SUMMARY_TABLES)
+    for name, (intro, sections) in pages.items():
+        page = Path(tables.write_html_tables(tmp_path / f"{name}.html", name, sections, intro)).read_text()
         assert "<h2>" in page, name
     assert "switched off" in (tmp_path / "zoo_leaderboard.html").read_text()
     assert "not computed" in (tmp_path / "delta_z_errors.html").read_text()
