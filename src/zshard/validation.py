@@ -59,6 +59,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from zshard.features import magnitude_matrix
+from zshard.io.ids import derive_seed
+
 __all__ = [
     "impute_missing_features",
     "standardise_features",
@@ -420,9 +423,6 @@ def deep_field_validation(reference, wide_bins, wide_sample, cfg: dict, bands: S
     objects have positions, else ``sample_variance_fraction`` of ⟨z_ref⟩. The zero-point term
     offsets the wide sample's magnitudes, re-matches and takes the rms of the Δz shift.
     """
-    from zshard.features import magnitude_matrix
-    from zshard.io.ids import derive_seed
-
     reference = reference[np.isfinite(reference["z_ref"].to_numpy())].reset_index(drop=True)
     if cfg["match"] == "id":
         matched = reference.merge(wide_bins, on="id", how="inner", validate="one_to_one")
