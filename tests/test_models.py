@@ -87,7 +87,10 @@ def test_artefact_holds_point_model_and_coverage_and_detects_tampering(tmp_path)
     loaded = PhotozModel.load(str(path))
     np.testing.assert_array_equal(loaded.predict_point(test), z_phot)
     np.testing.assert_array_equal(loaded.predict_quantiles(test), quantiles)
-    np.testing.assert_array_equal(loaded.assess_coverage(test)["in_coverage"], result.science_assessment["in_coverage"])
+    np.testing.assert_array_equal(loaded.assess_coverage(test)["in_coverage"],
+                                  model.assess_coverage(test)["in_coverage"])
+    np.testing.assert_array_equal(loaded.coverage.assess_exact(test)["in_coverage"],
+                                  result.science_assessment["in_coverage"])
     assert loaded.manifest["version"] == model.manifest["version"] and loaded.manifest["recentre_pdf"]
 
     payload = json.loads(path.read_text())

@@ -71,9 +71,30 @@ def test_assess_flags_objects_outside_the_training_coverage_and_round_trips():
     assert result.report["cells"]["science_fraction_in_cells_without_specz"] > 0.1
     assert result.weights.mean() == pytest.approx(1.0)
     loaded = rep.CoverageModel.from_bytes(result.coverage.to_bytes())
-    again = loaded.assess(science.iloc[:300])
+    again = loaded.assess_exact(science.iloc[:300])
     np.testing.assert_array_equal(again["in_coverage"], flags["in_coverage"][:300])
     np.testing.assert_allclose(again["coverage_weight"], flags["coverage_weight"][:300])
+    # the fan-out's emulator survives the round trip bit for bit
+    emulated = result.coverage.assess(science)
+    np.testing.assert_array_equal(loaded.assess(science)["coverage_distance"], emulated["coverage_distance"])
+
+
+def test_the_coverage_emulator_reproduces_the_exact_flags_and_says_how_well():
+    train = _frame(2000, 1)
+    science = pd.concat([_frame(4000, 2), _frame(1000, 3, shift=4.0)], ignore_index=True)
+    result = _assess(train, science, 5, n_neighbors=10, n_cells=20)
+    coverage = result.coverage
+    assert coverage.emulator is not None
+    report = coverage.summary()["emulator"]
+    assert report["n_holdout"] == 1000 and report["holdout_flag_agreement"] > 0.9
+    # on objects it never saw (another draw of both populations) the flags agree with the k-d tree's
+    fresh = pd.concat([_frame(1000, 7), _frame(250, 8, shift=4.0)], ignore_index=True)
+    emulated, exact = coverage.assess(fresh), coverage.assess_exact(fresh)
+    assert np.mean(emulated["in_coverage"] == exact["in_coverage"]) > 0.9
+    assert np.mean(np.abs(emulated["coverage_weight"] - exact["coverage_weight"])) < 0.15
+    assert emulated["in_coverage"][1000:].mean() < 0.1 and emulated["in_coverage"][:1000].mean() > 0.8
+    coverage.emulator = None  # without one, assess is the exact computation
+    np.testing.assert_array_equal(coverage.assess(fresh)["in_coverage"], exact["in_coverage"])
 
 
 def test_density_ratio_weights_make_a_labelled_sample_look_like_the_science_sample():

@@ -82,3 +82,27 @@ def test_stack_weights_ignore_catastrophic_outliers_and_the_winner_refits():
     model = zoo.fit_winner(stack, X, z2, None, seed=0)
     assert isinstance(model, zoo.StackedPoint) and model.predict(X).shape == (600,)
     assert zoo.fit_winner({"algorithm": "xgboost_quantile", "params": {}}, X, z2, None, 0) is None
+
+
+def test_the_fanout_budget_clamps_tree_ensembles_and_keeps_slow_learners_from_winning():
+    # a boosted ensemble cut to the budget keeps trees x learning rate; a forest only loses trees
+    cut = zoo.clamp_to_budget("xgboost", {"n_estimators": 400, "max_depth": 6, "learning_rate": 0.05}, 1.0)
+    assert zoo.predict_cost_us("xgboost", cut) <= 1.0 < zoo.predict_cost_us("xgboost", {**cut, "n_estimators": 400})
+    assert cut["learning_rate"] == pytest.approx(min(0.5, 0.05 * 400 / cut["n_estimators"]))
+    forest = zoo.clamp_to_budget("random_forest", {"n_estimators": 100, "max_depth": None}, 1.0)
+    assert 1 <= forest["n_estimators"] < 100 and zoo.predict_cost_us("random_forest", forest) <= 1.0
+    assert zoo.clamp_to_budget("knn", {"n_neighbors": 5}, 1.0) == {"n_neighbors": 5}
+    assert zoo.clamp_to_budget("xgboost", {"n_estimators": 400, "max_depth": 6}, None)["n_estimators"] == 400
+
+    X, z, ids = _toy()
+    settings = with_defaults({"algorithms": ["xgboost_quantile", "xgboost", "knn"], "n_draws": 2, "folds": 3,
+                              "fanout_budget_us": {"point": 0.5, "pdf": 1.0}}, "zoo")
+    board = zoo.run_zoo(X, z, ids, settings, seed=1, log=lambda m: None).leaderboard
+    for draw in board["draws"]:
+        limit = 1.0 if draw["algorithm"] == "xgboost_quantile" else 0.5
+        assert draw["within_budget"] == (draw["predict_cost_us"] <= limit)
+        if draw["algorithm"] != "knn":
+            assert draw["within_budget"]  # clamped
+    assert not any(d["within_budget"] for d in board["draws"] if d["algorithm"] == "knn")
+    assert board["winner"]["algorithm"] != "knn" and board["winner"]["within_budget"]
+    assert board["fanout_budget_us"] == {"point": 0.5, "pdf": 1.0}

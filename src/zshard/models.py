@@ -243,6 +243,7 @@ class PhotozModel:
             from zshard.representativeness import CoverageModel
 
             coverage = CoverageModel.from_bytes(_unblob(payload["coverage"], path))
+            coverage.set_threads(threads)
         return cls(booster=booster, features=FeatureSpec.from_dict(manifest["features"]),
                    levels=np.asarray(manifest["quantile_levels"], dtype=np.float64),
                    z_min=float(manifest["z_min"]), z_max=float(manifest["z_max"]),

@@ -79,7 +79,8 @@ def stage_representativeness(train: pd.DataFrame, science: pd.DataFrame, cfg: di
         train, science, bands, seed=seed, colours=cfg["colours"], n_neighbors=int(cfg["n_neighbors"]),
         coverage_quantile=float(cfg["coverage_quantile"]), classifier_folds=int(cfg["classifier_folds"]),
         weights_enabled=bool(weights["enabled"]), weight_floor=float(weights["floor"]),
-        weight_max=float(weights["max"]), n_cells=int(cfg["n_cells"]), science_fraction=science_fraction)
+        weight_max=float(weights["max"]), n_cells=int(cfg["n_cells"]), science_fraction=science_fraction,
+        emulator=cfg["coverage_emulator"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,8 +259,9 @@ def build_model(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSp
             point["members"] = winner["members"]
     model.coverage = coverage
     model.recentre = bool(model_cfg["recentre_pdf"]) and model.point_model is not None
+    budget = ((leaderboard or {}).get("fanout_budget_us") or {}).get("pdf")
     model.manifest["pdf_estimator"] = choose_pdf_estimator(model, train, weights, spec, model_cfg, validation,
-                                                           derive_seed(seed, "model.pdf_estimator"))
+                                                           derive_seed(seed, "model.pdf_estimator"), budget)
     model.manifest.update({
         "quantile_model_params_from": origin,
         "point_estimate": point,
@@ -301,7 +303,8 @@ def _cross_fitted_calibrated_cde(quantiles: np.ndarray, levels: np.ndarray, z: n
 
 
 def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSpec,
-                         model_cfg: dict, validation: pd.DataFrame | None, seed: int = 0) -> dict:
+                         model_cfg: dict, validation: pd.DataFrame | None, seed: int = 0,
+                         budget_us: float | None = None) -> dict:
     """Fit the configured p(z) estimators and keep the one with the lowest CDE loss on the validation sample.
 
     Candidates (``model.pdf_estimators``): ``xgboost_quantile`` (the booster already in ``model``) and
@@ -314,8 +317,17 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
     nature over a sharper one that the calibration fixes. With fewer than 200 validation objects
     the raw CDE loss decides. Sets ``model.pdf_model`` and returns the manifest entry. Without a
     validation sample a single configured estimator is used as is, and two are an error.
+    ``budget_us`` (``zoo.fanout_budget_us.pdf``): ``knn_quantile`` (a k-d tree query per object,
+    ~60 µs) is not a candidate when it would exceed it; the returned entry says so.
     """
     estimators = list(model_cfg["pdf_estimators"])
+    skipped = {}
+    if budget_us and "knn_quantile" in estimators and zoo.predict_cost_us("knn", {}) > budget_us:
+        estimators.remove("knn_quantile")
+        skipped["knn_quantile"] = (f"~{zoo.predict_cost_us('knn', {}):.0f} µs per object, over the fan-out budget "
+                                   f"of {budget_us} µs (zoo.fanout_budget_us.pdf)")
+    if not estimators:
+        raise ValueError(f"no p(z) estimator within the fan-out budget: {skipped}")
     knn = None
     if "knn_quantile" in estimators:
         knn = KnnQuantileModel(model.levels, int(model_cfg["knn_quantile"]["n_neighbors"]))
@@ -326,7 +338,7 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
             raise ValueError(f"choosing between p(z) estimators {estimators} needs a validation sample")
         (name, chosen), = candidates.items()
         model.pdf_model = chosen
-        return {"chosen": name, "candidates": {}}
+        return {"chosen": name, "candidates": {}, **({"skipped": skipped} if skipped else {})}
     z = validation[REDSHIFT].to_numpy(dtype=np.float64)
     ok = np.isfinite(z)
     sample, z = validation[ok], z[ok]
@@ -344,7 +356,7 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
     best = min(scores, key=lambda name: scores[name][key])
     model.pdf_model = candidates[best]
     return {"chosen": best, "rank_by": f"{key} on the validation sample", "n_validation": int(len(z)),
-            "candidates": scores}
+            "candidates": scores, **({"skipped": skipped} if skipped else {})}
 
 
 def evaluate(model: PhotozModel, sample: pd.DataFrame) -> dict:

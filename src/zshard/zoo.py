@@ -30,6 +30,15 @@ themselves cross-validated over the same folds. It wins only if it beats the
 best single learner by ``stack_min_improvement`` (relative): a stack is heavier to store and apply,
 and its CV score is slightly optimistic (its members were picked on the same folds).
 
+**The fan-out's budget.** The winner is applied to every object of the catalogue (hundreds of
+millions), so its prediction cost is part of the choice: every draw gets an estimate of its cost
+in µs per object on one core (:func:`predict_cost_us`, from the model's structure). A tree
+ensemble's draw is clamped to the trees its depth allows within ``zoo.fanout_budget_us``
+(``pdf`` for ``xgboost_quantile``, whose parameters train the 15-output p(z) model; ``point`` for
+the others), and only draws within the budget can win (a stack: the sum of its members). The
+others (kNN, large MLPs) stay on the leaderboard, marked. When no draw fits, z_phot is the p(z)
+median (no point model).
+
 The folds come from a hash of the object id (:func:`zshard.io.ids.id_hash_unit`), every draw from a
 generator seeded with ``derive_seed(seed, "zoo.<algorithm>")``. A time budget per algorithm stops
 drawing once spent (the draws already made are kept; at least one is always evaluated): with a
@@ -50,7 +59,8 @@ import numpy as np
 from zshard import metrics
 from zshard.io.ids import derive_seed, id_hash_unit
 
-__all__ = ["ALGORITHMS", "DEFAULT_SPACES", "draw_params", "make_estimator", "fit_estimator", "cv_folds",
+__all__ = ["ALGORITHMS", "DEFAULT_SPACES", "predict_cost_us", "clamp_to_budget", "draw_params", "make_estimator",
+           "fit_estimator", "cv_folds",
            "run_zoo", "StackedPoint", "fit_winner", "RANK_METRICS"]
 
 ALGORITHMS = ("xgboost_quantile", "xgboost", "random_forest", "adaboost", "knn", "mlp")
@@ -80,6 +90,64 @@ DEFAULT_SPACES: dict[str, dict[str, Any]] = {
             "learning_rate_init": {"loguniform": [5e-4, 5e-3]}, "batch_size": {"choice": [128, 256]},
             "max_iter": 200},
 }
+
+
+#: Prediction cost per tree level and object [µs], on one core of the development machine (xgboost
+#: 3.2 inplace predict with 15 outputs: 4.6 s for 1M objects × 203 trees of depth 6; scikit-learn
+#: 1.9's random forest: 6.9 s for 1M × 119 trees of depth 12).
+_US_PER_TREE_LEVEL = {"xgboost": 0.0038, "xgboost_quantile": 0.0038, "random_forest": 0.0049, "adaboost": 0.0049}
+#: Depth assumed for a random forest grown without a depth limit.
+_UNLIMITED_DEPTH = 25
+#: The learners' own defaults (xgboost, scikit-learn; AdaBoost's base tree as make_estimator builds it),
+#: for a search space that leaves the size of the ensemble unset.
+_ENSEMBLE_DEFAULTS = {"xgboost": {"n_estimators": 100, "max_depth": 6},
+                      "xgboost_quantile": {"n_estimators": 100, "max_depth": 6},
+                      "random_forest": {"n_estimators": 100, "max_depth": None},
+                      "adaboost": {"n_estimators": 50, "max_depth": 3}}
+#: kNN: a k-d tree query in ~10 dimensions against a few thousand labelled objects (~60 µs measured).
+_KNN_US = 60.0
+#: MLP: per weight (float64 matrix products, ~4 multiply-adds per ns), plus the imputer and scaler.
+_MLP_US_PER_WEIGHT, _MLP_US_FIXED = 0.00025, 0.5
+
+
+def clamp_to_budget(algorithm: str, params: Mapping[str, Any], budget_us: float | None) -> dict[str, Any]:
+    """A tree ensemble's draw cut to at most the trees that fit ``budget_us`` at its depth (at least
+    one); other draws unchanged. A boosted ensemble that is cut gets its learning rate raised by
+    the same factor (up to 0.5), so that trees × learning rate, the total step of the boosting,
+    stays as drawn (the usual trade between the two, Friedman 2001, Ann. Stat. 29, 1189)."""
+    out = dict(params)
+    if not budget_us or algorithm not in _US_PER_TREE_LEVEL:
+        return out
+    per_tree = predict_cost_us(algorithm, {**out, "n_estimators": 1})
+    allowed = max(1, int(budget_us / per_tree))
+    drawn = int({**_ENSEMBLE_DEFAULTS[algorithm], **out}["n_estimators"])
+    if drawn > allowed:
+        out["n_estimators"] = allowed
+        if algorithm.startswith("xgboost") and "learning_rate" in out:
+            out["learning_rate"] = float(min(0.5, out["learning_rate"] * drawn / allowed))
+    return out
+
+
+def predict_cost_us(algorithm: str, params: Mapping[str, Any], n_features: int = 10) -> float:
+    """Estimated prediction cost of a learner in µs per object on one core, from its structure.
+
+    Tree ensembles: trees × depth × a per-level cost measured here; kNN: a measured constant; MLP:
+    its weights; a stack: the sum of its members. An estimate for ranking draws against the
+    fan-out's budget, not a benchmark (``make bench-scale`` measures the real chain).
+    """
+    if algorithm == "stack":
+        return float(sum(predict_cost_us(m["algorithm"], m["params"], n_features) for m in params["members"]))
+    if algorithm in _US_PER_TREE_LEVEL:
+        size = {**_ENSEMBLE_DEFAULTS[algorithm], **params}
+        depth = _UNLIMITED_DEPTH if size["max_depth"] is None else int(size["max_depth"])
+        n_trees = int(size["n_estimators"])
+        return float(_US_PER_TREE_LEVEL[algorithm] * n_trees * depth)
+    if algorithm == "knn":
+        return _KNN_US
+    if algorithm == "mlp":
+        sizes = [int(n_features) + 1, *(int(v) for v in params.get("hidden_layer_sizes", (64,))), 1]
+        return float(_MLP_US_FIXED + _MLP_US_PER_WEIGHT * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])))
+    raise ValueError(f"unknown algorithm {algorithm!r}; known: {ALGORITHMS}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -382,7 +450,8 @@ def run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, cfg: Mapping[str, Any
         Its object ids (the folds are a hash of them).
     cfg : mapping
         The ``zoo`` section of the config, complete (``algorithms``, ``n_draws``, ``folds``,
-        ``rank_by``, ``time_budget_s``, ``spaces``, ``stack``, ``stack_min_improvement``; outside
+        ``rank_by``, ``time_budget_s``, ``fanout_budget_us``, ``spaces``, ``stack``,
+        ``stack_min_improvement``; outside
         the workflow, :func:`zshard.config.with_defaults` completes it).
     seed : int
         The master seed: the folds use ``derive_seed(seed, "zoo.folds")``, the draws of an
@@ -410,14 +479,22 @@ def run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, cfg: Mapping[str, Any
                         seed=seed, weights=weights, rank_by=cfg["rank_by"], time_budget_s=float(cfg["time_budget_s"]),
                         spaces=cfg["spaces"], stack=bool(cfg["stack"]),
                         stack_min_improvement=float(cfg["stack_min_improvement"]), threads=threads,
-                        feature_names=feature_names, log=log)
+                        feature_names=feature_names, log=log,
+                        budget_us=cfg["fanout_budget_us"])
 
 
 def _run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Sequence[str],
              n_draws: int | Mapping[str, int], folds: int, seed: int, weights: np.ndarray | None, rank_by: str,
              time_budget_s: float, spaces: Mapping[str, Mapping[str, Any]] | None, stack: bool,
              stack_min_improvement: float, threads: int, feature_names: Sequence[str],
-             log: Callable[[str], object]) -> ZooResult:
+             log: Callable[[str], object], budget_us: Mapping[str, float] | None = None) -> ZooResult:
+    def budget(algorithm: str) -> float | None:
+        return (budget_us or {}).get("pdf" if algorithm == "xgboost_quantile" else "point")
+
+    def fits(row: Mapping[str, Any]) -> bool:
+        limit = budget(row["algorithm"])
+        return not limit or row["predict_cost_us"] <= limit
+
     z = np.asarray(z, dtype=np.float64)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     fold = cv_folds(ids, folds, derive_seed(seed, "zoo.folds"))
@@ -429,7 +506,8 @@ def _run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Seque
         n = int(n_draws.get(algorithm, 0) if isinstance(n_draws, Mapping) else n_draws)
         if n <= 0:
             continue
-        candidates = draw_params(space, n, derive_seed(seed, f"zoo.{algorithm}"))
+        drawn = draw_params(space, n, derive_seed(seed, f"zoo.{algorithm}"))
+        candidates = [clamp_to_budget(algorithm, params, budget(algorithm)) for params in drawn]
         fit_seed = derive_seed(seed, f"zoo.{algorithm}.fit")
         start = time.perf_counter()
         best = None
@@ -440,11 +518,17 @@ def _run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Seque
             t0 = time.perf_counter()
             oof = _oof(algorithm, params, X, z, w, fold, fit_seed, threads)
             row = {"algorithm": algorithm, "draw": i, "params": params, **_scores(oof, z, w, fold),
-                   "seconds": round(time.perf_counter() - t0, 3)}
+                   "seconds": round(time.perf_counter() - t0, 3),
+                   "predict_cost_us": round(predict_cost_us(algorithm, params, X.shape[1]), 3)}
+            if params != drawn[i]:
+                row["drawn_params"] = drawn[i]  # before clamp_to_budget
+            row["within_budget"] = fits(row)
             draws.append(row)
             log(f"{algorithm} draw {i}: nmad {row['nmad']:.5f} sigma68 {row['sigma68']:.5f} "
-                f"outliers {row['outlier_fraction']:.4f} ({row['seconds']:.1f} s) {params}")
-            if best is None or row[rank_by] < best[rank_by]:
+                f"outliers {row['outlier_fraction']:.4f} ({row['seconds']:.1f} s, "
+                f"~{row['predict_cost_us']:.2f} µs/object{'' if row['within_budget'] else ', over budget'}) {params}")
+            # the best draw within the budget; the best over it only while none fits
+            if best is None or (fits(row), -row[rank_by]) > (fits(best), -best[rank_by]):
                 best, oofs[algorithm] = row, oof
         per_algorithm[algorithm] = {"n_draws": n, "n_evaluated": sum(1 for d in draws if d["algorithm"] == algorithm),
                                     "seconds": round(time.perf_counter() - start, 3), "best": best}
@@ -452,7 +536,8 @@ def _run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Seque
     ranking = sorted((entry["best"] for entry in per_algorithm.values()), key=lambda r: r[rank_by])
     result = {"rank_by": rank_by, "folds": int(folds), "n_train": int(len(z)), "weighted": w is not None,
               "features": list(feature_names), "algorithms": per_algorithm, "draws": draws}
-    winner = dict(ranking[0]) if ranking else None
+    eligible = [r for r in ranking if fits(r)]
+    winner = dict(eligible[0]) if eligible else None
     stack_row = None
     if stack and len(oofs) >= 2:
         names = [r["algorithm"] for r in ranking]
@@ -463,14 +548,17 @@ def _run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Seque
             coefficients = _stack_weights(P[~test], z[~test], None if w is None else w[~test], rank_by)
             stack_oof[test] = P[test] @ coefficients
         coefficients = _stack_weights(P, z, w, rank_by)
+        used = [j for j, c in enumerate(coefficients) if c > 1e-9]
         stack_row = {"algorithm": "stack", "draw": None,
                      "params": {"members": names, "coefficients": [float(c) for c in coefficients]},
-                     **_scores(stack_oof, z, w, fold), "seconds": 0.0}
+                     **_scores(stack_oof, z, w, fold), "seconds": 0.0,
+                     "predict_cost_us": round(sum(per_algorithm[names[j]]["best"]["predict_cost_us"] for j in used), 3)}
+        stack_row["within_budget"] = fits(stack_row)
         oofs["stack"] = stack_oof
         result["stack"] = stack_row
-        if winner is not None and stack_row[rank_by] < winner[rank_by] * (1.0 - stack_min_improvement):
+        if (winner is not None and fits(stack_row)
+                and stack_row[rank_by] < winner[rank_by] * (1.0 - stack_min_improvement)):
             # members with a zero weight are not refit nor stored
-            used = [j for j, c in enumerate(coefficients) if c > 1e-9]
             winner = dict(stack_row)
             winner["params"] = {"members": [names[j] for j in used],
                                 "coefficients": [float(coefficients[j]) for j in used]}
@@ -480,6 +568,7 @@ def _run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Seque
     result["ranking"] = sorted(result["ranking"], key=lambda r: r[rank_by])
     result["winner"] = winner
     result["stack_min_improvement"] = stack_min_improvement
+    result["fanout_budget_us"] = dict(budget_us) if budget_us else None
     return ZooResult(result, oofs)
 
 
