@@ -112,9 +112,10 @@ _MLP_US_PER_WEIGHT, _MLP_US_FIXED = 0.00025, 0.5
 
 def clamp_to_budget(algorithm: str, params: Mapping[str, Any], budget_us: float | None) -> dict[str, Any]:
     """A tree ensemble's draw cut to at most the trees that fit ``budget_us`` at its depth (at least
-    one); other draws unchanged. A boosted ensemble that is cut gets its learning rate raised by
-    the same factor (up to 0.5), so that trees × learning rate, the total step of the boosting,
-    stays as drawn (the usual trade between the two, Friedman 2001, Ann. Stat. 29, 1189)."""
+    one); other draws unchanged. The rest of the draw is kept: the cross-validation then scores the
+    ensemble as the fan-out will apply it, and a draw whose learning rate is too low for its cut
+    loses on the leaderboard. (Raising the learning rate to keep trees × rate, tried on the demo,
+    gave a rougher p(z): raw CDE loss −2.5 against −8.0 for the plain cut at 65 trees.)"""
     out = dict(params)
     if not budget_us or algorithm not in _US_PER_TREE_LEVEL:
         return out
@@ -123,8 +124,6 @@ def clamp_to_budget(algorithm: str, params: Mapping[str, Any], budget_us: float 
     drawn = int({**_ENSEMBLE_DEFAULTS[algorithm], **out}["n_estimators"])
     if drawn > allowed:
         out["n_estimators"] = allowed
-        if algorithm.startswith("xgboost") and "learning_rate" in out:
-            out["learning_rate"] = float(min(0.5, out["learning_rate"] * drawn / allowed))
     return out
 
 
