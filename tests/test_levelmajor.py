@@ -99,3 +99,13 @@ def test_sanitize_integer_input_and_impossible_spacing():
     assert sanitize_quantiles(np.array([[1, 1, 2]]), 0.0, 3.0).dtype == np.float64
     with pytest.raises(ValueError, match="cannot fit"):
         sanitize_quantiles(np.zeros((2, 5)), 0.0, 1e-4, min_spacing=1e-4)
+
+
+def test_many_small_blocks_give_the_same_result(monkeypatch):
+    levels = np.linspace(0.01, 0.99, 15)
+    q = adversarial_quantiles(5000, 15, 7, np.float32)
+    whole = sanitize_quantiles(q, 0.0, 3.0, levels=levels, max_density=50.0)
+    knots_whole = knots_with_invalid_rows(q, levels, 0.0, 3.0)[0]
+    monkeypatch.setattr(levelmajor, "BLOCK", 333)
+    np.testing.assert_array_equal(sanitize_quantiles(q, 0.0, 3.0, levels=levels, max_density=50.0), whole)
+    np.testing.assert_array_equal(knots_with_invalid_rows(q, levels, 0.0, 3.0)[0], knots_whole)

@@ -177,10 +177,13 @@ def sanitize_quantiles(
     if levels is not None and max_density is not None:
         a = check_levels(levels, q.shape[1])
         spacing = np.maximum(spacing, np.diff(a) / float(max_density))
-    # level major, in the output dtype (see zshard.pdf.levelmajor): float32 rows are repaired in float32
-    x = levelmajor.level_major(q, out_dtype)
-    levelmajor.repair(x, z_min, z_max, spacing)
-    return np.ascontiguousarray(x.T)
+    # level major, block by block, in the output dtype (zshard.pdf.levelmajor): float32 stays float32
+    out = np.empty(q.shape, dtype=out_dtype)
+    for block in levelmajor.blocks(q.shape[0]):
+        x = levelmajor.level_major(q[block], out_dtype)
+        levelmajor.repair(x, z_min, z_max, spacing)
+        out[block] = x.T
+    return out
 
 
 def knots_with_invalid_rows(
@@ -195,8 +198,14 @@ def knots_with_invalid_rows(
     q = check_quantiles(quantiles)
     a = check_levels(levels, q.shape[1])
     z_min, z_max = _check_range(z_min, z_max)
-    zk, ck, bad = levelmajor.knots(q, a, z_min, z_max, min_spacing, np.float64)
-    return np.ascontiguousarray(zk.T), ck, bad
+    n, k = q.shape
+    zk = np.empty((n, k + 2))
+    bad = np.empty(n, dtype=bool)
+    ck = np.concatenate(([0.0], a, [1.0]))
+    for block in levelmajor.blocks(n):
+        zk_block, _, bad[block] = levelmajor.knots(q[block], a, z_min, z_max, min_spacing)
+        zk[block] = zk_block.T
+    return zk, ck, bad
 
 
 def knots(
