@@ -42,15 +42,18 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from zshard.io.atomic import write_json
-from zshard.pdf.distribution import cdf, density, ppf_from_knots
+from zshard.pdf.distribution import cdf, density
+from zshard.pdf.levelmajor import BLOCK, blocks
+from zshard.pdf.levelmajor import knots as knots_level_major
 from zshard.pdf.representation import (
     DEFAULT_Z_MAX,
     DEFAULT_Z_MIN,
+    KNOT_MIN_SPACING,
+    _check_range,
     check_levels,
     check_quantiles,
     enforce_spacing,
     float_dtype,
-    knots_with_invalid_rows,
     sanitize_quantiles,
 )
 
@@ -313,29 +316,47 @@ def mixture_ppf(
     Returns float64, shape (n, len(new_levels)); NaN rows stay NaN.
     """
     eps = float(outlier_fraction)
+    q = check_quantiles(quantiles)
+    a_in = check_levels(levels, q.shape[1])
     a = np.atleast_1d(np.asarray(new_levels, dtype=np.float64))
-    zk, ck, bad = knots_with_invalid_rows(quantiles, levels, z_min, z_max)
-    if eps == 0.0:
-        out = ppf_from_knots(zk, ck, a)
-        out[bad] = np.nan
-        return out
-    n = zk.shape[0]
-    zm = np.concatenate([np.full((n, 1), z_min), zk, np.full((n, 1), z_max)], axis=1)
-    cm = (1.0 - eps) * np.concatenate(([0.0], ck, [1.0]))[None, :] + eps * (zm - z_min) / (z_max - z_min)
+    z_min, z_max = _check_range(z_min, z_max)
+    n = q.shape[0]
     out = np.empty((n, a.size))
-    nseg = zm.shape[1] - 1
-    for s in range(0, n, chunk_rows):
-        c = cm[s:s + chunk_rows]
-        x = zm[s:s + chunk_rows]
-        j = np.clip((c[:, :, None] < a[None, None, :]).sum(axis=1) - 1, 0, nseg - 1)  # (rows, L)
-        c0 = np.take_along_axis(c, j, axis=1)
-        c1 = np.take_along_axis(c, j + 1, axis=1)
-        x0 = np.take_along_axis(x, j, axis=1)
-        x1 = np.take_along_axis(x, j + 1, axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            w = np.where(c1 > c0, (a[None, :] - c0) / (c1 - c0), 0.0)
-        out[s:s + chunk_rows] = x0 + (x1 - x0) * np.clip(w, 0.0, 1.0)
-    out[bad] = np.nan
+    ck = np.concatenate(([0.0], a_in, [1.0]))
+    # the mixture's knots: z_min, the knots of p, z_max at levels (1 - eps) [0, ck, 1] + eps U(z)
+    ckx = (1.0 - eps) * np.concatenate(([0.0], ck, [1.0]))
+    nseg = ckx.size - 1
+    # knot m is below level a_l for every object when (1 - eps) ck_m + eps < a_l, above it for every
+    # object when (1 - eps) ck_m >= a_l (0 <= U <= 1): only the knots in between are compared per object
+    margin = 1e-9
+    always_below = (ckx[None, :] + eps < a[:, None] - margin).sum(axis=1)
+    maybe = [np.flatnonzero((ckx + eps >= a_l - margin) & (ckx < a_l + margin)) for a_l in a]
+    for block in blocks(n, max(1, min(chunk_rows, BLOCK))):
+        zk, _, bad = knots_level_major(q[block], a_in, z_min, z_max, KNOT_MIN_SPACING)
+        b = zk.shape[1]
+        if eps == 0.0:
+            j = np.clip(np.searchsorted(ck, a, side="right") - 1, 0, ck.size - 2)
+            w = (a - ck[j]) / (ck[j + 1] - ck[j])
+            res = zk[j] + (zk[j + 1] - zk[j]) * w[:, None]
+        else:
+            zm = np.empty((zk.shape[0] + 2, b))
+            zm[0], zm[1:-1], zm[-1] = z_min, zk, z_max
+            cm = ckx[:, None] + eps * (zm - z_min) / (z_max - z_min)
+            # segment j_l = (number of knots below a_l) - 1 of every object, as flat indices into (K + 4, b)
+            j = np.empty((a.size, b), dtype=np.intp)
+            for i, a_i in enumerate(a):
+                count = np.full(b, always_below[i])
+                for m in maybe[i]:
+                    count += cm[m] < a_i
+                np.clip(count - 1, 0, nseg - 1, out=j[i])
+            flat = j * b + np.arange(b)
+            c0, c1 = cm.ravel()[flat], cm.ravel()[flat + b]
+            x0, x1 = zm.ravel()[flat], zm.ravel()[flat + b]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                w = np.where(c1 > c0, (a[:, None] - c0) / (c1 - c0), 0.0)
+            res = x0 + (x1 - x0) * np.clip(w, 0.0, 1.0)
+        res[:, bad] = np.nan
+        out[block] = res.T
     return out
 
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zshard.io.atomic import write_parquet
+from zshard.pdf.levelmajor import blocks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,11 +35,19 @@ def encode_quantiles(quantiles: np.ndarray, z_min: float, z_max: float) -> np.nd
     The step is (z_max - z_min) / 65534 (4.6e-5 for [0, 3]), below the 1e-4 minimum spacing that
     :func:`zshard.pdf.representation.sanitize_quantiles` keeps between quantiles, so sorted quantiles stay sorted.
     """
-    q = np.asarray(quantiles, dtype=np.float64)
-    bad = ~np.isfinite(q).all(axis=1)
-    codes = np.rint((np.clip(q, z_min, z_max) - z_min) * (QUANTILE_CODE_MAX / (z_max - z_min)))
-    codes[bad] = QUANTILE_NAN_CODE
-    return codes.astype(np.uint16)
+    q = np.asarray(quantiles)
+    codes = np.empty(q.shape, dtype=np.uint16)
+    scale = QUANTILE_CODE_MAX / (z_max - z_min)
+    for block in blocks(q.shape[0]):  # in float64 (exact rounding), a cache-sized block at a time
+        x = q[block].astype(np.float64)
+        bad = ~np.isfinite(x).all(axis=1)
+        np.clip(x, z_min, z_max, out=x)
+        x -= z_min
+        x *= scale
+        np.rint(x, out=x)
+        x[bad] = QUANTILE_NAN_CODE
+        codes[block] = x
+    return codes
 
 
 def decode_quantiles(codes: np.ndarray, z_min: float, z_max: float) -> np.ndarray:

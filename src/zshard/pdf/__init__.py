@@ -5,5 +5,6 @@
 * :mod:`zshard.pdf.distribution` -- CDF, inverse CDF (PPF) and density.
 * :mod:`zshard.pdf.summary` -- point summaries (median, mean, mode, sigma, 68% interval).
 * :mod:`zshard.pdf.binned` -- probability mass in the bins of a redshift grid, per object and stacked.
+* :mod:`zshard.pdf.levelmajor` -- the per-object kernels (sort, repair, knots) on (K, n) arrays.
 * :mod:`zshard.pdf.qp_export` -- the PDFs as a ``qp.Ensemble``.
 """

@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from zshard.pdf import levelmajor
+
 __all__ = [
     "DEFAULT_Z_MIN",
     "DEFAULT_Z_MAX",
@@ -123,21 +125,6 @@ def enforce_spacing(x: np.ndarray, lo: float, hi: float, spacing: float | np.nda
     return y
 
 
-def _sort_rows_inplace(x: np.ndarray) -> None:
-    """Sort rows of ``x`` in place (only the rows that are not sorted already)."""
-    unsorted = (x[:, 1:] < x[:, :-1]).any(axis=1)
-    unsorted |= np.isnan(x[:, :-1]).any(axis=1)  # NaN must be moved to the end
-    if unsorted.any():
-        x[unsorted] = np.sort(x[unsorted], axis=1)
-
-
-def _repair_rows_inplace(x: np.ndarray, lo: float, hi: float, spacing: float | np.ndarray) -> None:
-    """Apply :func:`enforce_spacing` to the rows that violate the spacing."""
-    need = (np.diff(x, axis=1) < spacing).any(axis=1)
-    if need.any():
-        x[need] = enforce_spacing(x[need], lo, hi, spacing)
-
-
 # ----------------------------------------------------------------------------
 # repaired quantiles and the CDF knots
 # ----------------------------------------------------------------------------
@@ -186,18 +173,17 @@ def sanitize_quantiles(
     q = check_quantiles(quantiles)
     z_min, z_max = _check_range(z_min, z_max)
     out_dtype = float_dtype(q)
-    x = q.astype(np.float64, copy=True)
-    _sort_rows_inplace(x)  # NaN sorts last
-    np.clip(x, z_min, z_max, out=x)
-    bad = np.isnan(x[:, -1])
-    spacing: float | np.ndarray = float(min_spacing)
+    spacing = np.full(q.shape[1] - 1, float(min_spacing))
     if levels is not None and max_density is not None:
-        a = check_levels(levels, x.shape[1])
+        a = check_levels(levels, q.shape[1])
         spacing = np.maximum(spacing, np.diff(a) / float(max_density))
-    _repair_rows_inplace(x, z_min, z_max, spacing)
-    if bad.any():
-        x[bad] = np.nan
-    return x.astype(out_dtype, copy=False)
+    # level major, block by block, in the output dtype (zshard.pdf.levelmajor): float32 stays float32
+    out = np.empty(q.shape, dtype=out_dtype)
+    for block in levelmajor.blocks(q.shape[0]):
+        x = levelmajor.level_major(q[block], out_dtype)
+        levelmajor.repair(x, z_min, z_max, spacing)
+        out[block] = x.T
+    return out
 
 
 def knots_with_invalid_rows(
@@ -210,23 +196,15 @@ def knots_with_invalid_rows(
     """:func:`knots` plus a boolean mask of the rows without a valid PDF (a NaN quantile; their
     knots are NaN)."""
     q = check_quantiles(quantiles)
-    n, k = q.shape
-    a = check_levels(levels, k)
+    a = check_levels(levels, q.shape[1])
     z_min, z_max = _check_range(z_min, z_max)
-    zk = np.empty((n, k + 2), dtype=np.float64)
-    qs = zk[:, 1:-1]
-    qs[...] = q
-    _sort_rows_inplace(qs)
-    np.clip(qs, z_min, z_max, out=qs)
-    zk[:, 0] = qs[:, 0] - (qs[:, 1] - qs[:, 0]) * (a[0] / (a[1] - a[0]))
-    zk[:, -1] = qs[:, -1] + (qs[:, -1] - qs[:, -2]) * ((1.0 - a[-1]) / (a[-1] - a[-2]))
-    np.clip(zk[:, 0], z_min, z_max, out=zk[:, 0])
-    np.clip(zk[:, -1], z_min, z_max, out=zk[:, -1])
-    bad = np.isnan(zk[:, -2])
-    _repair_rows_inplace(zk, z_min, z_max, float(min_spacing))
-    if bad.any():
-        zk[bad] = np.nan
+    n, k = q.shape
+    zk = np.empty((n, k + 2))
+    bad = np.empty(n, dtype=bool)
     ck = np.concatenate(([0.0], a, [1.0]))
+    for block in levelmajor.blocks(n):
+        zk_block, _, bad[block] = levelmajor.knots(q[block], a, z_min, z_max, min_spacing)
+        zk[block] = zk_block.T
     return zk, ck, bad
 
 
