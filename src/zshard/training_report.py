@@ -223,11 +223,13 @@ def summary_sections(rep: Mapping, anomalies: Mapping, selection: Mapping, leade
              "yes" if i < selection.get("n_chosen", n) else ""}
         for i in range(n)]
     if leaderboard:
-        winner = leaderboard["winner"]["algorithm"]
+        winner = (leaderboard["winner"] or {}).get("algorithm")  # None: no draw within the fan-out budget
         out["training: model zoo leaderboard (CV)"] = [
             {"algorithm": r["algorithm"], "nmad": r["nmad"], "sigma68": r["sigma68"], "bias": r["bias_median"],
              "outlier_fraction": r["outlier_fraction"], "nmad_fold_std": r["nmad_fold_std"],
              "draws": leaderboard["algorithms"].get(r["algorithm"], {}).get("n_evaluated", ""),
+             "µs per object (est.)": r.get("predict_cost_us", ""),
+             "within fan-out budget": {True: "yes", False: "no"}.get(r.get("within_budget"), ""),
              "winner": "yes" if r["algorithm"] == winner else ""}
             for r in leaderboard["ranking"]]
     for name in ("training: representativeness", "training: anomalies"):
