@@ -118,7 +118,13 @@ def write_pdf_table(path: str, ids: np.ndarray, quantiles: np.ndarray, levels: n
     table = pa.table(columns)
     meta = {"zshard.quantile_levels": json.dumps([float(a) for a in levels]), "zshard.quantile_encoding": encoding,
             "zshard.z_min": str(z_min), "zshard.z_max": str(z_max), **(metadata or {})}
-    write_parquet(path, table, metadata=meta)
+    # The quantile codes (and the flags) compress well with a dictionary; the float32 summaries are
+    # unique values: without a dictionary and byte-stream split they are written ~2x faster and
+    # ~10% smaller (measured on demo shards: 71 -> 64 bytes and 0.99 -> 0.42 µs CPU per object).
+    floats = [name for name, col in columns.items() if pa.types.is_floating(col.type)]
+    dictionary = [f"{PDF_COLUMN}.list.element"] + [name for name, col in columns.items()
+                                                   if name not in floats and name not in ("id", PDF_COLUMN)]
+    write_parquet(path, table, metadata=meta, use_dictionary=dictionary, use_byte_stream_split=floats)
 
 
 PDF_SUMMARY_COLUMNS = ("z_median", "z_mean", "z_mode", "z_sigma", "z_lo68", "z_hi68")
