@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from zshard.io.atomic import write_parquet
-from zshard.pdf.levelmajor import blocks
+from zshard.pdf.levelmajor import BLOCK, blocks
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +68,12 @@ def decode_quantiles(codes: np.ndarray, z_min: float, z_max: float) -> np.ndarra
     float32, as code by code: the same bits), ~4x faster than the arithmetic on every value.
     """
     codes = np.asarray(codes)
-    if codes.dtype == np.uint16:
+    if codes.dtype == np.uint16 and codes.ndim == 2:
+        table = _decode_table(float(z_min), float(z_max))
+        q = np.empty(codes.shape, dtype=np.float32)
+        for block in blocks(codes.shape[0], 4 * BLOCK):  # (the indices become intp: 4x the codes' bytes)
+            np.take(table, codes[block], out=q[block])
+    elif codes.dtype == np.uint16:
         q = _decode_table(float(z_min), float(z_max))[codes]
     else:  # any other integer array: the arithmetic
         q = (z_min + codes.astype(np.float64) * ((z_max - z_min) / QUANTILE_CODE_MAX)).astype(np.float32)
