@@ -36,3 +36,19 @@ def test_encode_quantiles_equals_the_reference(monkeypatch):
         q = adversarial_quantiles(5000, 15, 5, dtype)
         q[:100] = np.linspace(0, 3, 65535 * 2)[:1500].reshape(100, 15)  # every half step: rounding ties
         np.testing.assert_array_equal(encode_quantiles(q, 0.0, 3.0), ref_encode_quantiles(q, 0.0, 3.0))
+
+
+def test_decode_quantiles_equals_the_arithmetic():
+    from zshard.io.pdf_table import QUANTILE_NAN_CODE, decode_quantiles
+
+    every = np.arange(65536, dtype=np.uint16)
+    for z_min, z_max in ((0.0, 3.0), (0.0, 6.0), (0.05, 2.5)):
+        codes = np.concatenate([every[:65535], np.random.default_rng(0).integers(0, 65535, 65535)]).astype(
+            np.uint16).reshape(-1, 15)
+        codes[7, 3] = QUANTILE_NAN_CODE
+        ref = (z_min + codes.astype(np.float64) * ((z_max - z_min) / 65534)).astype(np.float32)
+        ref[(codes == QUANTILE_NAN_CODE).any(axis=1)] = np.nan
+        new = decode_quantiles(codes, z_min, z_max)
+        assert new.dtype == np.float32
+        np.testing.assert_array_equal(new, ref)  # the same bits (NaN where NaN)
+        np.testing.assert_array_equal(decode_quantiles(codes.astype(np.int64), z_min, z_max), ref)

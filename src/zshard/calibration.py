@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from zshard.io.atomic import write_json
+from zshard.pdf import levelmajor
 from zshard.pdf.distribution import cdf, density
 from zshard.pdf.levelmajor import BLOCK, blocks
 from zshard.pdf.levelmajor import knots as knots_level_major
@@ -54,7 +55,6 @@ from zshard.pdf.representation import (
     check_quantiles,
     enforce_spacing,
     float_dtype,
-    sanitize_quantiles,
 )
 
 __all__ = [
@@ -300,6 +300,73 @@ def mixture_cdf(
     return (1.0 - eps) * base + eps * np.clip((z - z_min) / (z_max - z_min), 0.0, 1.0)
 
 
+class _MixturePpf:
+    """The inversion of :func:`mixture_ppf` for one set of levels, applied block by block to
+    level-major knots (:func:`zshard.pdf.levelmajor.knots`)."""
+
+    def __init__(self, a_in: np.ndarray, a: np.ndarray, eps: float, z_min: float, z_max: float) -> None:
+        self.a, self.eps, self.z_min, self.z_max = a, eps, z_min, z_max
+        self.ck = np.concatenate(([0.0], a_in, [1.0]))
+        # the mixture's knots: z_min, the knots of p, z_max at levels (1 - eps) [0, ck, 1] + eps U(z)
+        self.ckx = (1.0 - eps) * np.concatenate(([0.0], self.ck, [1.0]))
+        nseg = self.ckx.size - 1
+        # knot m is below level a_l for every object when (1 - eps) ck_m + eps < a_l, above it for every
+        # object when (1 - eps) ck_m >= a_l (0 <= U <= 1): only the knots in between are compared per
+        # object. The knots below a level are a prefix (the mixture's CDF at the knots is non-decreasing),
+        # so the segment j_l = (number of knots below a_l) - 1, clipped to [0, nseg - 1], starts from
+        # the knots always below and moves to every candidate knot found below, in increasing order.
+        margin = 1e-9
+        always_below = (self.ckx[None, :] + eps < a[:, None] - margin).sum(axis=1)
+        self.start = np.clip(always_below - 1, 0, nseg - 1)
+        self.maybe = [np.flatnonzero((self.ckx + eps >= a_l - margin) & (self.ckx < a_l + margin)) for a_l in a]
+        self.nseg = nseg
+        self._buffers: tuple[np.ndarray, ...] | None = None
+
+    def __call__(self, zk: np.ndarray) -> np.ndarray:
+        """Quantiles (L, b) float64 of the objects of the (K + 2, b) knots ``zk`` (NaN columns: NaN)."""
+        a, eps = self.a, self.eps
+        b = zk.shape[1]
+        if eps == 0.0:
+            ck = self.ck
+            j = np.clip(np.searchsorted(ck, a, side="right") - 1, 0, ck.size - 2)
+            w = (a - ck[j]) / (ck[j + 1] - ck[j])
+            return zk[j] + (zk[j + 1] - zk[j]) * w[:, None]
+        # buffers reused from block to block: fresh MB-sized temporaries cost more (page faults) than the work
+        if self._buffers is None or self._buffers[0].shape[1] != b:
+            self._buffers = (np.empty((zk.shape[0] + 2, b)), np.empty((zk.shape[0] + 2, b)),
+                             *(np.empty(b) for _ in range(5)), np.empty(b, dtype=bool), np.empty(b, dtype=bool))
+        zm, cm, c0, c1, x0, x1, w, below, flat = self._buffers
+        zm[0], zm[1:-1], zm[-1] = self.z_min, zk, self.z_max
+        # cm = ckx + eps * (zm - z_min) / (z_max - z_min), in place (the same operations in the same order)
+        np.subtract(zm, self.z_min, out=cm)
+        np.multiply(eps, cm, out=cm)
+        np.divide(cm, self.z_max - self.z_min, out=cm)
+        np.add(self.ckx[:, None], cm, out=cm)
+        res = np.empty((a.size, b))
+        for i, a_i in enumerate(a):
+            j = self.start[i]
+            c0[...], c1[...], x0[...], x1[...] = cm[j], cm[j + 1], zm[j], zm[j + 1]
+            for m in self.maybe[i]:
+                j = min(m, self.nseg - 1)
+                np.less(cm[m], a_i, out=below)
+                np.copyto(c0, cm[j], where=below)
+                np.copyto(c1, cm[j + 1], where=below)
+                np.copyto(x0, zm[j], where=below)
+                np.copyto(x1, zm[j + 1], where=below)
+            # w = where(c1 > c0, (a - c0) / (c1 - c0), 0), clipped to [0, 1]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                np.subtract(a_i, c0, out=w)
+                np.subtract(c1, c0, out=c1)  # c1 - c0 (c1 is not needed any more)
+                np.divide(w, c1, out=w)
+            np.greater(c1, 0.0, out=flat)  # c1 > c0 <=> c1 - c0 > 0 (levels in [0, 1]: no overflow)
+            np.copyto(w, 0.0, where=~flat)
+            np.clip(w, 0.0, 1.0, out=w)
+            np.subtract(x1, x0, out=x1)
+            np.multiply(x1, w, out=x1)
+            np.add(x0, x1, out=res[i])
+        return res
+
+
 def mixture_ppf(
     quantiles: ArrayLike,
     levels: ArrayLike,
@@ -322,39 +389,10 @@ def mixture_ppf(
     z_min, z_max = _check_range(z_min, z_max)
     n = q.shape[0]
     out = np.empty((n, a.size))
-    ck = np.concatenate(([0.0], a_in, [1.0]))
-    # the mixture's knots: z_min, the knots of p, z_max at levels (1 - eps) [0, ck, 1] + eps U(z)
-    ckx = (1.0 - eps) * np.concatenate(([0.0], ck, [1.0]))
-    nseg = ckx.size - 1
-    # knot m is below level a_l for every object when (1 - eps) ck_m + eps < a_l, above it for every
-    # object when (1 - eps) ck_m >= a_l (0 <= U <= 1): only the knots in between are compared per object
-    margin = 1e-9
-    always_below = (ckx[None, :] + eps < a[:, None] - margin).sum(axis=1)
-    maybe = [np.flatnonzero((ckx + eps >= a_l - margin) & (ckx < a_l + margin)) for a_l in a]
+    ppf = _MixturePpf(a_in, a, eps, z_min, z_max)
     for block in blocks(n, max(1, min(chunk_rows, BLOCK))):
         zk, _, bad = knots_level_major(q[block], a_in, z_min, z_max, KNOT_MIN_SPACING)
-        b = zk.shape[1]
-        if eps == 0.0:
-            j = np.clip(np.searchsorted(ck, a, side="right") - 1, 0, ck.size - 2)
-            w = (a - ck[j]) / (ck[j + 1] - ck[j])
-            res = zk[j] + (zk[j + 1] - zk[j]) * w[:, None]
-        else:
-            zm = np.empty((zk.shape[0] + 2, b))
-            zm[0], zm[1:-1], zm[-1] = z_min, zk, z_max
-            cm = ckx[:, None] + eps * (zm - z_min) / (z_max - z_min)
-            # segment j_l = (number of knots below a_l) - 1 of every object, as flat indices into (K + 4, b)
-            j = np.empty((a.size, b), dtype=np.intp)
-            for i, a_i in enumerate(a):
-                count = np.full(b, always_below[i])
-                for m in maybe[i]:
-                    count += cm[m] < a_i
-                np.clip(count - 1, 0, nseg - 1, out=j[i])
-            flat = j * b + np.arange(b)
-            c0, c1 = cm.ravel()[flat], cm.ravel()[flat + b]
-            x0, x1 = zm.ravel()[flat], zm.ravel()[flat + b]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                w = np.where(c1 > c0, (a[:, None] - c0) / (c1 - c0), 0.0)
-            res = x0 + (x1 - x0) * np.clip(w, 0.0, 1.0)
+        res = ppf(zk)
         res[:, bad] = np.nan
         out[block] = res.T
     return out
@@ -493,19 +531,44 @@ def apply_calibration(
     a_in = check_levels(levels, q.shape[1])
     a = calibration.levels_for(a_in)
     p = np.clip(calibration.inverse(a), 0.0, 1.0)
-    out = mixture_ppf(q, a_in, p, calibration.outlier_fraction, z_min, z_max)
-    if extrapolate_tails and calibration.outlier_fraction == 0.0:
+    eps = float(calibration.outlier_fraction)
+    z_min, z_max = _check_range(z_min, z_max)
+    lower = upper = None
+    if extrapolate_tails and eps == 0.0:
         ok = np.flatnonzero((p >= tail_eps) & (p <= 1.0 - tail_eps))
         if ok.size >= 2:
             i0, i1 = ok[0], ok[1]
             if i0 > 0:
-                slope = (out[:, i1] - out[:, i0]) / (a[i1] - a[i0])
-                out[:, :i0] = out[:, i0, None] - slope[:, None] * (a[i0] - a[:i0])
+                lower = (i0, i1, a[i0] - a[:i0])
             j0, j1 = ok[-1], ok[-2]
             if j0 < a.size - 1:
-                slope = (out[:, j0] - out[:, j1]) / (a[j0] - a[j1])
-                out[:, j0 + 1 :] = out[:, j0, None] + slope[:, None] * (a[j0 + 1 :] - a[j0])
-    return sanitize_quantiles(out.astype(float_dtype(q), copy=False), z_min, z_max, min_spacing)
+                upper = (j0, j1, a[j0 + 1:] - a[j0])
+    # mixture_ppf, the tails and sanitize_quantiles block by block on level-major arrays (the same
+    # operations, element by element, as on the (n, L) arrays: the same bits), without the (n, L)
+    # float64 intermediate and its second transposition
+    dtype = float_dtype(q)
+    spacing = np.full(a.size - 1, float(min_spacing))
+    ppf = _MixturePpf(a_in, p, eps, z_min, z_max)
+    out = np.empty((q.shape[0], a.size), dtype=dtype)
+    for block in blocks(q.shape[0]):
+        zk, _, bad = knots_level_major(q[block], a_in, z_min, z_max, KNOT_MIN_SPACING)
+        res = ppf(zk)
+        if bad.any():
+            res[:, bad] = np.nan
+        if lower is not None:
+            i0, i1, da = lower
+            slope = (res[i1] - res[i0]) / (a[i1] - a[i0])
+            for lev in range(i0):
+                np.subtract(res[i0], slope * da[lev], out=res[lev])
+        if upper is not None:
+            j0, j1, da = upper
+            slope = (res[j0] - res[j1]) / (a[j0] - a[j1])
+            for lev in range(j0 + 1, a.size):
+                np.add(res[j0], slope * da[lev - j0 - 1], out=res[lev])
+        x = res.astype(dtype, copy=False)
+        levelmajor.repair(x, z_min, z_max, spacing)
+        out[block] = x.T
+    return out
 
 
 def save_calibration(

@@ -147,12 +147,39 @@ def build_features(catalog: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
     """Feature matrix (n, len(spec.names)), float32, NaN where photometry is missing.
 
     ``catalog`` has canonical ``mag_<band>`` (and, with ``spec.errors``, ``magerr_<band>``) columns.
+    Without PCA components among the features, only the selected columns are computed, straight
+    into the (C-contiguous) matrix: the same float32 values as :func:`build_pool` and a selection.
     """
-    pool = build_pool(catalog, spec)
-    if spec.selected is None:
-        return pool
-    index = {name: i for i, name in enumerate(spec.pool_names)}
-    return np.ascontiguousarray(pool[:, [index[name] for name in spec.selected]])
+    names = spec.names
+    if spec.pca_components and any(name.startswith("pca_") for name in names):
+        pool = build_pool(catalog, spec)
+        if spec.selected is None:
+            return pool
+        index = {name: i for i, name in enumerate(spec.pool_names)}
+        return np.ascontiguousarray(pool[:, [index[name] for name in spec.selected]])
+    missing = [f"mag_{b}" for b in spec.bands if f"mag_{b}" not in catalog.columns]
+    if missing:
+        raise KeyError(f"catalogue lacks magnitude column(s) {missing}")
+    if spec.errors:
+        missing = [f"magerr_{b}" for b in spec.bands if f"magerr_{b}" not in catalog.columns]
+        if missing:
+            raise KeyError(f"catalogue lacks magnitude-error column(s) {missing}")
+    colours = {f"{a}-{b}": (a, b) for a, b in spec.colour_pairs()}
+    columns: dict[str, np.ndarray] = {}
+
+    def column(name: str) -> np.ndarray:  # a catalogue column as float32, converted once
+        if name not in columns:
+            columns[name] = catalog[name].to_numpy(dtype=np.float32)
+        return columns[name]
+
+    out = np.empty((len(catalog), len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        if name in colours:
+            a, b = colours[name]
+            out[:, j] = np.subtract(column(f"mag_{a}"), column(f"mag_{b}"))  # float32 - float32, as in the pool
+        else:  # mag_<band> or magerr_<band>
+            out[:, j] = column(name)
+    return out
 
 
 def fit_pca(catalog: pd.DataFrame, spec: FeatureSpec, n_components: int) -> FeatureSpec:
