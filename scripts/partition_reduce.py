@@ -19,7 +19,9 @@ parser.add_argument("--compression", required=True, help="Parquet compression of
 parser.add_argument("--shard", required=True, help="the shard's Parquet file")
 parser.add_argument("--record", required=True,
                     help="directory for its row counts, rejected rows (duplicate ids) and sorted ids")
+parser.add_argument("--rows", nargs="+",
+                    help="their sorted rows, in the order of the splits (default: rows.arrow in each split)")
 parser.add_argument("splits", nargs="+", help="the split directories of the files that touch the shard")
 args = parser.parse_args()
 
-print(reduce_shard(Shard(args.order, args.pixel), args.splits, args.shard, args.record, args.compression))
+print(reduce_shard(Shard(args.order, args.pixel), args.splits, args.shard, args.record, args.compression, args.rows))

@@ -148,5 +148,6 @@ def test_the_code_defaults_that_remain_equal_the_schema():
 def test_clustering_settings_are_the_config_section():
     settings = with_defaults({}, "validation.clustering")
     config = clustering.ClusteringConfig.from_dict(settings)
-    assert config.to_dict() == {key: value for key, value in settings.items() if key != "enabled"}
+    assert config.to_dict() == {key: value for key, value in settings.items()
+                                if key not in ("enabled", "max_unknown")}
     assert all(field.default is dataclasses.MISSING for field in dataclasses.fields(clustering.ClusteringConfig))

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 from astropy.table import Table
 
-from zshard.io import atomic, catalogs, ids
+from zshard.io import atomic, catalogs, ids, sampled
 
 
 def _frame(n=50):
@@ -117,3 +117,53 @@ def test_unparsable_csv_rows_are_set_aside_with_their_reason(tmp_path):
     unparsable = [u for c in chunks for u in c.unparsable]
     assert [row for row, _ in unparsable] == [1, 2]
     assert "fields" in unparsable[0][1] and "'RA'" in unparsable[1][1]
+
+
+def _shard_tables(tmp_path, n_files=4, n=5000):
+    rng = np.random.default_rng(3)
+    paths, frames = [], []
+    for k in range(n_files):
+        frame = pd.DataFrame({"id": rng.permutation(n).astype(np.int64) + k * n,
+                              "tomo_bin": rng.integers(-1, 4, n).astype(np.int16),
+                              "z_mean": rng.uniform(0, 2, n).astype(np.float32)})
+        path = str(tmp_path / f"shard{k}.parquet")
+        atomic.write_parquet(path, frame)
+        paths.append(path)
+        frames.append(frame)
+    return paths, pd.concat(frames, ignore_index=True)
+
+
+def test_sampled_reads_keep_what_a_global_job_needs_and_nothing_more(tmp_path):
+    paths, everything = _shard_tables(tmp_path)
+    assert sampled.parquet_rows(paths) == len(everything) == 20_000
+    # no sample: the same frame as concatenating the files
+    pd.testing.assert_frame_equal(sampled.read_rows(paths), everything)
+    pd.testing.assert_frame_equal(sampled.read_rows(paths, ["id", "tomo_bin"]), everything[["id", "tomo_bin"]])
+    # given ids: their rows, in file order
+    wanted = np.array([7, 5003, 19_999, 123_456], dtype=np.int64)
+    pd.testing.assert_frame_equal(sampled.read_rows(paths, ids=wanted),
+                                  everything[everything["id"].isin(wanted)].reset_index(drop=True))
+    assert sampled.read_rows(paths, ids=np.array([], dtype=np.int64)).empty
+    # a bounded sample: the id-hashed subset, about max_objects of the rows
+    fraction = sampled.sample_fraction(len(everything), 2000)
+    assert fraction == 0.1 and sampled.sample_fraction(100, 2000) == 1.0 == sampled.sample_fraction(100, None)
+    sample = sampled.read_rows(paths, fraction=fraction, seed=9)
+    keep = ids.subset_mask(everything["id"].to_numpy(), fraction, 9)
+    pd.testing.assert_frame_equal(sample, everything[keep].reset_index(drop=True))
+    assert 1800 < len(sample) < 2200
+
+
+def test_catalog_sample_streams_any_format_in_chunks(tmp_path):
+    frame = _frame(400)
+    spec = catalogs.CatalogSpec(**SPEC)
+    frames = []
+    for suffix in (".parquet", ".fits"):
+        path = str(tmp_path / f"truth{suffix}")
+        (frame.to_parquet(path) if suffix == ".parquet" else Table.from_pandas(frame).write(path))
+        frames.append(path)
+    whole = pd.concat([catalogs.read_catalog(p, spec) for p in frames], ignore_index=True)[["id", "z_spec"]]
+    pd.testing.assert_frame_equal(
+        sampled.read_catalog_sample(frames, spec, ["id", "z_spec"], fraction=1.0, seed=1, chunk_rows=64), whole)
+    part = sampled.read_catalog_sample(frames, spec, ["id", "z_spec"], fraction=0.3, seed=1, chunk_rows=64)
+    keep = ids.subset_mask(whole["id"].to_numpy(), 0.3, 1)
+    pd.testing.assert_frame_equal(part, whole[keep].reset_index(drop=True))

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import healpy as hp
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from astropy.table import Table
 from scipy import integrate
 
+from zshard.io.ids import id_hash_unit
 from zshard.mock import fields, layout, population, seds, selection
-from zshard.mock.config import MockConfig, SpeczCampaign
+from zshard.mock.config import SAMPLE_CAPS, MockConfig, SpeczCampaign
 from zshard.mock.survey import generate_survey
 
 N_OBJ = 20_000
@@ -410,3 +413,82 @@ def test_positions_in_footprint_and_clustered(survey):
     assert counts.var() > 1.3 * counts.mean()
     assert np.corrcoef(counts, model.shell_delta[s])[0, 1] > 0.3
     assert model.shell_delta.min() > -1
+
+
+# --------------------------------------------------------------------------- sample caps
+
+
+def test_capped_sample_keeps_the_smallest_hashes_whatever_the_batch_order():
+    rng = np.random.default_rng(1)
+    ids = rng.permutation(50_000).astype(np.int64)
+    batches = np.array_split(ids, 37)
+
+    def gather(parts, cap):
+        sample = selection.CappedSample(cap, seed=11)
+        for part in parts:
+            sample.add(part, pa.table({"id": part}), extra=part % 3)
+        kept = np.concatenate([t.column("id").to_numpy() for t in sample.tables()])
+        np.testing.assert_array_equal(sample.extra(), kept % 3)  # the extra array follows its rows
+        assert sample.n_selected == ids.size
+        return kept
+
+    kept = gather(batches, 1000)
+    assert kept.size == 1000 and np.unique(kept).size == 1000
+    expected = ids[np.argsort(id_hash_unit(ids, 11))[:1000]]
+    assert set(kept) == set(expected)
+    assert set(gather(batches[::-1], 1000)) == set(expected)  # independent of the order of batches
+    # below the cap (or without one) every row stays, in the order added
+    np.testing.assert_array_equal(gather(batches, ids.size), ids)
+    np.testing.assert_array_equal(gather(batches, None), ids)
+
+
+def test_capped_sample_is_an_unbiased_subsample():
+    # a property of the rows (here a magnitude) has the same distribution after thinning
+    rng = np.random.default_rng(2)
+    ids = np.arange(200_000, dtype=np.int64)
+    mag = rng.normal(22.0, 1.0, ids.size)
+    sample = selection.CappedSample(20_000, seed=5)
+    for part in np.array_split(ids, 10):
+        sample.add(part, pa.table({"id": part, "mag": mag[part]}))
+    kept = pa.concat_tables(sample.tables()).column("mag").to_numpy()
+    assert kept.size == 20_000
+    assert abs(kept.mean() - mag.mean()) < 4 * mag.std() / np.sqrt(kept.size)
+    assert abs(kept.std() / mag.std() - 1) < 0.03
+
+
+def test_sample_caps_bind_past_their_size_and_change_nothing_below(tmp_path):
+    caps = {"specz_max_objects": 50, "deep_max_objects": 40, "clustering_ref_max_objects": 30}
+    sizes = {}
+    for n in (6_000, 18_000):
+        capped = _generate(_cfg(n_objects=n, **caps), tmp_path / f"capped{n}")
+        free = _generate(_cfg(n_objects=n, specz_max_objects=None, deep_max_objects=None,
+                              clustering_ref_max_objects=None), tmp_path / f"free{n}")
+        sizes[n] = capped["summary"]
+        for name, cap_key, count in (("specz", "specz_max_objects", "n_specz"), ("deep", "deep_max_objects", "n_deep"),
+                                     ("clustering", "clustering_ref_max_objects", "n_clustering_ref")):
+            kept = _read_pq(os.path.join(capped["dir"], f"{name}.parquet"))
+            everything = _read_pq(os.path.join(free["dir"], f"{name}.parquet"))
+            assert kept["id"].size == capped["summary"][count] == caps[cap_key] < everything["id"].size
+            assert capped["summary"]["n_selected_before_cap"][name] == everything["id"].size
+            # the kept rows are the uncapped selection's rows, unchanged
+            rows = np.searchsorted(everything["id"], kept["id"])
+            for column, values in kept.items():
+                np.testing.assert_array_equal(values, everything[column][rows])
+        assert sum(capped["summary"]["n_specz_per_campaign"].values()) == caps["specz_max_objects"]
+    # the samples stop growing with the catalogue
+    for count in ("n_specz", "n_deep", "n_clustering_ref"):
+        assert sizes[6_000][count] == sizes[18_000][count]
+    assert sizes[18_000]["n_selected_before_cap"]["specz"] > 2.5 * sizes[6_000]["n_selected_before_cap"]["specz"]
+
+
+def test_default_caps_do_not_bind_on_the_demo(tmp_path):
+    # the embedded demo (config/config.yaml's mock, 200k objects) selects fewer objects than each
+    # default cap, so its samples are what they were before the caps existed
+    import yaml
+
+    demo = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())["mock"]
+    cfg = MockConfig.from_dict({**demo, "seed": 42})
+    summary = _generate(cfg, tmp_path)["summary"]
+    assert (summary["n_specz"], summary["n_deep"], summary["n_clustering_ref"]) == (9646, 6690, 19537)
+    for name, cap_field in SAMPLE_CAPS.items():
+        assert summary["n_selected_before_cap"][name] < getattr(cfg, cap_field)

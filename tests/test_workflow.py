@@ -253,6 +253,27 @@ def test_editing_one_file_reruns_only_its_shards(mock_run, tmp_path):
     assert sorted(manifest["removed_stale_shards"]) == sorted(before - after)
 
 
+def test_split_runs_are_deleted_once_reduced_and_remade_when_a_reduce_needs_them(tmp_path):
+    """partition.keep_runs: false: the sorted runs are temp(), deleted after the reduces (not before the
+    plan checkpoint has made them); a second run has nothing to do; a new plan re-splits and reduces."""
+    config = tiny_config(tmp_path / "results")
+    config["partition"]["keep_runs"] = False
+    target = str(tmp_path / "results/catalog/manifest.json")
+    run_snakemake(tmp_path, config, target)
+    results = tmp_path / "results"
+    manifest = json.loads((results / "catalog/manifest.json").read_text())
+    assert manifest["totals"]["rows_in_shards"] == config["mock"]["n_objects"]
+    assert len(manifest["shards"]) >= 3
+    assert sorted((results / "partition/split").iterdir()) and not list((results / "partition/runs").glob("*.arrow"))
+    assert "Nothing to be done" in run_snakemake(tmp_path, config, target, "-n").stdout
+    config["partition"]["max_rows_per_shard"] = 3000  # a new plan: its reduces need the runs again
+    run_snakemake(tmp_path, config, target)
+    manifest = json.loads((results / "catalog/manifest.json").read_text())
+    assert manifest["totals"]["rows_in_shards"] == config["mock"]["n_objects"]
+    assert max(shard["rows"] for shard in manifest["shards"]) <= 3000
+    assert not list((results / "partition/runs").glob("*.arrow"))
+
+
 def test_an_id_in_two_shards_stops_the_manifest_or_is_reported(tmp_path):
     """The same id at two far-apart positions (two files): the manifest fails, naming the id, and
     lists it beside its log; with partition.duplicate_ids: report it is listed and the run goes on."""

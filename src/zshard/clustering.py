@@ -155,9 +155,10 @@ class ClusteringConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ClusteringConfig:
-        """From the workflow's ``validation.clustering`` mapping (``enabled`` ignored); every setting needed."""
+        """From the workflow's ``validation.clustering`` mapping (``enabled`` and ``max_unknown``, which
+        say whether and on how many objects the rule runs, ignored); every setting needed."""
         known = set(cls.__dataclass_fields__)
-        d = {k: v for k, v in dict(d).items() if k not in ("enabled",)}
+        d = {k: v for k, v in dict(d).items() if k not in ("enabled", "max_unknown")}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown clustering settings: {sorted(unknown)}")

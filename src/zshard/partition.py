@@ -14,6 +14,7 @@ with its reason.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 from dataclasses import dataclass
@@ -84,12 +85,15 @@ def healpix29(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     return sky.radec_to_healpix(ra, dec, sky.HEALPIX29_ORDER)
 
 
-def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out_dir: str, chunk_rows: int) -> dict:
+def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out_dir: str, chunk_rows: int,
+               rows_path: str | None = None) -> dict:
     """Read one input file once; write its valid rows sorted by ``_healpix_29``, and its histogram.
 
     The output directory holds:
 
-    * ``rows.arrow``: Arrow IPC (uncompressed; read memory-mapped by the reduces): each input chunk
+    * ``rows.arrow`` (or the file ``rows_path``, where the workflow keeps the runs apart from the
+      small records so that it can delete them once every reduce has read them):
+      Arrow IPC (uncompressed; read memory-mapped by the reduces): each input chunk
       sorted by ``_healpix_29``, written as record batches of ``SPLIT_BATCH_ROWS`` rows. In the
       nested scheme a shard (a pixel of any order) is one contiguous range of order-29 indices, so
       a reduce takes its rows from each sorted run by binary search: the split does not depend on
@@ -110,8 +114,8 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
     batch_first, batch_last = [], []
     n_rows = n_selected = 0
     writer = None
-    with atomic_directory(out_dir) as tmp:
-        with pa.OSFile(str(tmp / SPLIT_ROWS), "wb") as sink:
+    with atomic_directory(out_dir) as tmp, _rows_file(tmp / SPLIT_ROWS, rows_path) as rows_tmp:
+        with pa.OSFile(rows_tmp, "wb") as sink:
             for chunk in iter_catalog(path, spec, chunk_rows):
                 n_rows += chunk.n_rows
                 table = chunk.table
@@ -158,6 +162,14 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
                  "rejected_by_reason": {str(r): int(c) for r, c in zip(reasons, reason_counts)}}
         write_json(tmp / SPLIT_STATS, stats)
     return stats
+
+
+def _rows_file(default: os.PathLike, rows_path: str | None):
+    """Where a split writes its rows: ``default`` (in its directory), or the temporary sibling of
+    ``rows_path``, renamed into place when the block succeeds."""
+    if rows_path is None:
+        return contextlib.nullcontext(str(default))
+    return atomic_path(rows_path)
 
 
 HISTOGRAM_INFO = ("histogram_order", "n_rows", "n_selected", "n_invalid")
@@ -213,9 +225,10 @@ def make_plan(split_dirs: dict[str, str], inputs: dict[str, str], max_rows: int,
 # --------------------------------------------------------------------------------------------
 # Reduce: one shard from the sorted rows of the files that touch it
 # --------------------------------------------------------------------------------------------
-def shard_rows(split_dir: str, shard: sky.Shard) -> pa.Table:
+def shard_rows(split_dir: str, shard: sky.Shard, rows_path: str | None = None) -> pa.Table:
     """The rows of one split that fall in ``shard``: a binary search in each batch that meets it.
 
+    ``rows_path``: the split's rows, where they are not in its directory (:func:`split_file`).
     The file is memory-mapped and the slices are zero-copy: only the batches whose ``_healpix_29``
     range meets the shard's (from the split's index) are paged in.
     """
@@ -223,7 +236,7 @@ def shard_rows(split_dir: str, shard: sky.Shard) -> pa.Table:
     low, high = shard.pixel << shift, (shard.pixel + 1) << shift
     with np.load(os.path.join(split_dir, SPLIT_INDEX)) as index:
         meets = np.flatnonzero((index["batch_last"] >= low) & (index["batch_first"] < high))
-    with pa.memory_map(os.path.join(split_dir, SPLIT_ROWS), "r") as source:
+    with pa.memory_map(rows_path or os.path.join(split_dir, SPLIT_ROWS), "r") as source:
         reader = pa.ipc.open_file(source)
         slices = []
         for i in meets:
@@ -241,10 +254,12 @@ REDUCE_IDS = "ids.npy"
 
 
 def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_dir: str,
-                 compression: str) -> dict:
+                 compression: str, rows_paths: list[str] | None = None) -> dict:
     """Merge a shard's rows from its files, drop duplicate ids (to rejects), sort by ``_healpix_29``, write.
 
-    Files are read in file-id order, so which copy of a duplicated id is kept is deterministic.
+    ``rows_paths``: each split's rows, in the order of ``split_dirs``, where they are not in its
+    directory (:func:`split_file`). Files are read in file-id order, so which copy of a duplicated
+    id is kept is deterministic.
     Besides the shard, the reduce writes its record, a directory (assembled under a temporary name,
     then renamed; one Snakemake output, since each output of a per-shard job costs dry-run time):
 
@@ -257,8 +272,11 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
     Returns the stats.
     """
     parts, rows_from = [], {}
+    rows_of = dict(zip(split_dirs, rows_paths)) if rows_paths is not None else {}
+    if rows_paths is not None and len(rows_paths) != len(split_dirs):
+        raise ValueError(f"{len(rows_paths)} rows files for {len(split_dirs)} splits")
     for directory in sorted(split_dirs, key=os.path.basename):
-        part = shard_rows(directory, shard)
+        part = shard_rows(directory, shard, rows_of.get(directory))
         rows_from[os.path.basename(directory)] = part.num_rows
         if part.num_rows:
             parts.append(part)

@@ -190,6 +190,22 @@ def split_dirs_of_shard(wildcards):
     return [f"{R}/partition/split/{fid}" for fid in partition_plan().files_of_shard[shard_key(wildcards)]]
 
 
+def split_runs(path):
+    """A split's sorted rows (partition/runs/, about the catalogue's size again), read only by the reduces.
+
+    partition.keep_runs: false makes them temp(): deleted once every reduce that reads them has run
+    (Snakemake defers it until the plan checkpoint has added the reduces to the DAG). The price: a later
+    reduce (an edited or added file, a new plan) needs the runs of every file it reads, and Snakemake
+    remakes them by running those files' splits again.
+    """
+    return path if config["partition"]["keep_runs"] else temp(path)
+
+
+def split_rows_of_shard(wildcards):
+    """Their sorted rows, in the same order (partition/runs/, temp() with partition.keep_runs: false)."""
+    return [f"{R}/partition/runs/{fid}.arrow" for fid in partition_plan().files_of_shard[shard_key(wildcards)]]
+
+
 def per_shard(pattern):
     """Input function: ``pattern`` expanded over every shard of the plan."""
 

@@ -8,7 +8,8 @@ rule partition_split:
         catalog=lambda wc: INPUTS[wc.file_id],
         script=f"{SCRIPTS}/partition_split.py",
     output:
-        directory(f"{R}/partition/split/{{file_id}}"),
+        split=directory(f"{R}/partition/split/{{file_id}}"),
+        rows=split_runs(f"{R}/partition/runs/{{file_id}}.arrow"),
     params:
         histogram_order=config["partition"]["histogram_order"],
         # a function: the column templates ("mag_{band}") are not wildcards
@@ -29,7 +30,7 @@ rule partition_split:
     shell:
         "python {input.script:q} --input {input.catalog:q} --file-id {wildcards.file_id}"
         " --reader {params.reader:q} --bands {params.bands} --histogram-order {params.histogram_order}"
-        " --chunk-rows {params.chunk_rows} --output {output:q} > {log:q} 2>&1"
+        " --chunk-rows {params.chunk_rows} --output {output.split:q} --rows {output.rows:q} > {log:q} 2>&1"
 
 
 checkpoint partition_plan:
@@ -60,6 +61,7 @@ checkpoint partition_plan:
 rule partition_reduce:
     input:
         splits=split_dirs_of_shard,
+        rows=split_rows_of_shard,
         script=f"{SCRIPTS}/partition_reduce.py",
     output:
         shard=f"{R}/catalog/dataset/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}.parquet",
@@ -83,7 +85,7 @@ rule partition_reduce:
     shell:
         "python {input.script:q} --order {wildcards.order} --pixel {wildcards.pixel}"
         " --compression {params.compression} --shard {output.shard:q} --record {output.record:q}"
-        " {input.splits:q} > {log:q} 2>&1"
+        " {input.splits:q} --rows {input.rows:q} > {log:q} 2>&1"
 
 
 rule partition_manifest:

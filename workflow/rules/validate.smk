@@ -65,6 +65,9 @@ rule validate_truth:
     params:
         catalog=SOURCES["truth"],
         grid_step=config["tomography"]["grid_step"],
+        max_objects=config["validation"]["truth"]["max_objects"],
+        chunk_rows=config["partition"]["chunk_rows"],
+        seed=SEED,
     log:
         log_of("validate_truth"),
     benchmark:

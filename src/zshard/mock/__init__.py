@@ -34,7 +34,10 @@ in the function that implements it:
 Scaling: the photometric catalogue is produced file by file (one "chunk" per file) and,
 inside a file, in batches of at most ``batch_size`` rows; every batch is written out
 before the next is drawn, so memory scales with ``batch_size`` and never with
-``n_objects`` (the small derived samples are the only thing accumulated).  Batch ``j``
+``n_objects`` (the derived samples are the only thing accumulated, each bounded by its cap,
+``specz_max_objects``, ``deep_max_objects`` and ``clustering_ref_max_objects``: past it, a
+uniform id-hashed subsample of what the selection found, as real samples do not grow with the
+photometric catalogue).  Batch ``j``
 of file ``k`` uses random streams derived from ``(seed, k, j)`` only
 (:mod:`zshard.mock.streams`), so the output is reproducible and independent of
 processing order.  The clustering fields are drawn once, from ``seed`` and the shell

@@ -45,6 +45,11 @@ class SpeczCampaign:
         object.__setattr__(self, "name", str(self.name))
 
 
+#: Derived sample -> the field of :class:`MockConfig` that caps its size.
+SAMPLE_CAPS = {"specz": "specz_max_objects", "deep": "deep_max_objects",
+               "clustering": "clustering_ref_max_objects"}
+
+
 def _default_campaigns() -> tuple[SpeczCampaign, ...]:
     return (SpeczCampaign("wide", 22.0, 0.15), SpeczCampaign("deep", 24.0, 0.04))
 
@@ -120,6 +125,15 @@ class MockConfig:
     clustering_ref_mag_max : float
         Clustering reference: sampling fraction of objects with
         ``zmin < z_true < zmax`` and detection-band magnitude ``< mag_max``.
+    specz_max_objects, deep_max_objects, clustering_ref_max_objects : int or None
+        Largest size of the spec-z sample, the deep field and the clustering reference. The
+        selections above are fractions of the catalogue, so without a cap these samples grow
+        with ``n_objects``; real ones do not (a spec-z compilation holds ~10⁵ redshifts, a
+        COSMOS-like field a few 10⁴ objects with a good redshift, a spectroscopic survey a fixed
+        density on the sky). Where a selection finds more objects than its cap, it keeps the
+        ``cap`` of them with the smallest id hash (:func:`zshard.io.ids.id_hash_unit` with a
+        seed derived from ``seed``): a uniform random subsample, the same whatever the order
+        of files and batches. Below the cap nothing changes. None: no cap.
     """
 
     n_objects: int = 200_000
@@ -161,6 +175,9 @@ class MockConfig:
     clustering_ref_zmin: float = 0.1
     clustering_ref_zmax: float = 1.5
     clustering_ref_mag_max: float = 23.0
+    specz_max_objects: int | None = 100_000
+    deep_max_objects: int | None = 50_000
+    clustering_ref_max_objects: int | None = 100_000
 
     def __post_init__(self) -> None:
         s = object.__setattr__
@@ -186,8 +203,10 @@ class MockConfig:
             if unknown:
                 raise ValueError(f"{name}: unknown bands {sorted(unknown)}")
             s(self, name, {**default, **{k: float(v) for k, v in given.items()}})
-        for name in ("n_objects", "n_files", "seed", "batch_size", "nside"):
+        for name in ("n_objects", "n_files", "seed", "batch_size", "nside", *SAMPLE_CAPS.values()):
             v = getattr(self, name)
+            if v is None and name in SAMPLE_CAPS.values():
+                continue
             if isinstance(v, bool) or int(v) != v:
                 raise ValueError(f"{name} must be an integer, got {v!r}")
             s(self, name, int(v))
@@ -198,6 +217,9 @@ class MockConfig:
             raise ValueError("need n_objects >= 0, n_files >= 1, batch_size >= 1")
         if self.seed < 0:
             raise ValueError("seed must be non-negative")
+        for name in SAMPLE_CAPS.values():
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1 (or None: no cap)")
         bad = set(self.formats) - {"parquet", "fits"}
         if bad or not self.formats:
             raise ValueError(f"formats must be a non-empty subset of parquet/fits: {bad}")

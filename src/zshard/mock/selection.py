@@ -3,7 +3,9 @@ reference field and the spectroscopic clustering reference.
 
 Each selection takes one batch of the photometric catalogue and its own random stream
 (:mod:`zshard.mock.streams`), and returns the row indices it selects in the batch with their
-reference redshifts.
+reference redshifts. :class:`CappedSample` gathers what a selection keeps over the batches and
+bounds its size (``MockConfig.specz_max_objects`` and the like): the selections are fractions of
+the catalogue, real samples are not.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+import pyarrow as pa
 
+from zshard.io.ids import id_hash_unit
 from zshard.mock.config import MockConfig
 from zshard.mock.fields import angular_separation_deg, cap_radius_deg
 from zshard.mock.population import observe_magnitudes
@@ -119,3 +123,80 @@ def select_clustering_reference(
     )
     idx = np.flatnonzero(sel)
     return idx, noisy_redshifts(rng, z[idx], cfg.specz_sigma, 0.0, cfg.z_max)
+
+
+class CappedSample:
+    """The rows one selection keeps, gathered batch by batch, at most ``cap`` of them.
+
+    Where the selection finds more than ``cap`` objects, the ``cap`` with the smallest id hash
+    (:func:`zshard.io.ids.id_hash_unit` with ``seed``; ties, which a 53-bit hash makes
+    improbable, broken by id) are kept: a uniform random subsample of the selected objects,
+    independent of their properties, so the sample's distributions are unchanged. The kept set
+    depends only on the selected ids, not on the order of the batches; rows stay in the order
+    they were added. While batches arrive, rows whose hash is above the running threshold are
+    dropped and the held rows are pruned back to ``cap`` whenever they pass ``2 cap``: memory
+    is bounded by ``cap`` and a batch, whatever the catalogue's size. ``cap=None``: no cap.
+
+    Parameters
+    ----------
+    cap : int or None
+    seed : int
+        Seed of the id hash (derive one per sample, so that the samples are thinned independently).
+    """
+
+    def __init__(self, cap: int | None, seed: int) -> None:
+        self.cap = cap
+        self.seed = int(seed)
+        self.n_selected = 0
+        self._parts: list[pa.Table] = []
+        self._keys: list[np.ndarray] = []
+        self._ids: list[np.ndarray] = []
+        self._extra: list[np.ndarray] = []
+        self._threshold: tuple[float, int] | None = None
+        self._held = 0
+
+    def add(self, ids: np.ndarray, table: pa.Table, extra: np.ndarray | None = None) -> None:
+        """Add one batch's selected rows: their ids, their table, and optionally a per-row array
+        kept alongside (not written; e.g. the spec-z campaign of each object)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        extra = np.zeros(ids.size, dtype=np.int8) if extra is None else np.asarray(extra)
+        self.n_selected += ids.size
+        keys = id_hash_unit(ids, self.seed) if self.cap is not None else np.zeros(ids.size)
+        if self._threshold is not None:
+            keep = self._below(keys, ids, *self._threshold)
+            ids, keys, extra, table = ids[keep], keys[keep], extra[keep], table.filter(pa.array(keep))
+        self._parts.append(table)
+        self._keys.append(keys)
+        self._ids.append(ids)
+        self._extra.append(extra)
+        self._held += ids.size
+        if self.cap is not None and self._held > 2 * self.cap:
+            self._prune()
+
+    @staticmethod
+    def _below(keys: np.ndarray, ids: np.ndarray, key: float, last_id: int) -> np.ndarray:
+        """Rows at or before the threshold ``(key, last_id)`` in (hash, id) order."""
+        return (keys < key) | ((keys == key) & (ids <= last_id))
+
+    def _prune(self) -> None:
+        """Keep the ``cap`` held rows first in (hash, id) order; the last of them is the new threshold."""
+        if self.cap is None or self._held <= self.cap:
+            return
+        keys, ids = np.concatenate(self._keys), np.concatenate(self._ids)
+        last = np.lexsort((ids, keys))[self.cap - 1]
+        self._threshold = (float(keys[last]), int(ids[last]))
+        for i, (part_keys, part_ids) in enumerate(zip(self._keys, self._ids)):
+            keep = self._below(part_keys, part_ids, *self._threshold)
+            self._parts[i] = self._parts[i].filter(pa.array(keep))
+            self._keys[i], self._ids[i], self._extra[i] = part_keys[keep], part_ids[keep], self._extra[i][keep]
+        self._held = self.cap
+
+    def tables(self) -> list[pa.Table]:
+        """The kept rows, one table per batch added (in the order added)."""
+        self._prune()
+        return list(self._parts)
+
+    def extra(self) -> np.ndarray:
+        """The per-row array given to :meth:`add`, for the kept rows (in the order of :meth:`tables`)."""
+        self._prune()
+        return np.concatenate(self._extra) if self._extra else np.zeros(0, dtype=np.int8)

@@ -15,12 +15,14 @@ import numpy as np
 import pyarrow as pa
 
 from zshard.io.catalogs import file_format
+from zshard.io.ids import derive_seed
 from zshard.mock import streams, writers
-from zshard.mock.config import MockConfig
+from zshard.mock.config import SAMPLE_CAPS, MockConfig
 from zshard.mock.fields import SkyModel
 from zshard.mock.layout import batch_row_counts, file_row_counts
 from zshard.mock.population import Population
 from zshard.mock.selection import (
+    CappedSample,
     deep_radius_deg,
     select_clustering_reference,
     select_deep,
@@ -70,14 +72,16 @@ class MockSurvey:
 
 class DerivedSamples:
     """The spec-z sample, deep field and clustering reference, selected batch by batch and
-    held in memory (they are small) until :meth:`write`."""
+    held in memory until :meth:`write`; each at most its cap of ``cfg`` (``specz_max_objects``,
+    ``deep_max_objects``, ``clustering_ref_max_objects``; :class:`~zshard.mock.selection.CappedSample`),
+    so that memory does not grow with the catalogue."""
 
     def __init__(self, cfg: MockConfig) -> None:
         self.cfg = cfg
-        self.specz: list[pa.Table] = []
-        self.deep: list[pa.Table] = []
-        self.clustering: list[pa.Table] = []
-        self.specz_per_campaign = np.zeros(len(cfg.specz_campaigns), dtype=np.int64)
+        self.samples = {
+            name: CappedSample(getattr(cfg, field), derive_seed(cfg.seed, f"mock.{name}_cap"))
+            for name, field in SAMPLE_CAPS.items()
+        }
 
     def add_batch(
         self,
@@ -93,29 +97,37 @@ class DerivedSamples:
         ra, dec = batch["ra"], batch["dec"]
         rng = streams.generator(cfg.seed, streams.SPECZ, k, j)
         idx, z_spec, campaign = select_specz(cfg, rng, batch["mag"], batch["z"])
-        self.specz_per_campaign += np.bincount(campaign, minlength=len(cfg.specz_campaigns))
         specz = {name: values[idx] for name, values in photometry.items()}
-        self.specz.append(pa.table({**specz, "z_spec": z_spec}))
+        self.samples["specz"].add(ids[idx], pa.table({**specz, "z_spec": z_spec}), campaign)
         rng = streams.generator(cfg.seed, streams.DEEP, k, j)
         idx, mag, magerr, z_ref = select_deep(cfg, rng, batch)
         deep = writers.photometry_columns(ids[idx], ra[idx], dec[idx], mag, magerr, cfg.bands)
-        self.deep.append(pa.table({**deep, "z_ref": z_ref}))
+        self.samples["deep"].add(ids[idx], pa.table({**deep, "z_ref": z_ref}))
         rng = streams.generator(cfg.seed, streams.CLUSTERING, k, j)
         idx, z_spec = select_clustering_reference(cfg, rng, batch)
         clustering = {"id": ids[idx], "ra": ra[idx], "dec": dec[idx], "z_spec": z_spec}
-        self.clustering.append(pa.table(clustering))
+        self.samples["clustering"].add(ids[idx], pa.table(clustering))
+
+    @property
+    def specz_per_campaign(self) -> np.ndarray:
+        """Objects of the (capped) spec-z sample per campaign."""
+        campaign = self.samples["specz"].extra()
+        return np.bincount(campaign, minlength=len(self.cfg.specz_campaigns))
+
+    @property
+    def n_selected(self) -> dict[str, int]:
+        """Objects each selection found, before its cap."""
+        return {name: sample.n_selected for name, sample in self.samples.items()}
 
     def write(
         self, specz_path: str, deep_path: str, clustering_path: str, meta: dict[str, str]
     ) -> dict[str, int]:
         """Write the three samples (Parquet); returns their numbers of rows."""
         schemas = writers.sample_schemas(self.cfg.bands, meta)
+        paths = {"specz": specz_path, "deep": deep_path, "clustering": clustering_path}
         return {
-            "specz": writers.write_sample(specz_path, self.specz, schemas["specz"]),
-            "deep": writers.write_sample(deep_path, self.deep, schemas["deep"]),
-            "clustering": writers.write_sample(
-                clustering_path, self.clustering, schemas["clustering"]
-            ),
+            name: writers.write_sample(paths[name], self.samples[name].tables(), schemas[name])
+            for name in paths
         }
 
 
@@ -170,7 +182,7 @@ def generate_survey(
             n_drawn += drawn
             first_id += n_rows
     sample_rows = samples.write(specz_path, deep_path, clustering_path, meta)
-    return _summary(model, files, n_drawn, sample_rows, samples.specz_per_campaign)
+    return _summary(model, files, n_drawn, sample_rows, samples)
 
 
 def _checked_photometry_paths(
@@ -235,7 +247,7 @@ def _summary(
     files: list[dict],
     n_drawn: int,
     sample_rows: dict[str, int],
-    specz_per_campaign: np.ndarray,
+    samples: DerivedSamples,
 ) -> dict[str, Any]:
     """The JSON-serialisable summary of a generated survey."""
     cfg = model.cfg
@@ -247,11 +259,13 @@ def _summary(
         "n_per_file": [f["n"] for f in files],
         "n_specz": int(sample_rows["specz"]),
         "n_specz_per_campaign": {
-            c.name: int(n) for c, n in zip(cfg.specz_campaigns, specz_per_campaign)
+            c.name: int(n) for c, n in zip(cfg.specz_campaigns, samples.specz_per_campaign)
         },
         "n_deep": int(sample_rows["deep"]),
         "n_clustering_ref": int(sample_rows["clustering"]),
         "n_truth": int(cfg.n_objects),
+        # what each selection found before its cap (MockConfig.specz_max_objects, ...)
+        "n_selected_before_cap": samples.n_selected,
         "footprint_area_deg2": float(model.sky.footprint_area_deg2),
         "n_footprint_pixels": int(model.sky.footprint_pixels.size),
         "deep_radius_deg": float(deep_radius_deg(cfg)),
