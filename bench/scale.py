@@ -217,6 +217,37 @@ def rule_table(results: Path) -> tuple[dict[str, dict], list[dict]]:
     return per_rule, jobs
 
 
+CHAIN_GOAL = 200_000  # objects/s per core of the per-shard chain (issue 13)
+
+
+def chain_floor(results: Path) -> dict:
+    """The I/O floor of the per-shard chain, measured on the largest shard in this run: reading the
+    shard's columns and writing the chain's products again (the same tables, Parquet, snappy, no dictionary),
+    one thread, CPU-s per object. The chain can be no cheaper than moving its bytes."""
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    plan = json.loads((results / "partition/plan.json").read_text())
+    entry = max(plan["shards"], key=lambda e: int(e["rows"]))
+    shard = Shard(entry["order"], entry["pixel"])
+    key, rows = entry["key"], int(entry["rows"])
+    source = results / f"catalog/dataset/Norder={shard.order}/Dir={shard.directory}/Npix={shard.pixel}.parquet"
+    products = [results / f"pdf/raw/{key}.parquet", results / f"pdf/calibrated/{key}.parquet",
+                results / f"tomography/bins/{key}.parquet", results / f"tomography/samples/{key}.parquet"]
+    tables = [pq.read_table(path) for path in products]  # outside the clock: the floor writes them
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.process_time()
+        pq.read_table(source)
+        read_s = time.process_time() - start
+        start = time.process_time()
+        for i, table in enumerate(tables):
+            pq.write_table(table, f"{tmp}/{i}.parquet", compression="snappy", use_dictionary=False)
+        write_s = time.process_time() - start
+    return {"shard": key, "rows": rows, "read_cpu_s": read_s, "write_cpu_s": write_s,
+            "cpu_us_per_object": (read_s + write_s) / rows * 1e6}
+
+
 def end_to_end(jobs: list[dict], results: Path) -> dict:
     """First partition job's start to the last job's end (and to the Δz table's), from the records."""
     partition = [j["end"] - j["s"] for j in jobs if j["rule"] == "partition_split"]
@@ -296,6 +327,17 @@ def print_run(result: dict) -> None:
           f"{fmt(jobs_cpu)}: Snakemake's own process and job CPU its ~0.5 s sampling misses (short jobs read 0) "
           f"make the {fmt(run['cpu_s'] - jobs_cpu)} CPU-s between them")
     e2e = result["end_to_end"]
+    chain_cpu = sum(rules[r]["cpu_s"] for r in FAN_OUT if r in rules)
+    chain_rows = rules.get("predict_shard", {}).get("rows") or 0
+    if chain_rows and chain_cpu > 0 and "chain_floor" in result:
+        floor = result["chain_floor"]
+        rate = chain_rows / chain_cpu
+        print(f"\nper-shard chain (predict + calibrate + tomography, start-up included): "
+              f"{chain_cpu / chain_rows * 1e6:.2f} CPU-µs/object = {rate:,.0f} objects/s per core "
+              f"(goal ≥ {CHAIN_GOAL:,}: {'MET' if rate >= CHAIN_GOAL else 'NOT MET'}); I/O floor on the largest "
+              f"shard ({floor['rows']:,} rows: read its columns {floor['read_cpu_s']:.2f} CPU-s, write its products "
+              f"{floor['write_cpu_s']:.2f} CPU-s) {floor['cpu_us_per_object']:.2f} CPU-µs/object: the chain costs "
+              f"{chain_cpu / chain_rows * 1e6 / floor['cpu_us_per_object']:.1f}× the floor")
     print(f"\nend to end (first partition job → last job): {fmt(e2e['wall_s'])} s = "
           f"{fmt(e2e['wall_s'] / 60, '.1f')} min; to the Δz table {fmt(e2e['to_delta_z_table_s'])} s; "
           f"the snakemake command {fmt(run['wall_s'])} s "
@@ -439,7 +481,8 @@ def main() -> int:
               "cores": args.cores, "keep_runs": args.keep_runs, "configfiles": configfiles,
               "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine_cores": os.cpu_count(),
               "mock": mock, "workflow": run, "rules": rules, "end_to_end": end_to_end(jobs, results),
-              "disk": disk_usage(results, args.n, runs_peak), "counts": sample_counts(results)}
+              "disk": disk_usage(results, args.n, runs_peak), "counts": sample_counts(results),
+              "chain_floor": chain_floor(results)}
     (work / "results.json").write_text(json.dumps(result, indent=1))
     print_run(result)
     model = print_scaling(load_all(), args.cores)
