@@ -15,6 +15,7 @@ rule fit_calibration:
         log_of("fit_calibration"),
     benchmark:
         benchmark_of("fit_calibration")
+    priority: TRAINING_PRIORITY
     threads: 1
     resources:
         mem_mb=job_resource("fit_calibration", "mem_mb"),

@@ -29,6 +29,7 @@ rule prepare_samples:
         log_of("prepare_samples"),
     benchmark:
         benchmark_of("prepare_samples")
+    priority: TRAINING_PRIORITY
     threads: 1
     resources:
         mem_mb=job_resource("prepare_samples", "mem_mb"),
@@ -57,6 +58,7 @@ rule science_sample:
         log_of("science_sample"),
     benchmark:
         benchmark_of("science_sample")
+    priority: TRAINING_PRIORITY
     threads: 1
     resources:
         mem_mb=job_resource("science_sample", "mem_mb"),
@@ -88,6 +90,7 @@ rule representativeness:
         log_of("representativeness"),
     benchmark:
         benchmark_of("representativeness")
+    priority: TRAINING_PRIORITY
     threads: 1
     resources:
         mem_mb=job_resource("representativeness", "mem_mb"),
@@ -117,6 +120,7 @@ rule anomalies:
         log_of("anomalies"),
     benchmark:
         benchmark_of("anomalies")
+    priority: TRAINING_PRIORITY
     threads: res("anomalies", "threads")
     resources:
         mem_mb=job_resource("anomalies", "mem_mb"),
@@ -143,6 +147,7 @@ rule features:
         log_of("features"),
     benchmark:
         benchmark_of("features")
+    priority: TRAINING_PRIORITY
     threads: 1
     resources:
         mem_mb=job_resource("features", "mem_mb"),
@@ -172,6 +177,7 @@ rule select_features:
         log_of("select_features"),
     benchmark:
         benchmark_of("select_features")
+    priority: TRAINING_PRIORITY
     threads: res("select_features", "threads")
     resources:
         mem_mb=job_resource("select_features", "mem_mb"),
@@ -200,6 +206,7 @@ rule model_zoo:
         log_of("model_zoo"),
     benchmark:
         benchmark_of("model_zoo")
+    priority: TRAINING_PRIORITY
     threads: res("model_zoo", "threads")
     resources:
         mem_mb=job_resource("model_zoo", "mem_mb"),
@@ -232,6 +239,7 @@ rule train_model:
         log_of("train_model"),
     benchmark:
         benchmark_of("train_model")
+    priority: TRAINING_PRIORITY
     threads: res("train_model", "threads")
     resources:
         mem_mb=job_resource("train_model", "mem_mb"),
