@@ -96,6 +96,9 @@ DEFAULT_SPACES: dict[str, dict[str, Any]] = {
 #: 3.2 inplace predict with 15 outputs: 4.6 s for 1M objects × 203 trees of depth 6; scikit-learn
 #: 1.9's random forest: 6.9 s for 1M × 119 trees of depth 12).
 _US_PER_TREE_LEVEL = {"xgboost": 0.0038, "xgboost_quantile": 0.0038, "random_forest": 0.0049, "adaboost": 0.0049}
+#: xgboost's cost per level grows with the depth: measured 2.3 µs per object for 65 trees of depth
+#: 6 and 6.4 µs for 73 trees of depth 9 (the 100M run of make bench-scale), i.e. (9/6)^1.3 more per level.
+_XGB_DEPTH_EXPONENT = 1.3
 #: Depth assumed for a random forest grown without a depth limit.
 _UNLIMITED_DEPTH = 25
 #: The learners' own defaults (xgboost, scikit-learn; AdaBoost's base tree as make_estimator builds it),
@@ -140,7 +143,10 @@ def predict_cost_us(algorithm: str, params: Mapping[str, Any], n_features: int =
         size = {**_ENSEMBLE_DEFAULTS[algorithm], **params}
         depth = _UNLIMITED_DEPTH if size["max_depth"] is None else int(size["max_depth"])
         n_trees = int(size["n_estimators"])
-        return float(_US_PER_TREE_LEVEL[algorithm] * n_trees * depth)
+        per_level = _US_PER_TREE_LEVEL[algorithm]
+        if algorithm.startswith("xgboost"):
+            per_level *= (depth / 6.0) ** _XGB_DEPTH_EXPONENT  # deeper trees: bigger, colder in cache
+        return float(per_level * n_trees * depth)
     if algorithm == "knn":
         return _KNN_US
     if algorithm == "mlp":
