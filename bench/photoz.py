@@ -174,7 +174,8 @@ def zshard_model(train, evaluation, bands, threads, config, log):
 
 def zshard_pdfs(model, calibration, frame, coverage=False):
     """What the fan-out does per object (predict_shard + calibrate_shard): p(z) quantiles and z_phot, the
-    calibration, and with ``coverage`` the coverage flags too (a kNN search, not part of the p(z))."""
+    calibration, and with ``coverage`` the coverage flags too (the coverage emulator, or the kNN search
+    without one; not part of the p(z))."""
     raw, z_phot = model.predict(frame)
     if coverage:
         model.assess_coverage(frame)
@@ -352,7 +353,7 @@ def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail
                          "objects_per_s": timing["n_throughput"] / timing["estimate_throughput_s"],
                          "inform_s": timing["inform_s"]})
     floor = uniform_ks_floor(len(z))
-    print(f"\nzshard fan-out with the coverage flags (kNN search) too: {fanout_rate:,.0f} objects/s; p(z) estimator "
+    print(f"\nzshard fan-out with the coverage flags too: {fanout_rate:,.0f} objects/s; p(z) estimator "
           f"{model.manifest.get('pdf_estimator', {}).get('chosen')}, point model "
           f"{model.manifest['point_estimate']['algorithm']}")
     print(f"\n{name}: p(z) of the {len(z)} evaluation objects (throughput on {len(throughput)} objects, one process; "
