@@ -32,8 +32,11 @@ Then prints, from Snakemake's benchmark records (``results/benchmarks``) and the
 * the CPU that other processes used on the machine during the run (``/proc/stat`` minus ours): the
   timings are only clean where it is near 0;
 * with results for several N in ``bench/out/scale/``: the fan-out linearity (CPU-s per object of the
-  per-shard rules at each N) and a cost model per rule, CPU = a + b·N fitted over the N measured,
-  extrapolated to 1e8 objects.
+  per-shard rules at each N) and each rule's CPU at each N;
+* the cost model at 1e8 objects from the largest N (:func:`cost_model`): the partition (linear CPU
+  over the cores) beside the training chain (serial; its samples are bounded by the caps, so
+  constant), then the fan-out (linear CPU over the cores), then the global jobs after it (bounded
+  samples) — and the fan-out CPU per object that the 30-min goal leaves.
 
 Everything printed is also in ``results.json`` beside the config. Exit status: non-zero only if a
 workflow run fails.
