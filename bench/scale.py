@@ -32,8 +32,11 @@ Then prints, from Snakemake's benchmark records (``results/benchmarks``) and the
 * the CPU that other processes used on the machine during the run (``/proc/stat`` minus ours): the
   timings are only clean where it is near 0;
 * with results for several N in ``bench/out/scale/``: the fan-out linearity (CPU-s per object of the
-  per-shard rules at each N) and a cost model per rule, CPU = a + b·N fitted over the N measured,
-  extrapolated to 1e8 objects.
+  per-shard rules at each N) and each rule's CPU at each N;
+* the cost model at 1e8 objects from the largest N (:func:`cost_model`): the partition (linear CPU
+  over the cores) beside the training chain (serial; its samples are bounded by the caps, so
+  constant), then the fan-out (linear CPU over the cores), then the global jobs after it (bounded
+  samples) — and the fan-out CPU per object that the 30-min goal leaves.
 
 Everything printed is also in ``results.json`` beside the config. Exit status: non-zero only if a
 workflow run fails.
@@ -66,6 +69,13 @@ GOAL_N = 100_000_000
 PER_FILE = ("partition_split",)
 PER_SHARD = ("partition_reduce", "predict_shard", "calibrate_shard", "tomography_shard")
 FAN_OUT = ("predict_shard", "calibrate_shard", "tomography_shard")
+PARTITION_LINEAR = ("partition_split", "partition_reduce")
+# Trained once, before any per-shard p(z): the critical path beside the partition.
+TRAINING_CHAIN = ("science_sample", "prepare_samples", "representativeness", "anomalies", "features",
+                  "select_features", "model_zoo", "train_model", "fit_calibration", "tomography_edges")
+# After the fan-out.
+TAIL = ("reduce_nz", "validate_delta_z", "validate_truth", "validate_clustering", "validate_photoz",
+        "combine_delta_z", "summary")
 # Directories whose size is reported (relative to results/); each one's bytes exclude its listed children.
 DISK_DIRS = ("mock/photometry", "mock", "partition/split", "partition/runs", "partition/reduce", "partition",
              "catalog", "pdf/raw", "pdf/calibrated", "tomography/bins", "tomography/samples",
@@ -255,7 +265,13 @@ def end_to_end(jobs: list[dict], results: Path) -> dict:
     start = min(partition)
     last = max(j["end"] for j in workflow)
     table = results / "validation/delta_z_table.json"
-    return {"first_partition_start": start, "last_job_end": last, "wall_s": last - start,
+    # Time during which at least one job ran: the wall without idle gaps (a run stopped and resumed
+    # with --keep-results, where first → last counts the pause too).
+    busy, until = 0.0, -math.inf
+    for begin, end in sorted((j["end"] - j["s"], j["end"]) for j in workflow):
+        busy += max(0.0, end - max(begin, until))
+        until = max(until, end)
+    return {"first_partition_start": start, "last_job_end": last, "wall_s": last - start, "jobs_running_s": busy,
             "to_delta_z_table_s": (table.stat().st_mtime - start) if table.exists() else None}
 
 
@@ -323,9 +339,10 @@ def print_run(result: dict) -> None:
     print(f"{'sum of jobs':<22} {sum(e['jobs'] for r, e in rules.items() if r != 'mock_survey'):>5} "
           f"{fmt(sum(e['wall_sum_s'] for r, e in rules.items() if r != 'mock_survey')):>11} {'':>11} {fmt(jobs_cpu):>9}"
           f"   (mock_survey excluded; CPU-µs/obj = CPU-s / N for every rule)")
-    print(f"CPU of every process of the run (kernel): {fmt(run['cpu_s'])} CPU-s; jobs' benchmark records sum to "
-          f"{fmt(jobs_cpu)}: Snakemake's own process and job CPU its ~0.5 s sampling misses (short jobs read 0) "
-          f"make the {fmt(run['cpu_s'] - jobs_cpu)} CPU-s between them")
+    if not result.get("resumed"):
+        print(f"CPU of every process of the run (kernel): {fmt(run['cpu_s'])} CPU-s; jobs' benchmark records sum to "
+              f"{fmt(jobs_cpu)}: Snakemake's own process and job CPU its ~0.5 s sampling misses (short jobs read 0) "
+              f"make the {fmt(run['cpu_s'] - jobs_cpu)} CPU-s between them")
     e2e = result["end_to_end"]
     chain_cpu = sum(rules[r]["cpu_s"] for r in FAN_OUT if r in rules)
     chain_rows = rules.get("predict_shard", {}).get("rows") or 0
@@ -341,7 +358,11 @@ def print_run(result: dict) -> None:
     print(f"\nend to end (first partition job → last job): {fmt(e2e['wall_s'])} s = "
           f"{fmt(e2e['wall_s'] / 60, '.1f')} min; to the Δz table {fmt(e2e['to_delta_z_table_s'])} s; "
           f"the snakemake command {fmt(run['wall_s'])} s "
-          f"(DAG building and checks included); {fmt(n / e2e['wall_s'], ',.0f')} objects/s")
+          f"(DAG building and checks included); {fmt(n / e2e['wall_s'], ',.0f')} objects/s; "
+          f"time with at least one job running {fmt(e2e['jobs_running_s'])} s")
+    if result.get("resumed"):
+        print("NOTE: results/ was kept (--keep-results): jobs of an earlier, interrupted run are counted, the "
+              "command's wall and CPU are this run's only, and first → last includes the pause")
     if n >= GOAL_N:
         print(f"goal ≤ 30 min at {GOAL_N:,}: {'met' if e2e['wall_s'] <= GOAL_S else 'MISSED'}")
     other = run["other_cpu_s"]
@@ -369,57 +390,71 @@ def load_all() -> list[dict]:
     return sorted(found, key=lambda r: r["n"])
 
 
-def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float]:
-    """Least-squares a + b x (b only through the origin's mean with one point)."""
-    if len(xs) == 1:
-        return 0.0, ys[0] / xs[0]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    sxx = sum((x - mx) ** 2 for x in xs)
-    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
-    return my - b * mx, b
-
-
 def print_scaling(all_results: list[dict], cores: int) -> dict | None:
-    """Fan-out linearity and the cost model over every N measured."""
-    if len(all_results) < 2:
-        print("\n(one N measured: run another N for the fan-out linearity and the cost model)")
+    """Fan-out linearity, each rule's growth with N, and the critical-path cost model at 1e8."""
+    if not all_results:
         return None
     ns = [r["n"] for r in all_results]
-    print("\nfan-out linearity, CPU-µs per object of the per-shard rules at each N: ", end="")
-    parts = []
-    for r in all_results:
-        cpu = sum(r["rules"].get(rule, {}).get("cpu_s", 0.0) for rule in FAN_OUT)
-        parts.append(f"N={r['n']:.0e}: {cpu / r['n'] * 1e6:.1f}")
-    print(", ".join(parts) + " (constant = linear)")
-    rules = sorted({rule for r in all_results for rule in r["rules"]})
-    print(f"\ncost model: CPU-s = a + b·N per rule, fitted over N = {', '.join(f'{n:.0e}' for n in ns)}; "
-          f"'growth' = CPU ratio / N ratio between the smallest and largest N (1 linear, 0 constant)")
-    header = (f"{'rule':<22} " + " ".join(f"{'CPU-s @' + format(n, '.0e'):>12}" for n in ns)
-              + f" {'growth':>7} {'a (s)':>9} {'b (µs/obj)':>11} {'@1e8 CPU-s':>11}")
-    print(header + "\n" + "-" * len(header))
-    model, total = {}, 0.0
-    for rule in sorted(rules, key=lambda name: name == "mock_survey"):  # the mock (the input) last, apart
-        xs = [r["n"] for r in all_results if rule in r["rules"]]
-        ys = [r["rules"][rule]["cpu_s"] for r in all_results if rule in r["rules"]]
-        if len(xs) < 2:
-            continue
-        if rule == "mock_survey":
-            print("-" * len(header) + "  (the input, not counted below:)")
-        a, b = fit_line(xs, ys)
-        growth = (ys[-1] / ys[0]) / (xs[-1] / xs[0]) if ys[0] > 0 else math.nan
-        at_goal = max(a + b * GOAL_N, 0.0)
-        total += at_goal if rule != "mock_survey" else 0.0
-        model[rule] = {"a_s": a, "b_us_per_object": b * 1e6, "growth": growth, "cpu_s_at_1e8": at_goal}
-        cells = " ".join(f"{fmt(r['rules'][rule]['cpu_s'] if rule in r['rules'] else None):>12}" for r in all_results)
-        print(f"{rule:<22} {cells} {fmt(growth, '.2f'):>7} {fmt(a):>9} {fmt(b * 1e6, '.2f'):>11} "
-              f"{fmt(at_goal, ',.0f'):>11}")
-    e2e = [(r["n"], r["end_to_end"]["wall_s"]) for r in all_results]
-    a, b = fit_line([x for x, _ in e2e], [y for _, y in e2e])
-    wall = a + b * GOAL_N
-    print(f"\nextrapolated to {GOAL_N:,} objects: {total:,.0f} CPU-s of jobs → ≥ {total / cores / 60:.0f} min on "
-          f"{cores} cores if perfectly parallel; end-to-end wall fitted over N: {wall / 60:.0f} min "
-          f"(goal ≤ 30 min: {'on track' if wall <= GOAL_S else 'NOT on track'} — an extrapolation, not a measurement)")
-    return {"rules": model, "cpu_s_at_1e8": total, "wall_s_at_1e8": wall}
+    if len(all_results) > 1:
+        parts = []
+        for r in all_results:
+            cpu = sum(r["rules"].get(rule, {}).get("cpu_s", 0.0) for rule in FAN_OUT)
+            parts.append(f"N={r['n']:.0e}: {cpu / r['n'] * 1e6:.1f}")
+        print("\nfan-out linearity, CPU-µs per object of predict + calibrate + tomography: " + ", ".join(parts)
+              + " (constant = linear)")
+        largest = all_results[-1]["rules"]
+        rules = sorted({rule for r in all_results for rule in r["rules"]},
+                       key=lambda name: (name == "mock_survey", -largest.get(name, {}).get("cpu_s", 0.0)))
+        print("\nCPU-s per rule at each N; growth = CPU ratio / N ratio, smallest to largest N "
+              "(1: linear, 0: constant)")
+        header = f"{'rule':<22} " + " ".join(f"{'@' + format(n, '.0e'):>10}" for n in ns) + f" {'growth':>7}"
+        print(header + "\n" + "-" * len(header))
+        for rule in rules:
+            ys = [r["rules"][rule]["cpu_s"] if rule in r["rules"] else math.nan for r in all_results]
+            growth = (ys[-1] / ys[0]) / (ns[-1] / ns[0]) if ys[0] and ys[0] > 0 else math.nan
+            print(f"{rule:<22} " + " ".join(f"{fmt(y):>10}" for y in ys) + f" {fmt(growth, '.2f'):>7}")
+    return cost_model(all_results[-1], cores)
+
+
+def cost_model(largest: dict, cores: int) -> dict:
+    """The wall time at 1e8 objects from the largest N measured, along the workflow's critical path.
+
+    The partition runs beside the training chain (serial, on samples bounded by the caps: constant
+    past them); the fan-out starts when both are done and is linear in N, spread over the cores; the
+    global jobs after it read bounded samples (constant, plus one pass over a few columns of every
+    shard, ~0.1-0.3 CPU-µs per object each, not extrapolated here).
+    """
+    n, rules = largest["n"], largest["rules"]
+
+    def cpu(names):
+        return sum(rules[name]["cpu_s"] for name in names if name in rules)
+
+    def wall(names):
+        return sum(rules[name]["wall_sum_s"] for name in names if name in rules)
+
+    scale = GOAL_N / n
+    partition = cpu(PARTITION_LINEAR) * scale / cores + wall(("partition_plan", "partition_manifest"))
+    training = wall(TRAINING_CHAIN)
+    fan_out = cpu(FAN_OUT) * scale / cores
+    tail = wall(TAIL)
+    total = max(partition, training) + fan_out + tail
+    print(f"\ncost model at {GOAL_N:.0e} objects, from N = {n:.0e} (linear rules scaled by {scale:g}; jobs on "
+          f"bounded samples taken as measured):")
+    print(f"  {'partition (split + reduce CPU / ' + str(cores) + ' cores, + plan, manifest)':<84} "
+          f"{partition / 60:6.1f} min  ┐ side by side")
+    chain = (f"training chain (wall of its {sum(r in rules for r in TRAINING_CHAIN)} serial jobs, "
+             "science_sample … train_model)")
+    print(f"  {chain:<84} {training / 60:6.1f} min  ┘")
+    fan = (f"fan-out (predict + calibrate + tomography CPU / {cores} cores: {cpu(FAN_OUT) / n * 1e6:.1f} "
+           "CPU-µs per object)")
+    print(f"  {fan:<84} {fan_out / 60:6.1f} min")
+    print(f"  {'global jobs after it (wall of reduce_nz, validate_*, combine_delta_z, summary)':<84} "
+          f"{tail / 60:6.1f} min")
+    print(f"  total ≈ {total / 60:.1f} min → goal ≤ 30 min: {'on track' if total <= GOAL_S else 'NOT on track'} "
+          f"(an extrapolation, not a measurement); for 30 min the fan-out may take "
+          f"{max(GOAL_S - max(partition, training) - tail, 0) * cores / GOAL_N * 1e6:.1f} CPU-µs per object")
+    return {"from_n": n, "partition_s": partition, "training_chain_s": training, "fan_out_s": fan_out,
+            "tail_s": tail, "total_s": total}
 
 
 # --------------------------------------------------------------------------------------------
@@ -438,10 +473,14 @@ def main() -> int:
     parser.add_argument("--report-only", action="store_true", help="print the results already in bench/out/scale")
     args = parser.parse_args()
 
-    if args.report_only:
-        for result in load_all():
+    if args.report_only:  # the per-rule records are read again from each results directory
+        found = load_all()
+        for result in found:
+            results = OUT / f"N{result['n']}" / "results"
+            result["rules"], jobs = rule_table(results)
+            result["end_to_end"] = end_to_end(jobs, results)
             print_run(result)
-        print_scaling(load_all(), args.cores)
+        print_scaling(found, args.cores)
         return 0
 
     work = OUT / f"N{args.n}"
@@ -479,16 +518,15 @@ def main() -> int:
     rules, jobs = rule_table(results)
     result = {"n": args.n, "rows_per_file": args.rows_per_file, "max_rows_per_shard": args.max_rows_per_shard,
               "cores": args.cores, "keep_runs": args.keep_runs, "configfiles": configfiles,
+              "resumed": args.keep_results,
               "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine_cores": os.cpu_count(),
               "mock": mock, "workflow": run, "rules": rules, "end_to_end": end_to_end(jobs, results),
               "disk": disk_usage(results, args.n, runs_peak), "counts": sample_counts(results),
               "chain_floor": chain_floor(results)}
     (work / "results.json").write_text(json.dumps(result, indent=1))
     print_run(result)
-    model = print_scaling(load_all(), args.cores)
-    if model is not None:
-        result["cost_model"] = model
-        (work / "results.json").write_text(json.dumps(result, indent=1))
+    result["cost_model"] = print_scaling(load_all(), args.cores)
+    (work / "results.json").write_text(json.dumps(result, indent=1))
     print(f"\nresults: {work / 'results.json'}")
     return 0
 
