@@ -322,9 +322,10 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
     """
     estimators = list(model_cfg["pdf_estimators"])
     skipped = {}
-    if budget_us and "knn_quantile" in estimators and zoo.predict_cost_us("knn", {}) > budget_us:
+    knn_cost = zoo.predict_cost_us("knn", {})
+    if budget_us and "knn_quantile" in estimators and knn_cost > budget_us:
         estimators.remove("knn_quantile")
-        skipped["knn_quantile"] = (f"~{zoo.predict_cost_us('knn', {}):.0f} µs per object, over the fan-out budget "
+        skipped["knn_quantile"] = (f"~{knn_cost:.0f} µs per object, over the fan-out budget "
                                    f"of {budget_us} µs (zoo.fanout_budget_us.pdf)")
     if not estimators:
         raise ValueError(f"no p(z) estimator within the fan-out budget: {skipped}")
