@@ -59,6 +59,22 @@ def test_zoo_ranks_learners_and_a_good_learner_beats_a_bad_one():
     assert [d["nmad"] for d in again.leaderboard["draws"]] == [d["nmad"] for d in board["draws"]]
 
 
+def test_folds_fitted_side_by_side_give_the_same_leaderboard():
+    """threads > 1 fits the CV folds in parallel (each learner on threads // folds threads): the same
+    draws, scores and out-of-fold predictions as one fold after another."""
+    X, z, ids = _toy(600)
+    small = {a: {"n_estimators": {"int": [10, 20]}} for a in ("xgboost_quantile", "xgboost", "random_forest",
+                                                                "adaboost")}
+    settings = with_defaults({"algorithms": ["xgboost", "random_forest", "adaboost", "knn"], "n_draws": 2,
+                              "folds": 3, "stack": False, "spaces": small}, "zoo")
+    serial = zoo.run_zoo(X, z, ids, settings, seed=4, threads=1, log=lambda m: None)
+    parallel = zoo.run_zoo(X, z, ids, settings, seed=4, threads=2, log=lambda m: None)
+    strip = [{k: v for k, v in d.items() if k != "seconds"} for d in serial.leaderboard["draws"]]
+    assert strip == [{k: v for k, v in d.items() if k != "seconds"} for d in parallel.leaderboard["draws"]]
+    for name, oof in serial.oof.items():
+        np.testing.assert_array_equal(oof, parallel.oof[name])
+
+
 def test_time_budget_stops_drawing_but_keeps_one_draw():
     X, z, ids = _toy(300)
     settings = with_defaults({"algorithms": ["knn"], "n_draws": 20, "folds": 2, "time_budget_s": 1e-9, "stack": False},
