@@ -27,7 +27,10 @@ from zshard import sky
 from zshard.io.atomic import atomic_directory, atomic_path, read_json, write_json, write_parquet
 from zshard.io.catalogs import CatalogSpec, iter_catalog
 
-REJECT_INVALID_COORDINATES = "invalid coordinates (non-finite or out of range)"
+REJECT_COORDINATES_NOT_FINITE = "missing coordinates (ra or dec not finite)"
+REJECT_RA_OUT_OF_RANGE = "ra outside [0, 360)"
+REJECT_RA_TOO_FAR = "ra outside [-360, 720), too far to wrap into [0, 360)"
+REJECT_DEC_OUT_OF_RANGE = "dec outside [-90, 90]"
 # Unparsable rows (CSV) are rejected with a reason that starts "unparsable" and says what was wrong.
 REJECT_DUPLICATE_ID = "duplicate id"
 
@@ -58,7 +61,8 @@ REJECT_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("id", pa
 
 
 def reject_table(source: str, rows: np.ndarray, table: pa.Table, reason: str) -> pa.Table:
-    """Rejected rows with where they came from (file, or shard for duplicates; file row, −1 if unknown)."""
+    """Rejected rows with where they came from: the input file and the row in it (−1 if unknown: a
+    duplicate id in a sorted run written before the runs kept their rows)."""
     n = table.num_rows
     return pa.table({"file": pa.array([source] * n, pa.string()), "row": pa.array(rows, pa.int64()),
                      "id": table.column("id").cast(pa.int64()), "ra": table.column("ra").cast(pa.float64()),
@@ -70,6 +74,7 @@ def reject_table(source: str, rows: np.ndarray, table: pa.Table, reason: str) ->
 # Split: one pass over an input file, its rows sorted by the spatial index, and its pixel histogram
 # --------------------------------------------------------------------------------------------
 SPATIAL_COLUMN = "_healpix_29"
+ROW_COLUMN = "_row"  # a row's number in its input file, in the sorted runs only (not in the shards)
 SPLIT_ROWS = "rows.arrow"
 SPLIT_INDEX = "index.npz"
 # Rows per record batch of a split's rows.arrow. A reduce reads (memory-maps) only the batches whose
@@ -85,8 +90,15 @@ def healpix29(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     return sky.radec_to_healpix(ra, dec, sky.HEALPIX29_ORDER)
 
 
+def coordinate_reject_reasons(ra_outside_range: str) -> dict[int, str]:
+    """The reject reason of each problem code of :func:`zshard.sky.check_coordinates`."""
+    return {sky.COORDINATES_NOT_FINITE: REJECT_COORDINATES_NOT_FINITE,
+            sky.RA_OUT_OF_RANGE: REJECT_RA_TOO_FAR if ra_outside_range == "wrap" else REJECT_RA_OUT_OF_RANGE,
+            sky.DEC_OUT_OF_RANGE: REJECT_DEC_OUT_OF_RANGE}
+
+
 def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out_dir: str, chunk_rows: int,
-               rows_path: str | None = None) -> dict:
+               rows_path: str | None = None, *, ra_outside_range: str) -> dict:
     """Read one input file once; write its valid rows sorted by ``_healpix_29``, and its histogram.
 
     The output directory holds:
@@ -103,7 +115,11 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
       ``_healpix_29`` of every batch (which batches a reduce must open);
     * ``_rejects.parquet``: rows with invalid coordinates or that could not be parsed, with their
       file row number and reason;
-    * ``_stats.json``: the file's row accounting.
+    * ``_stats.json``: the file's row accounting, with the rows whose right ascension was wrapped
+      into [0, 360) (``ra_outside_range="wrap"``, :func:`zshard.sky.check_coordinates`).
+
+    The sorted rows carry their row number in the file (column ``_row``, appended last), so that a
+    reduce can say where a duplicate id came from; the shard itself does not keep it.
 
     Memory is bounded by the chunk size. The directory is assembled under a temporary name and
     renamed when complete.
@@ -112,7 +128,8 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
     counts = np.zeros(12 * 4**histogram_order, dtype=np.int64)
     rejects = []
     batch_first, batch_last = [], []
-    n_rows = n_selected = 0
+    n_rows = n_selected = n_wrapped = 0
+    reasons_of = coordinate_reject_reasons(ra_outside_range)
     writer = None
     with atomic_directory(out_dir) as tmp, _rows_file(tmp / SPLIT_ROWS, rows_path) as rows_tmp:
         with pa.OSFile(rows_tmp, "wb") as sink:
@@ -127,11 +144,19 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
                                              "dec": pa.nulls(len(rows), pa.float64()),
                                              "reason": pa.array(reasons, pa.string())}, schema=REJECT_SCHEMA))
                 n_selected += table.num_rows + len(chunk.unparsable)
-                ra, dec = table.column("ra").to_numpy(), table.column("dec").to_numpy()
-                valid = sky.valid_coordinates(ra, dec)
+                table = table.append_column(ROW_COLUMN, pa.array(chunk.rows, pa.int64()))
+                ra, problem, wrapped = sky.check_coordinates(table.column("ra").to_numpy(),
+                                                             table.column("dec").to_numpy(), ra_outside_range)
+                dec = table.column("dec").to_numpy()
+                if wrapped.any():
+                    n_wrapped += int(wrapped.sum())
+                    table = table.set_column(table.schema.get_field_index("ra"), "ra", pa.array(ra))
+                valid = problem == sky.COORDINATES_OK
                 if not valid.all():
-                    rejects.append(reject_table(path, chunk.rows[~valid], table.filter(pa.array(~valid)),
-                                                REJECT_INVALID_COORDINATES))
+                    for code in np.unique(problem[~valid]):
+                        bad = problem == code
+                        rejects.append(reject_table(path, chunk.rows[bad], table.filter(pa.array(bad)),
+                                                    reasons_of[int(code)]))
                     table = table.filter(pa.array(valid))
                 spatial = healpix29(ra[valid], dec[valid])
                 by_position = np.argsort(spatial, kind="stable")
@@ -158,7 +183,7 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
         reasons, reason_counts = np.unique(np.asarray(rejected.column("reason").to_pylist(), dtype=object).astype(str),
                                            return_counts=True)
         stats = {"file": path, "file_id": fid, "n_rows": n_rows, "n_excluded_by_subset": n_rows - n_selected,
-                 "n_rejected": rejected.num_rows, "n_placed": n_placed,
+                 "n_rejected": rejected.num_rows, "n_placed": n_placed, "n_ra_wrapped": n_wrapped,
                  "rejected_by_reason": {str(r): int(c) for r, c in zip(reasons, reason_counts)}}
         write_json(tmp / SPLIT_STATS, stats)
     return stats
@@ -271,7 +296,7 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
 
     Returns the stats.
     """
-    parts, rows_from = [], {}
+    parts, rows_from, part_of_row, sources = [], {}, [], []
     rows_of = dict(zip(split_dirs, rows_paths)) if rows_paths is not None else {}
     if rows_paths is not None and len(rows_paths) != len(split_dirs):
         raise ValueError(f"{len(rows_paths)} rows files for {len(split_dirs)} splits")
@@ -279,7 +304,11 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
         part = shard_rows(directory, shard, rows_of.get(directory))
         rows_from[os.path.basename(directory)] = part.num_rows
         if part.num_rows:
+            if ROW_COLUMN not in part.schema.names:  # a run written before runs kept their rows
+                part = part.append_column(ROW_COLUMN, pa.array(np.full(part.num_rows, -1), pa.int64()))
+            part_of_row.append(np.full(part.num_rows, len(parts), dtype=np.int32))
             parts.append(part)
+            sources.append(load_split_stats(directory)["file"])
     if not parts:
         raise FileNotFoundError(f"shard {shard.key}: no rows in {split_dirs}")
     table = pa.concat_tables(parts)
@@ -292,10 +321,9 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
         ordered, first = np.unique(ids, return_index=True)
         keep = np.zeros(n_in, dtype=bool)
         keep[first] = True
-        duplicates = table.filter(pa.array(~keep))
-        rejects = reject_table(f"shard {shard.key}", np.full(duplicates.num_rows, -1), duplicates,
-                               REJECT_DUPLICATE_ID)
+        rejects = duplicate_rejects(table, ~keep, np.concatenate(part_of_row), sources)
         table = table.filter(pa.array(keep))
+    table = table.drop_columns([ROW_COLUMN])
     # each part is a run sorted by the spatial index: a stable sort merges the runs
     order = np.argsort(table.column(SPATIAL_COLUMN).to_numpy(), kind="stable")
     table = table.take(pa.array(order))
@@ -311,6 +339,23 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
         np.save(tmp / REDUCE_IDS, ordered)
         write_json(tmp / REDUCE_STATS, stats)
     return stats
+
+
+def duplicate_rejects(table: pa.Table, duplicate: np.ndarray, part_of_row: np.ndarray,
+                      sources: list[str]) -> pa.Table:
+    """Reject records of the rows ``duplicate`` marks, each with its input file and row in that file.
+
+    ``part_of_row``: for each row of ``table``, the index in ``sources`` (input paths) of the file it
+    came from; the row in that file is the table's ``_row`` column (:func:`split_file`).
+    """
+    rows = table.filter(pa.array(duplicate))
+    origin = part_of_row[duplicate]
+    parts = []
+    for index in np.unique(origin):
+        mine = origin == index
+        parts.append(reject_table(sources[index], rows.column(ROW_COLUMN).to_numpy()[mine],
+                                  rows.filter(pa.array(mine)), REJECT_DUPLICATE_ID))
+    return pa.concat_tables(parts)
 
 
 def ids_in_several_shards(id_files: dict[str, str], max_ids_per_pass: int = 4_000_000) -> pa.Table:
@@ -403,7 +448,9 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
             problems.append(f"{stats['file']}: {stats['n_rows']} rows at split but {planned} in the plan "
                             "(split rerun after the plan?)")
         files.append({"file": stats["file"], "rows_in": stats["n_rows"], "rows_placed": placed,
-                      "rows_rejected": stats["n_rejected"], "rows_excluded_by_subset": stats["n_excluded_by_subset"]})
+                      "rows_rejected": stats["n_rejected"], "rows_excluded_by_subset": stats["n_excluded_by_subset"],
+                      "rows_ra_wrapped": stats.get("n_ra_wrapped", 0),  # absent from splits of earlier versions
+                      "rejected_by_reason": stats["rejected_by_reason"]})
     shards = []
     planned_rows = {entry["key"]: entry["rows"] for entry in plan["shards"]}
     for stats in reduce_stats:
@@ -424,6 +471,7 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
         "rows_excluded_by_subset": sum(f["rows_excluded_by_subset"] for f in files),
         "rows_rejected": sum(f["rows_rejected"] for f in files) + sum(s["rows_duplicate"] for s in shards),
         "rows_in_shards": sum(s["rows"] for s in shards),
+        "rows_ra_wrapped": sum(f["rows_ra_wrapped"] for f in files),
     }
     if totals["rows_in"] != totals["rows_excluded_by_subset"] + totals["rows_rejected"] + totals["rows_in_shards"]:
         problems.append(f"totals do not add up: {totals}")

@@ -16,6 +16,7 @@ rule partition_split:
         reader=lambda wildcards: json.dumps(PHOTOMETRY_READER, sort_keys=True),
         bands=BANDS,
         chunk_rows=config["partition"]["chunk_rows"],
+        ra_outside_range=config["partition"]["ra_outside_range"],
     log:
         log_of("partition_split", "{file_id}"),
     benchmark:
@@ -30,7 +31,7 @@ rule partition_split:
     shell:
         "python {input.script:q} --input {input.catalog:q} --file-id {wildcards.file_id}"
         " --reader {params.reader:q} --bands {params.bands} --histogram-order {params.histogram_order}"
-        " --chunk-rows {params.chunk_rows} --output {output.split:q} --rows {output.rows:q} > {log:q} 2>&1"
+        " --chunk-rows {params.chunk_rows} --ra-outside-range {params.ra_outside_range} --output {output.split:q} --rows {output.rows:q} > {log:q} 2>&1"
 
 
 checkpoint partition_plan:
