@@ -32,6 +32,12 @@ class CatalogError(ValueError):
     """Bad input: the message names the file, the column and the row range."""
 
 
+ALL_USES = ("id", "position", "photometry")
+"""What a catalogue is read for (``CatalogSpec.uses``): its ids, its positions (ra, dec), its
+magnitudes and errors; a redshift column is read wherever one is named. An input role reads only the
+columns it uses (:data:`zshard.sources.ROLE_USES`): a truth table needs no positions."""
+
+
 # --------------------------------------------------------------------------------------------
 # Column mapping
 # --------------------------------------------------------------------------------------------
@@ -44,8 +50,16 @@ class CatalogSpec:
     "missing" in this survey (99, −99, −9.999e9, …); they, and non-finite values, become NaN in
     magnitudes, errors and the redshift. ``subset`` keeps a deterministic, id-hashed fraction of the
     rows (``keep: below`` the fraction, or its complement ``above``), so that one labelled file can be
-    split into a spec-z sample and a science sample with hidden redshifts.
+    split into a spec-z sample and a science sample with hidden redshifts. ``uses`` says which of
+    :data:`ALL_USES` are read (a subset needs the ids).
     """
+
+    def __post_init__(self):
+        unknown = set(self.uses) - set(ALL_USES)
+        if unknown:
+            raise ValueError(f"unknown uses {sorted(unknown)}: expected some of {ALL_USES}")
+        if "id" not in self.uses and (self.subset_fraction < 1.0 or self.subset_keep != "below"):
+            raise ValueError("an id-hashed subset needs the id column: add 'id' to the uses")
 
     bands: tuple[str, ...]
     id_column: str = "id"
@@ -63,7 +77,7 @@ class CatalogSpec:
     csv_delimiter: str = ","
     hdu: int | None = None
     extra_columns: dict[str, str] = field(default_factory=dict)
-    with_photometry: bool = True
+    uses: tuple[str, ...] = ALL_USES
 
     @classmethod
     def from_config(cls, section: dict, bands: Sequence[str], redshift_name: str = "z_spec") -> CatalogSpec:
@@ -88,13 +102,17 @@ class CatalogSpec:
             csv_delimiter=section["csv_delimiter"],
             hdu=section.get("hdu"),
             extra_columns=dict(section["extra_columns"]),
-            with_photometry=bool(section.get("with_photometry", True)),
+            uses=tuple(section.get("uses", ALL_USES)),  # set per input role by zshard.sources
         )
 
     def source_columns(self) -> dict[str, str]:
         """Canonical name → column name in the file, in canonical order."""
-        mapping = {"id": self.id_column, "ra": self.ra_column, "dec": self.dec_column}
-        if self.with_photometry:
+        mapping = {}
+        if "id" in self.uses:
+            mapping["id"] = self.id_column
+        if "position" in self.uses:
+            mapping.update(ra=self.ra_column, dec=self.dec_column)
+        if "photometry" in self.uses:
             for band in self.bands:
                 mapping[f"mag_{band}"] = self.magnitude_column.format(band=band, BAND=band.upper())
             for band in self.bands:
@@ -244,6 +262,65 @@ def _parse_numbers(items: list, integer: bool = False) -> tuple[np.ndarray, np.n
     return out, failed
 
 
+def file_columns(path: str, hdu: int | None = None, delimiter: str = ",") -> dict[str, str]:
+    """The columns of a catalogue file and their kinds (``"numeric"``, ``"text"``, ``"unknown"``),
+    read from its header only: a Parquet footer, a FITS table header, a CSV's first line (whose
+    values are all text until parsed: ``"unknown"``). Cheap enough to run on every input file
+    before any job runs.
+    """
+    fmt = file_format(path)
+    if fmt == "parquet":
+        try:
+            schema = pq.read_schema(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise CatalogError(f"{path}: not a readable Parquet file ({exc})") from exc
+        return {f.name: "numeric" if (pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+                                      or pa.types.is_decimal(f.type)) else "text" for f in schema}
+    if fmt == "fits":
+        from astropy.io import fits
+
+        try:
+            with fits.open(path, memmap=True) as hdul:
+                if hdu is None:
+                    hdu = next((i for i, h in enumerate(hdul) if isinstance(h, fits.BinTableHDU)), None)
+                    if hdu is None:
+                        raise CatalogError(f"{path}: no binary table HDU")
+                columns = hdul[hdu].columns
+                return {c.name: "text" if c.format.format == "A" else "numeric" for c in columns}
+        except (OSError, ValueError, TypeError) as exc:
+            if isinstance(exc, CatalogError):
+                raise
+            raise CatalogError(f"{path}: not a readable FITS file ({exc})") from exc
+    try:
+        header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
+                                parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                                                 invalid_row_handler=lambda row: "skip"))
+    except pa.ArrowException as exc:
+        raise CatalogError(f"{path}: not a readable CSV file ({exc})") from exc
+    return {name: "unknown" for name in header.schema.names}
+
+
+def check_file_columns(path: str, spec: CatalogSpec, role: str) -> None:
+    """Refuse a file that lacks a column ``spec`` reads, or holds text in one it reads as numbers.
+
+    Only the header is read (:func:`file_columns`). The message names the file, the column, the
+    config key that names it (``inputs.<role>.columns…``) and, for text, that every row is affected.
+    """
+    present = file_columns(path, spec.hdu, spec.csv_delimiter)
+    template = {"ra": "ra", "dec": "dec", "id": "id", spec.redshift_name: "redshift"}
+    problems = []
+    for canonical, column in spec.source_columns().items():
+        key = template.get(canonical, "magnitude" if canonical.startswith("mag_") else
+                           "error" if canonical.startswith("magerr_") else "extra_columns")
+        if column not in present:
+            problems.append(f"column {column!r} ({canonical}; config inputs.{role}.columns.{key}) is missing")
+        elif present[column] == "text" and canonical not in spec.extra_columns:
+            problems.append(f"column {column!r} ({canonical}) holds text, not numbers, in every row")
+    if problems:
+        listed = list(present)[:30]
+        raise CatalogError(f"{path} ({role}): " + "; ".join(problems) + f". The file has the columns {listed}")
+
+
 def _check_columns(path: str, wanted: list[str], present: Sequence[str]) -> None:
     missing = [c for c in wanted if c not in present]
     if missing:
@@ -322,7 +399,7 @@ def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> I
         skipped = {index for index, _ in unparsable}
         rows = (np.arange(row_start, row_start + n, dtype=np.int64) if not skipped else
                 np.array([i for i in range(row_start, row_start + n) if i not in skipped], dtype=np.int64))
-        if spec.subset_fraction < 1.0 or spec.subset_keep != "below":
+        if spec.subset_fraction < 1.0 or spec.subset_keep != "below":  # the spec has ids (CatalogSpec)
             keep = subset_mask(frame["id"], spec.subset_fraction, spec.subset_seed, spec.subset_keep)
             frame, rows = {name: values[keep] for name, values in frame.items()}, rows[keep]
         yield Chunk(path, row_start, n, pa.table(frame), rows, unparsable)
