@@ -116,7 +116,9 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
     * ``_rejects.parquet``: rows with invalid coordinates or that could not be parsed, with their
       file row number and reason;
     * ``_stats.json``: the file's row accounting, with the rows whose right ascension was wrapped
-      into [0, 360) (``ra_outside_range="wrap"``, :func:`zshard.sky.check_coordinates`).
+      into [0, 360) (``ra_outside_range="wrap"``, :func:`zshard.sky.check_coordinates`) and the
+      values read as missing (NaN) per column and cause (:attr:`zshard.io.catalogs.Chunk.set_missing`:
+      not finite, a sentinel, a negative error), rows placed or not.
 
     The sorted rows carry their row number in the file (column ``_row``, appended last), so that a
     reduce can say where a duplicate id came from; the shard itself does not keep it.
@@ -129,6 +131,7 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
     rejects = []
     batch_first, batch_last = [], []
     n_rows = n_selected = n_wrapped = 0
+    set_missing: dict[str, dict[str, int]] = {}
     reasons_of = coordinate_reject_reasons(ra_outside_range)
     writer = None
     with atomic_directory(out_dir) as tmp, _rows_file(tmp / SPLIT_ROWS, rows_path) as rows_tmp:
@@ -136,6 +139,10 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
             for chunk in iter_catalog(path, spec, chunk_rows):
                 n_rows += chunk.n_rows
                 table = chunk.table
+                for column, counts in chunk.set_missing.items():
+                    for cause, n in counts.items():
+                        set_missing.setdefault(column, {}).setdefault(cause, 0)
+                        set_missing[column][cause] += n
                 if chunk.unparsable:
                     rows, reasons = zip(*chunk.unparsable)
                     rejects.append(pa.table({"file": pa.array([path] * len(rows), pa.string()),
@@ -184,6 +191,7 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
                                            return_counts=True)
         stats = {"file": path, "file_id": fid, "n_rows": n_rows, "n_excluded_by_subset": n_rows - n_selected,
                  "n_rejected": rejected.num_rows, "n_placed": n_placed, "n_ra_wrapped": n_wrapped,
+                 "values_set_missing": set_missing,
                  "rejected_by_reason": {str(r): int(c) for r, c in zip(reasons, reason_counts)}}
         write_json(tmp / SPLIT_STATS, stats)
     return stats
@@ -450,7 +458,8 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
         files.append({"file": stats["file"], "rows_in": stats["n_rows"], "rows_placed": placed,
                       "rows_rejected": stats["n_rejected"], "rows_excluded_by_subset": stats["n_excluded_by_subset"],
                       "rows_ra_wrapped": stats.get("n_ra_wrapped", 0),  # absent from splits of earlier versions
-                      "rejected_by_reason": stats["rejected_by_reason"]})
+                      "rejected_by_reason": stats["rejected_by_reason"],
+                      "values_set_missing": stats.get("values_set_missing", {})})
     shards = []
     planned_rows = {entry["key"]: entry["rows"] for entry in plan["shards"]}
     for stats in reduce_stats:

@@ -341,7 +341,8 @@ class Chunk:
     """Rows ``row_start … row_start + n_rows − 1`` of a file, in canonical columns.
 
     ``table`` (Arrow) holds the rows kept by the id-hashed subset; ``rows`` their row numbers in
-    the file; ``unparsable`` the ``(row number, reason)`` of rows that could not be read (CSV).
+    the file; ``unparsable`` the ``(row number, reason)`` of rows that could not be read (CSV);
+    ``set_missing`` the values read as missing, counted by column and cause.
     """
 
     path: str
@@ -350,6 +351,9 @@ class Chunk:
     table: pa.Table
     rows: np.ndarray
     unparsable: list[tuple[int, str]] = field(default_factory=list)
+    set_missing: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per canonical column, values of the kept rows read as missing (NaN), by cause: ``not finite``
+    (NaN or ±inf in the file), ``sentinel`` (one of the spec's sentinels), ``negative error``."""
 
     @property
     def row_range(self) -> str:
@@ -374,11 +378,12 @@ def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> I
         chunks = _iter_csv(path, source, chunk_rows, spec.csv_delimiter, integers={spec.id_column},
                            numeric={c for c in source if c not in extra})
     row_start = 0
-    for raw in chunks:
+    for raw in _named_failures(path, chunks):
         unparsable = raw.pop(UNPARSABLE, [])
         n_kept = len(next(iter(raw.values())))
         n = n_kept + len(unparsable)
         frame = {}
+        causes: dict[str, dict[str, np.ndarray]] = {}
         for canonical, column in mapping.items():
             values = raw[column]
             if canonical == "id":
@@ -393,7 +398,8 @@ def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> I
                 # one writable copy in the stored dtype (float32 photometry), masked in place
                 dtype = np.float32 if canonical.startswith("mag") else np.float64
                 floats = _to_float(path, column, values, row_start, dtype, copy=True)
-                frame[canonical] = _mask_sentinels(floats, spec.sentinels, spec.sentinel_tolerance)
+                frame[canonical], causes[canonical] = _mask_sentinels(floats, spec.sentinels, spec.sentinel_tolerance,
+                                                                      canonical.startswith("magerr_"))
             else:
                 frame[canonical] = values
         skipped = {index for index, _ in unparsable}
@@ -402,19 +408,50 @@ def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> I
         if spec.subset_fraction < 1.0 or spec.subset_keep != "below":  # the spec has ids (CatalogSpec)
             keep = subset_mask(frame["id"], spec.subset_fraction, spec.subset_seed, spec.subset_keep)
             frame, rows = {name: values[keep] for name, values in frame.items()}, rows[keep]
-        yield Chunk(path, row_start, n, pa.table(frame), rows, unparsable)
+            causes = {name: {cause: mask[keep] for cause, mask in by_cause.items()}
+                      for name, by_cause in causes.items()}
+        set_missing = {name: counts for name, by_cause in causes.items()
+                       if (counts := {cause: int(mask.sum()) for cause, mask in by_cause.items() if mask.any()})}
+        yield Chunk(path, row_start, n, pa.table(frame), rows, unparsable, set_missing)
         row_start += n
 
 
-def _mask_sentinels(values: np.ndarray, sentinels: Sequence[float], tolerance: float) -> np.ndarray:
-    """Set non-finite values and sentinels (within ``tolerance`` relative, at least absolute) to NaN,
-    in place: ``values`` must be the caller's own writable copy."""
-    bad = ~np.isfinite(values)
-    for sentinel in sentinels:
-        margin = tolerance * max(1.0, abs(sentinel))
-        bad |= (values >= sentinel - margin) & (values <= sentinel + margin)
+def _mask_sentinels(values: np.ndarray, sentinels: Sequence[float], tolerance: float,
+                    is_error: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Set non-finite values, sentinels (within ``tolerance`` relative, at least absolute) and, for a
+    magnitude error (``is_error``), negative values to NaN, in place: ``values`` must be the
+    caller's own writable copy. Returns the values and the mask of each cause, so that the caller
+    can count what it read as missing (:attr:`Chunk.set_missing`)."""
+    not_finite = ~np.isfinite(values)
+    sentinel = np.zeros(values.shape, dtype=bool)
+    for value in sentinels:
+        margin = tolerance * max(1.0, abs(value))
+        sentinel |= (values >= value - margin) & (values <= value + margin)
+    causes = {"not finite": not_finite, "sentinel": sentinel}
+    if is_error:
+        with np.errstate(invalid="ignore"):
+            causes["negative error"] = (values < 0) & ~sentinel
+    bad = not_finite | sentinel | causes.get("negative error", False)
     values[bad] = np.nan
-    return values
+    return values, causes
+
+
+def _named_failures(path: str, chunks: Iterator[dict]) -> Iterator[dict]:
+    """The reader's chunks; a file that turns out truncated or corrupt while it is read raises a
+    :class:`CatalogError` that names it and the rows after the last good chunk."""
+    row_start = 0
+    while True:
+        try:
+            raw = next(chunks)
+        except StopIteration:
+            return
+        except CatalogError:
+            raise
+        except (OSError, EOFError, ValueError, TypeError, IndexError, pa.ArrowException) as exc:
+            raise CatalogError(f"{path}: unreadable from data row {row_start} on (truncated or corrupt file?): "
+                               f"{type(exc).__name__}: {exc}") from exc
+        row_start += len(next(v for k, v in raw.items() if k != UNPARSABLE)) + len(raw.get(UNPARSABLE, []))
+        yield raw
 
 
 def read_catalog(paths: Sequence[str] | str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> pd.DataFrame:
