@@ -153,3 +153,245 @@ def test_duplicate_id_across_files_names_the_later_file_and_its_row(tmp_path):
     _, placed, rejected = _partition(tmp_path, paths)
     assert len(placed) == 399
     assert rejected[["file", "row", "id"]].values.tolist() == [[paths[1], 33, 150]]
+
+
+# --------------------------------------------------------------------------------------------
+# Magnitudes and errors: missing values are kept as NaN (the learners are NaN-aware), and counted
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("suffix", [".parquet", ".fits", ".csv"])
+def test_nan_and_inf_magnitudes_and_errors_are_missing_and_counted(tmp_path, suffix):
+    frame = _frame()
+    frame.loc[[1, 2], "mag_g"] = [np.nan, np.inf]
+    frame.loc[3, "mag_r"] = -np.inf
+    frame.loc[[4, 5], "magerr_g"] = [np.nan, np.inf]
+    path = _write(frame, tmp_path / f"nan{suffix}")
+    manifest, placed, rejected = _partition(tmp_path, [path])
+    assert len(placed) == 200 and len(rejected) == 0  # no object is lost for a missing magnitude
+    by_id = placed.set_index("id")
+    assert by_id.loc[[1, 2], "mag_g"].isna().all() and np.isnan(by_id.loc[3, "mag_r"])
+    assert by_id.loc[[4, 5], "magerr_g"].isna().all()
+    assert np.isfinite(by_id.drop(index=[1, 2, 3, 4, 5])[["mag_g", "mag_r", "magerr_g"]].to_numpy()).all()
+    assert manifest["files"][0]["values_set_missing"] == {"mag_g": {"not finite": 2}, "mag_r": {"not finite": 1},
+                                                          "magerr_g": {"not finite": 2}}
+
+
+SENTINELS = (99.0, -99.0, -99.9, 99.99, -9.999e9)
+
+
+@pytest.mark.parametrize("sentinel", SENTINELS)
+def test_every_sentinel_style_is_missing_and_counted(tmp_path, sentinel):
+    frame = _frame()
+    frame.loc[[7, 8], "mag_r"] = sentinel
+    frame.loc[9, "magerr_r"] = sentinel
+    frame.loc[10, "mag_g"] = 99.5  # near a sentinel but not one: kept as it is
+    path = _write(frame, tmp_path / "sentinels.parquet")
+    spec = catalogs.CatalogSpec(bands=BANDS, sentinels=SENTINELS)
+    manifest, placed, _ = _partition(tmp_path, [path], spec=spec)
+    by_id = placed.set_index("id")
+    assert by_id.loc[[7, 8], "mag_r"].isna().all() and np.isnan(by_id.loc[9, "magerr_r"])
+    assert by_id.loc[10, "mag_g"] == pytest.approx(99.5)
+    assert manifest["files"][0]["values_set_missing"] == {"mag_r": {"sentinel": 2}, "magerr_r": {"sentinel": 1}}
+
+
+def test_negative_errors_are_missing_and_counted(tmp_path):
+    frame = _frame()
+    frame.loc[[20, 21], "magerr_g"] = [-0.02, -1.0]
+    frame.loc[22, "mag_g"] = -1.0  # a negative magnitude is a (very bright) magnitude: kept
+    path = _write(frame, tmp_path / "negative.parquet")
+    manifest, placed, _ = _partition(tmp_path, [path])
+    by_id = placed.set_index("id")
+    assert by_id.loc[[20, 21], "magerr_g"].isna().all() and by_id.loc[22, "mag_g"] == -1.0
+    assert manifest["files"][0]["values_set_missing"] == {"magerr_g": {"negative error": 2}}
+
+
+# --------------------------------------------------------------------------------------------
+# Columns: checked from the headers before any job runs (zshard.sources.check_input_columns)
+# --------------------------------------------------------------------------------------------
+def _files_config(tmp_path, **roles) -> dict:
+    from zshard.config import with_defaults
+
+    config = {"source": "files", "results": str(tmp_path / "results"), "bands": list(BANDS), "inputs": roles}
+    return with_defaults(config)
+
+
+def _specz(path: str) -> dict:
+    """A spec-z role for the column checks (any numeric column serves as its redshift there)."""
+    return {"paths": [path], "columns": {"redshift": "ra"}}
+
+
+def _check(config):
+    from zshard.sources import catalog_sources, check_input_columns
+
+    check_input_columns(config, catalog_sources(config))
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".fits", ".csv"])
+@pytest.mark.parametrize("column", ["id", "ra", "mag_r", "magerr_g"])
+def test_a_missing_column_is_named_with_its_file_before_any_job_runs(tmp_path, suffix, column):
+    good = _write(_frame(), tmp_path / "good.parquet")
+    bad = _write(_frame().drop(columns=[column]), tmp_path / f"bad{suffix}")
+    specz = {"paths": [good], "columns": {"redshift": "mag_g"}}
+    with pytest.raises(catalogs.CatalogError, match=rf"bad{suffix} \(photometry\): column '{column}'.*missing"):
+        _check(_files_config(tmp_path, photometry={"paths": [good, bad]}, specz=specz))
+
+
+def test_a_band_without_a_column_names_the_band_and_the_template(tmp_path):
+    good = _write(_frame(), tmp_path / "good.parquet")
+    config = _files_config(tmp_path, photometry={"paths": [good]}, specz=_specz(good))
+    config["bands"] = ["g", "r", "i"]
+    with pytest.raises(catalogs.CatalogError, match=r"'mag_i' \(mag_i; config inputs.photometry.columns.magnitude"):
+        _check(config)
+
+
+def test_each_role_requires_only_the_columns_it_uses(tmp_path):
+    frame = _frame().assign(z=np.linspace(0.1, 2.0, 200))
+    phot = _write(frame, tmp_path / "phot.parquet")
+    truth = _write(frame[["id", "z"]], tmp_path / "truth.fits")  # no positions, no photometry
+    reference = _write(frame[["ra", "dec", "z"]], tmp_path / "reference.csv")  # no ids
+    roles = dict(photometry={"paths": [phot]}, specz={"paths": [phot], "columns": {"redshift": "z"}},
+                 truth={"paths": [truth], "columns": {"redshift": "z"}},
+                 clustering_reference={"paths": [reference], "columns": {"redshift": "z"}})
+    config = _files_config(tmp_path, **roles)
+    _check(config)  # nothing missing
+    from zshard.io.sampled import read_catalog_sample
+    from zshard.sources import catalog_sources
+
+    sources = catalog_sources(config)
+    truth_spec = catalogs.CatalogSpec.from_config(sources["truth"], [], redshift_name="z_true")
+    read = read_catalog_sample([truth], truth_spec, ["id", "z_true"], fraction=0.5, seed=1, chunk_rows=64)
+    assert 50 < len(read) < 150 and list(read.columns) == ["id", "z_true"]
+    reference_spec = catalogs.CatalogSpec.from_config(sources["clustering_reference"], [], redshift_name="z_spec")
+    read = catalogs.read_catalog([reference], reference_spec)
+    assert list(read.columns) == ["ra", "dec", "z_spec"] and len(read) == 200
+    # what they do use must be there: the reference's positions, the truth's redshift
+    roles["clustering_reference"]["paths"] = [_write(frame[["id", "dec", "z"]], tmp_path / "no_ra.parquet")]
+    with pytest.raises(catalogs.CatalogError, match=r"no_ra.parquet \(clustering_reference\): column 'ra'"):
+        _check(_files_config(tmp_path, **roles))
+    roles["clustering_reference"]["paths"] = [reference]
+    roles["truth"]["columns"]["redshift"] = "z_true"
+    with pytest.raises(catalogs.CatalogError, match=r"truth.fits \(truth\): column 'z_true'.*columns.redshift"):
+        _check(_files_config(tmp_path, **roles))
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".fits"])
+def test_text_in_a_numeric_column_is_refused_from_the_header(tmp_path, suffix):
+    frame = _frame()
+    frame["mag_g"] = frame["mag_g"].map(lambda v: f"{v:.3f}")
+    frame.loc[5, "mag_g"] = "faint"
+    bad = _write(frame, tmp_path / f"text{suffix}")
+    good = _write(_frame(), tmp_path / "good.parquet")
+    with pytest.raises(catalogs.CatalogError, match=rf"text{suffix} \(photometry\): column 'mag_g'.*text.*every row"):
+        _check(_files_config(tmp_path, photometry={"paths": [bad]}, specz=_specz(good)))
+
+
+def test_text_in_a_numeric_csv_column_rejects_that_row_with_its_reason(tmp_path):
+    frame = _frame().astype({"mag_g": object})
+    frame.loc[5, "mag_g"] = "faint"
+    path = _write(frame, tmp_path / "text.csv")
+    _, placed, rejected = _partition(tmp_path, [path])
+    assert len(placed) == 199
+    assert rejected[["file", "row"]].values.tolist() == [[path, 5]]
+    assert "'faint'" in rejected["reason"].iloc[0] and "'mag_g'" in rejected["reason"].iloc[0]
+
+
+def test_a_glob_that_matches_nothing_is_an_error_before_any_job_runs(tmp_path):
+    good = _write(_frame(), tmp_path / "good.parquet")
+    config = _files_config(tmp_path, photometry={"paths": [str(tmp_path / "tiles" / "*.parquet")]},
+                           specz={"paths": [good], "columns": {"redshift": "ra"}})
+    with pytest.raises(catalogs.CatalogError, match=r"no input file matches .*tiles/\*\.parquet"):
+        _check(config)
+
+
+# --------------------------------------------------------------------------------------------
+# Files: empty, empty after the subset, truncated or corrupt, differing schemas, odd paths
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("suffix", [".parquet", ".fits", ".csv"])
+def test_an_empty_file_contributes_no_row_and_is_accounted(tmp_path, suffix):
+    full = _write(_frame(), tmp_path / "full.parquet")
+    empty = _write(_frame(0), tmp_path / f"empty{suffix}")
+    manifest, placed, rejected = _partition(tmp_path, [full, empty])
+    assert len(placed) == 200 and len(rejected) == 0
+    assert {f["file"]: f["rows_in"] for f in manifest["files"]} == {full: 200, empty: 0}
+
+
+def test_a_file_empty_after_the_subset_cut_is_accounted(tmp_path):
+    """Ids 0…199 in one file, 10⁶… in the other: a subset keeps a fraction of the ids; the file
+    whose ids it all leaves out still reads as 200 rows, all of them excluded."""
+    from zshard.io.ids import subset_mask
+
+    spec = catalogs.CatalogSpec(bands=BANDS, subset_fraction=0.5, subset_seed=3, subset_keep="below")
+    ids = np.arange(10**6, 10**6 + 5000)
+    kept = ids[subset_mask(ids, 0.5, 3, "below")][:200]
+    left_out = ids[~subset_mask(ids, 0.5, 3, "below")][:200]
+    paths = [_write(_frame().assign(id=kept), tmp_path / "kept.parquet"),
+             _write(_frame(seed=1).assign(id=left_out), tmp_path / "cut.parquet")]
+    manifest, placed, _ = _partition(tmp_path, paths, spec=spec)
+    assert sorted(placed["id"]) == sorted(kept)
+    files = {f["file"]: f for f in manifest["files"]}
+    assert files[paths[1]]["rows_in"] == files[paths[1]]["rows_excluded_by_subset"] == 200
+    assert files[paths[1]]["rows_placed"] == 0
+
+
+def test_no_row_left_to_place_is_a_clear_error(tmp_path):
+    spec = catalogs.CatalogSpec(bands=BANDS, subset_fraction=0.0, subset_keep="below")
+    path = _write(_frame(), tmp_path / "cut.parquet")
+    with pytest.raises(ValueError, match=r"no row to place.*1 input file.*200 rows read, 200 excluded by the subset"):
+        _partition(tmp_path, [path], spec=spec)
+
+
+@pytest.mark.filterwarnings("ignore:File may have been truncated")
+@pytest.mark.parametrize("suffix", [".parquet", ".fits"])
+def test_a_truncated_file_is_refused_before_any_job_runs_or_named_where_it_fails(tmp_path, suffix):
+    path = _write(_frame(5000), tmp_path / f"whole{suffix}")
+    data = open(path, "rb").read()
+    truncated = tmp_path / f"truncated{suffix}"
+    truncated.write_bytes(data[: len(data) // 2])
+    good = _write(_frame(), tmp_path / "good.parquet")
+    config = _files_config(tmp_path, photometry={"paths": [str(truncated)]},
+                           specz={"paths": [good], "columns": {"redshift": "ra"}})
+    # Parquet: the footer is gone; FITS: the file is shorter than its header says
+    with pytest.raises(catalogs.CatalogError, match=rf"truncated{suffix}: (not a readable Parquet|truncated FITS)"):
+        _check(config)
+    if suffix == ".fits":  # read anyway (the check skipped), the reader names the file and the row
+        with pytest.raises(catalogs.CatalogError, match=rf"truncated{suffix}: unreadable from data row \d+"):
+            list(catalogs.iter_catalog(str(truncated), SPEC, chunk_rows=1000))
+
+
+def test_a_corrupt_parquet_page_names_the_file_and_the_row(tmp_path):
+    path = tmp_path / "corrupt.parquet"
+    pq.write_table(pa_table(_frame(5000)), path, row_group_size=1000, compression="none")
+    data = bytearray(path.read_bytes())
+    start = pq.ParquetFile(path).metadata.row_group(2).column(1).data_page_offset
+    data[start:start + 64] = bytes(64)  # zero the page header of row group 2's ra; the footer is intact
+    path.write_bytes(bytes(data))
+    catalogs.file_columns(str(path))  # the header reads
+    with pytest.raises(catalogs.CatalogError, match=r"corrupt.parquet: unreadable from data row 2000 on"):
+        list(catalogs.iter_catalog(str(path), SPEC, chunk_rows=1000))
+
+
+def pa_table(frame):
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def test_files_whose_schemas_differ_give_shards_of_one_schema(tmp_path):
+    first = _frame()
+    second = _frame(first_id=1000, seed=1).astype({"id": np.int32, "mag_g": np.float64, "magerr_r": np.float64})
+    second["extra"] = 1  # a column no role reads
+    second = second[list(reversed(second.columns))]  # another column order
+    paths = [_write(first, tmp_path / "a.parquet"), _write(second, tmp_path / "b.fits")]
+    manifest, placed, _ = _partition(tmp_path, paths)
+    assert len(placed) == 400
+    schemas = {str(pq.read_schema(p)) for p in (tmp_path / "cat").rglob("*.parquet")}
+    assert len(schemas) == 1
+
+
+def test_paths_with_spaces_and_non_ascii_characters(tmp_path):
+    directory = tmp_path / "relevé de ciel" / "tuile n°1"
+    directory.mkdir(parents=True)
+    paths = [_write(_frame(), directory / "Żółw 1.parquet"),
+             _write(_frame(first_id=1000, seed=1), directory / "ß 2.csv")]
+    manifest, placed, _ = _partition(tmp_path, paths)
+    assert len(placed) == 400 and {f["file"] for f in manifest["files"]} == set(paths)
+    assert set(partition.file_ids(paths)) == {"Żółw_1", "ß_2"}  # job names: no space

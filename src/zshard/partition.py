@@ -139,8 +139,8 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
             for chunk in iter_catalog(path, spec, chunk_rows):
                 n_rows += chunk.n_rows
                 table = chunk.table
-                for column, counts in chunk.set_missing.items():
-                    for cause, n in counts.items():
+                for column, by_cause in chunk.set_missing.items():
+                    for cause, n in by_cause.items():
                         set_missing.setdefault(column, {}).setdefault(cause, 0)
                         set_missing[column][cause] += n
                 if chunk.unparsable:
@@ -239,6 +239,12 @@ def make_plan(split_dirs: dict[str, str], inputs: dict[str, str], max_rows: int,
         files[fid] = {"path": inputs[fid], **info}
     if total is None:
         raise ValueError("no input files to plan")
+    if not total.any():
+        n_read = sum(f["n_rows"] for f in files.values())
+        n_excluded = n_read - sum(f["n_selected"] for f in files.values())
+        raise ValueError(f"no row to place in {len(files)} input file(s): {n_read} rows read, {n_excluded} excluded by "
+                         f"the subset, {sum(f['n_invalid'] for f in files.values())} rejected (see each file's "
+                         f"{SPLIT_STATS} and {SPLIT_REJECTS} under partition/split/)")
     order = files[next(iter(files))]["histogram_order"]
     shards = sky.plan_partitions(total, order, max_rows, lowest_order)
     shard_list = [s for s, _ in shards]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -280,16 +281,25 @@ def file_columns(path: str, hdu: int | None = None, delimiter: str = ",") -> dic
         from astropy.io import fits
 
         try:
-            with fits.open(path, memmap=True) as hdul:
+            with warnings.catch_warnings():  # astropy only warns of a file shorter than its headers say
+                warnings.filterwarnings("error", message=".*truncated.*")
+                hdul = fits.open(path, memmap=True)
+                len(hdul)  # reads every header (not the data), which finds a truncation
+        except Warning as exc:
+            raise CatalogError(f"{path}: truncated FITS file ({exc})") from exc
+        except (OSError, ValueError, TypeError) as exc:
+            raise CatalogError(f"{path}: not a readable FITS file ({exc})") from exc
+        try:
+            with hdul:
                 if hdu is None:
                     hdu = next((i for i, h in enumerate(hdul) if isinstance(h, fits.BinTableHDU)), None)
                     if hdu is None:
                         raise CatalogError(f"{path}: no binary table HDU")
                 columns = hdul[hdu].columns
                 return {c.name: "text" if c.format.format == "A" else "numeric" for c in columns}
+        except CatalogError:
+            raise
         except (OSError, ValueError, TypeError) as exc:
-            if isinstance(exc, CatalogError):
-                raise
             raise CatalogError(f"{path}: not a readable FITS file ({exc})") from exc
     try:
         header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
