@@ -395,3 +395,46 @@ def test_paths_with_spaces_and_non_ascii_characters(tmp_path):
     manifest, placed, _ = _partition(tmp_path, paths)
     assert len(placed) == 400 and {f["file"] for f in manifest["files"]} == set(paths)
     assert set(partition.file_ids(paths)) == {"Żółw_1", "ß_2"}  # job names: no space
+
+
+# --------------------------------------------------------------------------------------------
+# The spec-z sample: rows that cannot be labels are rejected with their file and row
+# --------------------------------------------------------------------------------------------
+def _specz_sample(tmp_path, n: int = 400, bad: dict | None = None):
+    from zshard.samples import split_labelled
+
+    frame = _frame(n).assign(z=np.linspace(0.05, 2.5, n))
+    for row, z in (bad or {}).items():
+        frame.loc[row, "z"] = z
+    path = _write(frame, tmp_path / "specz.fits")
+    spec = catalogs.CatalogSpec(bands=BANDS, redshift_column="z", sentinels=(-99.0,))
+    catalog = catalogs.read_catalog([path], spec, chunk_rows=100, provenance=True)
+    return path, catalog, lambda **kw: split_labelled(catalog, {"train": 0.6, "validation": 0.2, "test": 0.2},
+                                                     seed=1, z_min=0.0, z_max=kw.get("z_max", 2.0),
+                                                     min_train=kw.get("min_train", 10))
+
+
+def test_specz_rows_that_cannot_be_labels_are_rejected_with_file_row_and_reason(tmp_path):
+    bad = {3: 0.0, 4: -0.01, 5: np.nan, 6: -99.0, 7: np.inf, 8: 2.2}  # row 8 and the ramp's tail: above z_max
+    path, catalog, split = _specz_sample(tmp_path, bad=bad)
+    splits, summary, rejects = split()
+    above = catalog.index[catalog["z_spec"] > 2.0].tolist()
+    assert set(rejects["row"]) == {3, 4, 5, 6, 7, *above} and set(rejects["file"]) == {path}
+    reasons = dict(zip(rejects["row"], rejects["reason"]))
+    assert reasons[3] == reasons[4] == "redshift <= 0"
+    assert reasons[5] == reasons[6] == reasons[7] == "no redshift (NaN, infinite or a sentinel)"
+    assert reasons[8] == "redshift above model.z_max (2)"
+    kept = pd.concat(splits.values())
+    assert len(kept) + len(rejects) == 400 == summary["n_input"]  # conservation
+    assert kept["z_spec"].between(0, 2.0, inclusive="right").all()
+    assert "_file" not in kept and "_row" not in kept
+    assert sum(summary["rejected_by_reason"].values()) == len(rejects)
+
+
+def test_a_specz_sample_too_small_to_train_on_is_a_clear_error(tmp_path):
+    from zshard.samples import SampleError
+
+    path, _, split = _specz_sample(tmp_path, n=60, bad={k: np.nan for k in range(30)})
+    with pytest.raises(SampleError, match=rf"too small to train on: \d+ training objects \(samples.min_train is 50\) "
+                                          rf"from 60 rows of \['{path}'\]; rejected: .*no redshift.*30"):
+        split(min_train=50)

@@ -464,11 +464,22 @@ def _named_failures(path: str, chunks: Iterator[dict]) -> Iterator[dict]:
         yield raw
 
 
-def read_catalog(paths: Sequence[str] | str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> pd.DataFrame:
-    """Read whole (small) catalogues — spec-z samples, reference fields — into one canonical frame."""
+def read_catalog(paths: Sequence[str] | str, spec: CatalogSpec, chunk_rows: int = 1_000_000,
+                 provenance: bool = False) -> pd.DataFrame:
+    """Read whole (small) catalogues — spec-z samples, reference fields — into one canonical frame.
+
+    ``provenance``: add each row's input file and row number in it (columns ``_file``, ``_row``),
+    for reject records that say where a row came from.
+    """
     import pandas as pd
 
-    tables = [chunk.table for path in expand_paths(paths) for chunk in iter_catalog(path, spec, chunk_rows)]
+    def table(chunk: Chunk) -> pa.Table:
+        if not provenance:
+            return chunk.table
+        return chunk.table.append_column("_file", pa.array([chunk.path] * chunk.table.num_rows, pa.string())) \
+            .append_column("_row", pa.array(chunk.rows, pa.int64()))
+
+    tables = [table(chunk) for path in expand_paths(paths) for chunk in iter_catalog(path, spec, chunk_rows)]
     if not tables:
         return pd.DataFrame(columns=list(spec.source_columns()))
     return pa.concat_tables(tables).to_pandas()
