@@ -438,3 +438,68 @@ def test_a_specz_sample_too_small_to_train_on_is_a_clear_error(tmp_path):
     with pytest.raises(SampleError, match=rf"too small to train on: \d+ training objects \(samples.min_train is 50\) "
                                           rf"from 60 rows of \['{path}'\]; rejected: .*no redshift.*30"):
         split(min_train=50)
+
+
+# --------------------------------------------------------------------------------------------
+# The workflow: errors before any job runs, and odd paths through Snakemake's shell jobs
+# --------------------------------------------------------------------------------------------
+def _user_config(tmp_path, photometry: list[str], specz: str) -> dict:
+    import yaml
+    from conftest import ROOT
+
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    specz_role = {"paths": [specz], "columns": {"redshift": "z"}}
+    config.update(source="files", results=str(tmp_path / "results"), bands=list(BANDS),
+                  inputs={"photometry": {"paths": photometry}, "specz": specz_role})
+    config["partition"].update(max_rows_per_shard=150, histogram_order=6)
+    return config
+
+
+def _failed_before_any_job(result, tmp_path) -> str:
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Job stats" not in output and "rule " not in output  # no job was scheduled, none ran
+    assert not (tmp_path / "results").exists()
+    return output
+
+
+def test_a_config_that_fails_the_schema_is_one_line_naming_the_key(tmp_path):
+    from conftest import run_snakemake
+
+    specz = _write(_frame().assign(z=1.0), tmp_path / "specz.parquet")
+    config = _user_config(tmp_path, [specz], specz)
+    config["partition"]["ra_outside_range"] = "clip"
+    output = _failed_before_any_job(run_snakemake(tmp_path / "run", config, check=False), tmp_path)
+    assert ("config key partition.ra_outside_range: 'clip' is not one of ['reject', 'wrap'] (each key: "
+            "config/README.md") in output
+    assert "Failed validating" not in output  # not snakemake's page of schema
+
+
+def test_a_missing_column_stops_the_workflow_before_any_job_runs(tmp_path):
+    from conftest import run_snakemake
+
+    specz = _write(_frame().assign(z=1.0), tmp_path / "specz.parquet")
+    bad = _write(_frame(first_id=1000).drop(columns=["magerr_r"]), tmp_path / "tile 2.fits")
+    output = _failed_before_any_job(run_snakemake(tmp_path / "run", _user_config(tmp_path, [specz, bad], specz),
+                                                  check=False), tmp_path)
+    assert f"{bad} (photometry): column 'magerr_r' (magerr_r; config inputs.photometry.columns.error) is missing" \
+        in output
+
+
+@pytest.mark.integration
+def test_the_partition_runs_on_paths_with_spaces_and_non_ascii_characters(tmp_path):
+    """Snakemake's shell jobs (partition_split, partition_reduce) quote their paths."""
+    import json
+
+    from conftest import run_snakemake
+
+    directory = tmp_path / "relevé de ciel"
+    directory.mkdir()
+    paths = [_write(_frame(), directory / "Żółw 1.parquet"),
+             _write(_frame(first_id=1000, seed=1), directory / "ß 2.csv")]
+    specz = _write(_frame(first_id=5000).assign(z=1.0), directory / "spec z.fits")
+    config = _user_config(tmp_path, paths, specz)
+    run_snakemake(tmp_path / "run", config, str(tmp_path / "results" / "catalog" / "manifest.json"))
+    manifest = json.loads((tmp_path / "results" / "catalog" / "manifest.json").read_text())
+    assert manifest["totals"]["rows_in"] == manifest["totals"]["rows_in_shards"] == 400
+    assert {f["file"] for f in manifest["files"]} == set(paths)

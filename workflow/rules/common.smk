@@ -6,6 +6,7 @@ import sys
 
 from snakemake.utils import validate
 
+from zshard.config import check_config
 from zshard.io.atomic import read_json
 from zshard.partition import file_ids
 from zshard.report.items import REPORT_ITEMS, SUMMARY_FIGURES, SUMMARY_TABLES
@@ -18,6 +19,7 @@ from zshard.sources import (
 )
 from zshard.sky import Shard
 
+check_config(config)  # one line naming a bad key (snakemake's validate prints the whole sub-schema)
 validate(config, schema="../schemas/config.schema.yaml")
 
 R = config["results"]
