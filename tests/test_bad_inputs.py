@@ -41,7 +41,8 @@ def _write(frame: pd.DataFrame, path) -> str:
     return path
 
 
-def _partition(tmp_path, paths: list[str], ra_outside_range: str = "reject", spec=SPEC, max_rows: int = 150):
+def _partition(tmp_path, paths: list[str], ra_outside_range: str = "reject", spec=SPEC, max_rows: int = 150,
+               close_pair_arcsec: float = 0.5):
     """Split, plan, reduce and check the accounting; returns the manifest, the shards' rows and every reject."""
     inputs = partition.file_ids(paths)
     split_dirs = {}
@@ -54,7 +55,8 @@ def _partition(tmp_path, paths: list[str], ra_outside_range: str = "reject", spe
         shard = sky.Shard(entry["order"], entry["pixel"])
         record = tmp_path / "reduce" / shard.key
         reduces.append(partition.reduce_shard(shard, [split_dirs[f] for f in entry["files"]],
-                                              str(tmp_path / "cat" / shard.hats_path()), str(record), "snappy"))
+                                              str(tmp_path / "cat" / shard.hats_path()), str(record), "snappy",
+                                              close_pair_arcsec=close_pair_arcsec))
         shards.append(pq.read_table(tmp_path / "cat" / shard.hats_path()).to_pandas())
         rejects.append(pd.read_parquet(record / partition.REDUCE_REJECTS))
     split_stats = [partition.load_split_stats(d) for d in split_dirs.values()]
@@ -143,6 +145,26 @@ def test_duplicate_id_within_one_file_names_the_file_and_row(tmp_path):
     _, placed, rejected = _partition(tmp_path, [path])
     assert len(placed) == 199
     assert rejected[["file", "row", "id", "reason"]].values.tolist() == [[path, 57, 12, partition.REJECT_DUPLICATE_ID]]
+
+
+def test_one_object_under_two_ids_from_overlapping_tiles_is_reported(tmp_path):
+    first = _frame()
+    second = _frame(first_id=1000, seed=1)
+    # row 40 of tile b is object 150 of tile a, 0.2 arcsec away, under its own id; row 41 is 2 arcsec away
+    second.loc[40, ["ra", "dec"]] = [first.loc[150, "ra"], first.loc[150, "dec"] + 0.2 / 3600]
+    second.loc[41, ["ra", "dec"]] = [first.loc[151, "ra"], first.loc[151, "dec"] + 2.0 / 3600]
+    paths = [_write(first, tmp_path / "tile_a.parquet"), _write(second, tmp_path / "tile_b.parquet")]
+    manifest, placed, rejected = _partition(tmp_path, paths)
+    assert len(placed) == 400 and len(rejected) == 0  # reported, not removed
+    assert manifest["totals"]["close_pairs"] == 1
+    pairs = pd.concat([pd.read_parquet(p) for p in (tmp_path / "reduce").rglob(partition.REDUCE_CLOSE_PAIRS)])
+    assert len(pairs) == 1
+    pair = pairs.iloc[0]
+    assert {(pair["id"], pair["file"], pair["row"]), (pair["other_id"], pair["other_file"], pair["other_row"])} == {
+        (150, paths[0], 150), (1040, paths[1], 40)}
+    assert pair["separation_arcsec"] == pytest.approx(0.2, rel=1e-3)
+    _, _, _ = _partition(tmp_path / "off", paths, close_pair_arcsec=0.0)
+    assert not any(len(pd.read_parquet(p)) for p in (tmp_path / "off" / "reduce").rglob(partition.REDUCE_CLOSE_PAIRS))
 
 
 def test_duplicate_id_across_files_names_the_later_file_and_its_row(tmp_path):

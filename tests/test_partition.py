@@ -57,7 +57,8 @@ def _run(tmp_path, paths, max_rows=1500):
         shard = sky.Shard(entry["order"], entry["pixel"])
         dirs = [str(tmp_path / "split" / f) for f in entry["files"]]
         reduces.append(partition.reduce_shard(shard, dirs, str(tmp_path / "cat" / shard.hats_path()),
-                                              str(tmp_path / "reduce" / shard.key), "snappy"))
+                                              str(tmp_path / "reduce" / shard.key), "snappy",
+                                              close_pair_arcsec=0.5))
     return plan, splits, reduces
 
 
@@ -164,7 +165,7 @@ def test_split_is_atomic_directory(tmp_path):
     assert not any(name.startswith(".") for name in os.listdir(tmp_path / "reduce"))
     record = next((tmp_path / "reduce").iterdir())
     assert sorted(os.listdir(record)) == sorted([partition.REDUCE_STATS, partition.REDUCE_REJECTS,
-                                                 partition.REDUCE_IDS])
+                                                 partition.REDUCE_IDS, partition.REDUCE_CLOSE_PAIRS])
 
 
 def test_same_file_name_twice_is_refused(tmp_path):

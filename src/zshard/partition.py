@@ -290,10 +290,44 @@ def shard_rows(split_dir: str, shard: sky.Shard, rows_path: str | None = None) -
 REDUCE_STATS = "stats.json"
 REDUCE_REJECTS = "rejects.parquet"
 REDUCE_IDS = "ids.npy"
+REDUCE_CLOSE_PAIRS = "close_pairs.parquet"
+CLOSE_PAIR_SCHEMA = pa.schema([("id", pa.int64()), ("file", pa.string()), ("row", pa.int64()),
+                               ("other_id", pa.int64()), ("other_file", pa.string()), ("other_row", pa.int64()),
+                               ("separation_arcsec", pa.float64())])
+
+
+def close_pairs(table: pa.Table, part_of_row: np.ndarray, sources: list[str], max_arcsec: float) -> pa.Table:
+    """Pairs of rows with different ids closer than ``max_arcsec``: perhaps one object under two ids.
+
+    Overlapping input tiles that gave an object a new id in each catalogue leave it twice, at
+    nearly the same position (the duplicate-id check cannot see it). Each pair is listed once with
+    both rows' ids, input files and rows (``table``'s ``_row``; ``part_of_row`` indexes
+    ``sources``) and their separation. Exact: a k-d tree of unit vectors, searched for chords
+    shorter than that of ``max_arcsec``. Pairs across a shard boundary are not seen. 0 searches nothing.
+    """
+    if max_arcsec <= 0 or table.num_rows < 2:
+        return CLOSE_PAIR_SCHEMA.empty_table()
+    from scipy.spatial import cKDTree
+
+    ra = np.radians(table.column("ra").to_numpy())
+    dec = np.radians(table.column("dec").to_numpy())
+    xyz = np.column_stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+    chord = 2.0 * np.sin(np.radians(max_arcsec / 3600.0) / 2.0)
+    pairs = cKDTree(xyz).query_pairs(chord, output_type="ndarray")
+    ids = table.column("id").to_numpy()
+    pairs = pairs[ids[pairs[:, 0]] != ids[pairs[:, 1]]] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
+    pairs = pairs[np.lexsort((ids[pairs[:, 1]], ids[pairs[:, 0]]))]
+    a, b = pairs[:, 0], pairs[:, 1]
+    separation = np.degrees(2.0 * np.arcsin(np.clip(np.linalg.norm(xyz[a] - xyz[b], axis=1) / 2.0, 0, 1))) * 3600.0
+    rows = table.column(ROW_COLUMN).to_numpy()
+    files = np.asarray(sources, dtype=object)
+    return pa.table({"id": ids[a], "file": pa.array(files[part_of_row[a]].tolist(), pa.string()), "row": rows[a],
+                     "other_id": ids[b], "other_file": pa.array(files[part_of_row[b]].tolist(), pa.string()),
+                     "other_row": rows[b], "separation_arcsec": separation}, schema=CLOSE_PAIR_SCHEMA)
 
 
 def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_dir: str,
-                 compression: str, rows_paths: list[str] | None = None) -> dict:
+                 compression: str, rows_paths: list[str] | None = None, *, close_pair_arcsec: float) -> dict:
     """Merge a shard's rows from its files, drop duplicate ids (to rejects), sort by ``_healpix_29``, write.
 
     ``rows_paths``: each split's rows, in the order of ``split_dirs``, where they are not in its
@@ -306,7 +340,10 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
       manifest checks against what each split placed;
     * ``rejects.parquet``: the rows dropped as duplicate ids;
     * ``ids.npy``: the shard's ids, sorted, for the manifest's check of ids across shards
-      (:func:`ids_in_several_shards`).
+      (:func:`ids_in_several_shards`);
+    * ``close_pairs.parquet``: pairs of rows with different ids closer than ``close_pair_arcsec``
+      (0: not searched), perhaps one object under two ids from overlapping tiles
+      (:func:`close_pairs`). They are reported, not removed.
 
     Returns the stats.
     """
@@ -326,6 +363,7 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
     if not parts:
         raise FileNotFoundError(f"shard {shard.key}: no rows in {split_dirs}")
     table = pa.concat_tables(parts)
+    origin = np.concatenate(part_of_row)  # each row's index in sources
     n_in = table.num_rows
     ids = table.column("id").to_numpy()
     ordered = np.sort(ids)
@@ -335,8 +373,9 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
         ordered, first = np.unique(ids, return_index=True)
         keep = np.zeros(n_in, dtype=bool)
         keep[first] = True
-        rejects = duplicate_rejects(table, ~keep, np.concatenate(part_of_row), sources)
-        table = table.filter(pa.array(keep))
+        rejects = duplicate_rejects(table, ~keep, origin, sources)
+        table, origin = table.filter(pa.array(keep)), origin[keep]
+    pairs = close_pairs(table, origin, sources, close_pair_arcsec)
     table = table.drop_columns([ROW_COLUMN])
     # each part is a run sorted by the spatial index: a stable sort merges the runs
     order = np.argsort(table.column(SPATIAL_COLUMN).to_numpy(), kind="stable")
@@ -347,9 +386,11 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
     write_parquet(out_path, table, compression=compression, use_dictionary=False,
                   write_statistics=[SPATIAL_COLUMN, "id", "ra", "dec"])
     stats = {"shard": shard.key, "order": shard.order, "pixel": shard.pixel, "n_in": n_in,
-             "n_out": table.num_rows, "n_duplicates": rejects.num_rows, "rows_from": rows_from}
+             "n_out": table.num_rows, "n_duplicates": rejects.num_rows, "rows_from": rows_from,
+             "n_close_pairs": pairs.num_rows}
     with atomic_directory(record_dir) as tmp:
         write_parquet(tmp / REDUCE_REJECTS, rejects)
+        write_parquet(tmp / REDUCE_CLOSE_PAIRS, pairs)
         np.save(tmp / REDUCE_IDS, ordered)
         write_json(tmp / REDUCE_STATS, stats)
     return stats
@@ -478,7 +519,8 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
             problems.append(f"shard {stats['shard']}: {stats['n_in']} in ≠ {stats['n_out']} out + "
                             f"{stats['n_duplicates']} duplicates")
         shards.append({"shard": stats["shard"], "order": stats["order"], "pixel": stats["pixel"],
-                       "rows": stats["n_out"], "rows_duplicate": stats["n_duplicates"]})
+                       "rows": stats["n_out"], "rows_duplicate": stats["n_duplicates"],
+                       "close_pairs": stats.get("n_close_pairs", 0)})  # absent from reduces of earlier versions
     for key, n in planned_rows.items():
         problems.append(f"shard {key}: the plan counted {n} rows but it was never reduced")
     totals = {
@@ -487,6 +529,7 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
         "rows_rejected": sum(f["rows_rejected"] for f in files) + sum(s["rows_duplicate"] for s in shards),
         "rows_in_shards": sum(s["rows"] for s in shards),
         "rows_ra_wrapped": sum(f["rows_ra_wrapped"] for f in files),
+        "close_pairs": sum(s["close_pairs"] for s in shards),
     }
     if totals["rows_in"] != totals["rows_excluded_by_subset"] + totals["rows_rejected"] + totals["rows_in_shards"]:
         problems.append(f"totals do not add up: {totals}")

@@ -70,6 +70,7 @@ rule partition_reduce:
         record=directory(f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}"),
     params:
         compression=config["partition"]["compression"],
+        close_pair_arcsec=config["partition"]["close_pair_arcsec"],
     log:
         log_of("partition_reduce", "Norder={order}/Dir={hatsdir}/Npix={pixel}"),
     benchmark:
@@ -85,7 +86,7 @@ rule partition_reduce:
     # shell, not script: see PARTITION_JOB_NOTE in common.smk
     shell:
         "python {input.script:q} --order {wildcards.order} --pixel {wildcards.pixel}"
-        " --compression {params.compression} --shard {output.shard:q} --record {output.record:q}"
+        " --compression {params.compression} --close-pair-arcsec {params.close_pair_arcsec} --shard {output.shard:q} --record {output.record:q}"
         " {input.splits:q} --rows {input.rows:q} > {log:q} 2>&1"
 
 
@@ -99,6 +100,7 @@ rule partition_manifest:
         manifest=f"{R}/catalog/manifest.json",
         rejects=f"{R}/catalog/rejects.parquet",
         duplicate_ids=f"{R}/catalog/duplicate_ids.parquet",
+        close_pairs=f"{R}/catalog/close_pairs.parquet",
         partition_info=f"{R}/catalog/partition_info.csv",
         properties=f"{R}/catalog/properties",
         metadata=f"{R}/catalog/dataset/_metadata",
@@ -107,6 +109,7 @@ rule partition_manifest:
         catalog_dir=lambda wildcards, output: os.path.dirname(output.manifest),
         catalog_name=config["partition"]["catalog_name"],
         duplicate_ids=config["partition"]["duplicate_ids"],
+        close_pair_arcsec=config["partition"]["close_pair_arcsec"],
     log:
         log_of("partition_manifest"),
     benchmark:
