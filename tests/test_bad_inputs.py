@@ -525,3 +525,24 @@ def test_the_partition_runs_on_paths_with_spaces_and_non_ascii_characters(tmp_pa
     manifest = json.loads((tmp_path / "results" / "catalog" / "manifest.json").read_text())
     assert manifest["totals"]["rows_in"] == manifest["totals"]["rows_in_shards"] == 400
     assert {f["file"] for f in manifest["files"]} == set(paths)
+
+
+# --------------------------------------------------------------------------------------------
+# A shard entirely outside the training coverage: flagged object by object, not dropped
+# --------------------------------------------------------------------------------------------
+def test_a_shard_outside_the_training_coverage_is_flagged_not_dropped():
+    from zshard.features import build_features
+    from zshard.representativeness import RobustScaling, comparison_space, fit_coverage
+
+    space = comparison_space(BANDS, "adjacent")
+    train = _frame(500)
+    science = _frame(500, seed=1)
+    scaling = RobustScaling.fit(build_features(train, space))
+    model, _ = fit_coverage(scaling.transform(build_features(train, space)),
+                            scaling.transform(build_features(science, space)), space, scaling, k=10, quantile=0.99)
+    inside = model.assess_exact(_frame(200, seed=2))
+    outside_shard = _frame(200, seed=3).assign(mag_g=lambda f: f["mag_g"] + 6.0, mag_r=lambda f: f["mag_r"] - 3.0)
+    outside = model.assess_exact(outside_shard)
+    assert inside["in_coverage"].mean() > 0.9
+    assert len(outside["in_coverage"]) == 200 and not outside["in_coverage"].any()  # every object is kept, flagged
+    assert (outside["coverage_distance"] > model.threshold).all()
