@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from zshard import sky
 from zshard.io.atomic import atomic_directory, atomic_path, read_json, write_json, write_parquet
 from zshard.io.catalogs import CatalogSpec, iter_catalog
+from zshard.io.checksums import file_digest
 
 REJECT_COORDINATES_NOT_FINITE = "missing coordinates (ra or dec not finite)"
 REJECT_RA_OUT_OF_RANGE = "ra outside [0, 360)"
@@ -337,7 +338,8 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
     then renamed; one Snakemake output, since each output of a per-shard job costs dry-run time):
 
     * ``stats.json``: its row counts, and the rows taken from each file (``rows_from``), which the
-      manifest checks against what each split placed;
+      manifest checks against what each split placed; the shard file's SHA-256 and size, which the
+      manifest records for :mod:`zshard.verify`;
     * ``rejects.parquet``: the rows dropped as duplicate ids;
     * ``ids.npy``: the shard's ids, sorted, for the manifest's check of ids across shards
       (:func:`ids_in_several_shards`);
@@ -387,7 +389,7 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
                   write_statistics=[SPATIAL_COLUMN, "id", "ra", "dec"])
     stats = {"shard": shard.key, "order": shard.order, "pixel": shard.pixel, "n_in": n_in,
              "n_out": table.num_rows, "n_duplicates": rejects.num_rows, "rows_from": rows_from,
-             "n_close_pairs": pairs.num_rows}
+             "n_close_pairs": pairs.num_rows, **file_digest(out_path)}  # checked by make verify
     with atomic_directory(record_dir) as tmp:
         write_parquet(tmp / REDUCE_REJECTS, rejects)
         write_parquet(tmp / REDUCE_CLOSE_PAIRS, pairs)
@@ -519,8 +521,11 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
             problems.append(f"shard {stats['shard']}: {stats['n_in']} in ≠ {stats['n_out']} out + "
                             f"{stats['n_duplicates']} duplicates")
         shards.append({"shard": stats["shard"], "order": stats["order"], "pixel": stats["pixel"],
+                       "path": sky.Shard(stats["order"], stats["pixel"]).hats_path(),
                        "rows": stats["n_out"], "rows_duplicate": stats["n_duplicates"],
-                       "close_pairs": stats.get("n_close_pairs", 0)})  # absent from reduces of earlier versions
+                       # absent from reduces of earlier versions:
+                       "close_pairs": stats.get("n_close_pairs", 0),
+                       "sha256": stats.get("sha256"), "bytes": stats.get("bytes")})
     for key, n in planned_rows.items():
         problems.append(f"shard {key}: the plan counted {n} rows but it was never reduced")
     totals = {

@@ -1,0 +1,58 @@
+"""make verify (zshard.verify): damaged products are found against the manifests' checksums."""
+
+import json
+import os
+
+import pyarrow.parquet as pq
+import pytest
+from test_bad_inputs import _frame, _partition, _write
+
+from zshard import verify
+
+
+def _catalog(tmp_path):
+    """A partition under tmp_path/results/catalog with its manifest, as rule partition_manifest writes it."""
+    results = tmp_path / "results"
+    paths = [_write(_frame(300), tmp_path / "a.parquet"),
+             _write(_frame(300, first_id=1000, seed=1), tmp_path / "b.csv")]
+    manifest, _, _ = _partition(results, paths)
+    os.rename(results / "cat", results / "catalog")
+    (results / "catalog" / "manifest.json").write_text(json.dumps(manifest))
+    return results, manifest
+
+
+def test_an_intact_catalogue_verifies(tmp_path):
+    results, manifest = _catalog(tmp_path)
+    assert len(manifest["shards"]) >= 3 and all(s["sha256"] and s["bytes"] for s in manifest["shards"])
+    assert verify.verify(str(results)) == (len(manifest["shards"]), [])
+    assert verify.main([str(results)]) == 0
+
+
+def test_a_truncated_an_altered_and_a_missing_shard_are_named_with_how_to_regenerate_them(tmp_path, capsys):
+    results, manifest = _catalog(tmp_path)
+    truncated, altered, missing = (results / "catalog" / s["path"] for s in manifest["shards"][:3])
+    truncated.write_bytes(truncated.read_bytes()[:-100])
+    table = pq.read_table(altered)
+    pq.write_table(table.slice(1), altered)  # one row fewer, a valid file
+    missing.unlink()
+    checked, problems = verify.verify(str(results))
+    assert checked == len(manifest["shards"]) and len(problems) == 3
+    by_file = {problem.split(": ", 1)[0]: problem for problem in problems}
+    assert "bytes, the manifest recorded" in by_file[str(truncated)]
+    assert "unreadable as Parquet" in by_file[str(truncated)]
+    assert "SHA-256 differs" in by_file[str(altered)]
+    assert f"{table.num_rows - 1} rows, the manifest recorded {table.num_rows}" in by_file[str(altered)]
+    assert "missing" in by_file[str(missing)]
+    assert all("run the same snakemake command again" in p for p in problems)
+    assert "delete it" in by_file[str(truncated)] and "partition_reduce" in by_file[str(truncated)]
+    assert verify.main([str(results)]) == 1
+    assert f"{checked} files checked against their manifests, 3 problems" in capsys.readouterr().out
+
+
+@pytest.mark.integration
+def test_the_workflow_records_what_verify_checks(mock_run):
+    _, _, results = mock_run
+    checked, problems = verify.verify(str(results))
+    assert not problems, problems
+    manifest = json.loads((results / "catalog" / "manifest.json").read_text())
+    assert checked >= len(manifest["shards"]) > 0
