@@ -56,3 +56,20 @@ def test_the_workflow_records_what_verify_checks(mock_run):
     assert not problems, problems
     manifest = json.loads((results / "catalog" / "manifest.json").read_text())
     assert checked >= len(manifest["shards"]) > 0
+
+
+def test_a_damaged_pdf_table_is_named_with_the_rule_that_remakes_it(tmp_path):
+    from zshard.io.checksums import record
+
+    results, _ = _catalog(tmp_path)
+    table = results / "pdf" / "calibrated" / "o1_p2.parquet"
+    table.parent.mkdir(parents=True)
+    pq.write_table(pq.read_table(tmp_path / "a.parquet"), table)
+    entry = {"path": "pdf/calibrated/o1_p2.parquet", "rule": "calibrate_shard", **record(table)}
+    assert entry["rows"] == 300
+    (results / "pdf" / "manifest.json").write_text(json.dumps({"tables": [entry]}))
+    checked, problems = verify.verify(str(results))
+    assert not problems
+    table.write_bytes(table.read_bytes()[: entry["bytes"] // 2])
+    checked, problems = verify.verify(str(results))
+    assert len(problems) == 1 and problems[0].startswith(f"{table}: ") and "calibrate_shard" in problems[0]

@@ -234,6 +234,7 @@ def per_shard(pattern):
 def final_products():
     products = [
         f"{R}/catalog/manifest.json",
+        f"{R}/pdf/manifest.json",
         f"{R}/nz/nz.fits",
         f"{R}/validation/photoz_metrics.json",
         f"{R}/summary/summary.md",

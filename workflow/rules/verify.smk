@@ -1,0 +1,26 @@
+# Checksums and row counts of the p(z) tables, for `make verify` (zshard.verify): the shards' are
+# recorded by their reduces in catalog/manifest.json.
+
+
+rule pdf_manifest:
+    input:
+        raw=per_shard(f"{R}/pdf/raw/{{shard}}.parquet"),
+        calibrated=per_shard(f"{R}/pdf/calibrated/{{shard}}.parquet"),
+    output:
+        manifest=f"{R}/pdf/manifest.json",
+    params:
+        # <results>/pdf/manifest.json -> <results>: the tables are recorded relative to it
+        results=lambda wildcards, output: os.path.dirname(os.path.dirname(output.manifest)),
+    log:
+        log_of("pdf_manifest"),
+    benchmark:
+        benchmark_of("pdf_manifest")
+    threads: 1
+    resources:
+        mem_mb=job_resource("pdf_manifest", "mem_mb"),
+        runtime=job_resource("pdf_manifest", "runtime"),
+    conda:
+        "../../envs/zshard.yaml"
+    # script, not shell: a command line listing every shard's tables outgrows the kernel's limit
+    script:
+        "../../scripts/pdf_manifest.py"
