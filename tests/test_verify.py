@@ -73,3 +73,14 @@ def test_a_damaged_pdf_table_is_named_with_the_rule_that_remakes_it(tmp_path):
     table.write_bytes(table.read_bytes()[: entry["bytes"] // 2])
     checked, problems = verify.verify(str(results))
     assert len(problems) == 1 and problems[0].startswith(f"{table}: ") and "calibrate_shard" in problems[0]
+
+
+def test_pdf_tables_conserve_their_shards_rows():
+    shards = [{"shard": "o1_p2", "rows": 10}, {"shard": "o1_p3", "rows": 5}]
+    tables = [{"path": "pdf/raw/o1_p2.parquet", "rule": "predict_shard", "rows": 10},
+              {"path": "pdf/raw/o1_p3.parquet", "rule": "predict_shard", "rows": 5},
+              {"path": "pdf/calibrated/o1_p2.parquet", "rule": "calibrate_shard", "rows": 9}]
+    assert verify.pdf_rows_problems(shards, tables[:2]) == []
+    assert verify.pdf_rows_problems(shards, tables) == [
+        "shard o1_p3: no calibrate_shard table",
+        "pdf/calibrated/o1_p2.parquet (calibrate_shard): 9 rows, its shard has 10"]

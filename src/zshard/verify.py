@@ -70,7 +70,28 @@ def verify(results: str) -> tuple[int, list[str]]:
             problem = check_file(os.path.join(results, entry["path"]), entry, entry["rule"])
             if problem:
                 problems.append(problem)
+        problems += pdf_rows_problems(manifest["shards"], tables)
     return checked, problems
+
+
+def pdf_rows_problems(shards: list[dict], tables: list[dict]) -> list[str]:
+    """Conservation from the shards to the p(z) tables: each shard's rows (``catalog/manifest.json``)
+    against the rows of its tables (``pdf/manifest.json`` entries, named ``<shard key>.parquet``).
+
+    Returns one line per table whose rows differ and per shard without a table of some rule.
+    """
+    rows = {shard["shard"]: shard["rows"] for shard in shards}
+    problems = []
+    for rule in sorted({t["rule"] for t in tables}):
+        mine = {os.path.basename(t["path"]).removesuffix(".parquet"): t for t in tables if t["rule"] == rule}
+        for key in sorted(set(rows) - set(mine)):
+            problems.append(f"shard {key}: no {rule} table")
+        for key, table in sorted(mine.items()):
+            if key not in rows:
+                problems.append(f"{table['path']} ({rule}): no such shard in the catalogue's manifest")
+            elif table["rows"] != rows[key]:
+                problems.append(f"{table['path']} ({rule}): {table['rows']} rows, its shard has {rows[key]}")
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
