@@ -59,18 +59,22 @@ def test_the_workflow_records_what_verify_checks(mock_run):
 
 
 def test_a_damaged_pdf_table_is_named_with_the_rule_that_remakes_it(tmp_path):
+    import shutil
+
     from zshard.io.checksums import record
 
-    results, _ = _catalog(tmp_path)
-    table = results / "pdf" / "calibrated" / "o1_p2.parquet"
-    table.parent.mkdir(parents=True)
-    pq.write_table(pq.read_table(tmp_path / "a.parquet"), table)
-    entry = {"path": "pdf/calibrated/o1_p2.parquet", "rule": "calibrate_shard", **record(table)}
-    assert entry["rows"] == 300
-    (results / "pdf" / "manifest.json").write_text(json.dumps({"tables": [entry]}))
+    results, manifest = _catalog(tmp_path)
+    (results / "pdf" / "calibrated").mkdir(parents=True)
+    entries = []
+    for shard in manifest["shards"]:  # stand-ins for the p(z) tables: one row per object of the shard
+        table = results / "pdf" / "calibrated" / f"{shard['shard']}.parquet"
+        shutil.copy(results / "catalog" / shard["path"], table)
+        entries.append({"path": f"pdf/calibrated/{table.name}", "rule": "calibrate_shard", **record(table)})
+    (results / "pdf" / "manifest.json").write_text(json.dumps({"tables": entries}))
     checked, problems = verify.verify(str(results))
-    assert not problems
-    table.write_bytes(table.read_bytes()[: entry["bytes"] // 2])
+    assert checked == 2 * len(manifest["shards"]) and not problems
+    table = results / entries[0]["path"]
+    table.write_bytes(table.read_bytes()[: entries[0]["bytes"] // 2])
     checked, problems = verify.verify(str(results))
     assert len(problems) == 1 and problems[0].startswith(f"{table}: ") and "calibrate_shard" in problems[0]
 
