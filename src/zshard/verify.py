@@ -19,18 +19,21 @@ import sys
 
 from zshard.io.checksums import file_digest, parquet_rows
 
-REGENERATE = ("delete it and run the same snakemake command again: its {rule} job and every job that "
+# Deleting the file is not enough: Snakemake does not remake a missing intermediate file whose
+# dependants are up to date. --forcerun (-R) with the file reruns its job and every job downstream.
+REGENERATE = ("run the same snakemake command with --forcerun {path} (-R): its {rule} job and every job that "
               "depends on it rerun")
 
 
 def check_file(path: str, expected: dict, rule: str) -> str | None:
     """What is wrong with one product (None if nothing): missing, size, checksum, unreadable, rows."""
     if not os.path.exists(path):
-        return f"{path}: missing. Regenerate it: run the same snakemake command again"
+        return f"{path}: missing. Regenerate it: " + REGENERATE.format(path=path, rule=rule)
     actual = file_digest(path)
     problems = []
     if expected.get("bytes") is not None and actual["bytes"] != expected["bytes"]:
-        problems.append(f"{actual['bytes']} bytes, the manifest recorded {expected['bytes']} (truncated?)")
+        hint = " (truncated?)" if actual["bytes"] < expected["bytes"] else ""
+        problems.append(f"{actual['bytes']} bytes, the manifest recorded {expected['bytes']}{hint}")
     if expected.get("sha256") and actual["sha256"] != expected["sha256"]:
         problems.append("its SHA-256 differs from the manifest's (altered?)")
     try:
@@ -41,7 +44,7 @@ def check_file(path: str, expected: dict, rule: str) -> str | None:
         problems.append(f"unreadable as Parquet ({type(exc).__name__}: {exc})")
     if not problems:
         return None
-    return f"{path}: " + "; ".join(problems) + ". Regenerate it: " + REGENERATE.format(rule=rule)
+    return f"{path}: " + "; ".join(problems) + ". Regenerate it: " + REGENERATE.format(path=path, rule=rule)
 
 
 def verify(results: str) -> tuple[int, list[str]]:
