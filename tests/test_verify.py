@@ -86,5 +86,5 @@ def test_pdf_tables_conserve_their_shards_rows():
               {"path": "pdf/calibrated/o1_p2.parquet", "rule": "calibrate_shard", "rows": 9}]
     assert verify.pdf_rows_problems(shards, tables[:2]) == []
     assert verify.pdf_rows_problems(shards, tables) == [
-        "shard o1_p3: no calibrate_shard table",
+        "shard o1_p3: no table in pdf/calibrated/",
         "pdf/calibrated/o1_p2.parquet (calibrate_shard): 9 rows, its shard has 10"]

@@ -78,22 +78,24 @@ def verify(results: str) -> tuple[int, list[str]]:
 
 
 def pdf_rows_problems(shards: list[dict], tables: list[dict]) -> list[str]:
-    """Conservation from the shards to the p(z) tables: each shard's rows (``catalog/manifest.json``)
-    against the rows of its tables (``pdf/manifest.json`` entries, named ``<shard key>.parquet``).
+    """Conservation from the shards to the per-shard tables (p(z), bins): each shard's rows
+    (``catalog/manifest.json``) against the rows of each of its tables (``pdf/manifest.json``
+    entries, ``<directory>/<shard key>.parquet``, one directory per kind of table).
 
-    Returns one line per table whose rows differ and per shard without a table of some rule.
+    Returns one line per table whose rows differ and per shard without a table of some kind.
     """
     rows = {shard["shard"]: shard["rows"] for shard in shards}
     problems = []
-    for rule in sorted({t["rule"] for t in tables}):
-        mine = {os.path.basename(t["path"]).removesuffix(".parquet"): t for t in tables if t["rule"] == rule}
+    for kind in sorted({os.path.dirname(t["path"]) for t in tables}):
+        mine = {os.path.basename(t["path"]).removesuffix(".parquet"): t for t in tables
+                if os.path.dirname(t["path"]) == kind}
         for key in sorted(set(rows) - set(mine)):
-            problems.append(f"shard {key}: no {rule} table")
+            problems.append(f"shard {key}: no table in {kind}/")
         for key, table in sorted(mine.items()):
             if key not in rows:
-                problems.append(f"{table['path']} ({rule}): no such shard in the catalogue's manifest")
+                problems.append(f"{table['path']} ({table['rule']}): no such shard in the catalogue's manifest")
             elif table["rows"] != rows[key]:
-                problems.append(f"{table['path']} ({rule}): {table['rows']} rows, its shard has {rows[key]}")
+                problems.append(f"{table['path']} ({table['rule']}): {table['rows']} rows, its shard has {rows[key]}")
     return problems
 
 
