@@ -173,7 +173,7 @@ def zshard_model(train, evaluation, bands, threads, config, log):
 
 
 def zshard_pdfs(model, calibration, frame, coverage=False):
-    """What the fan-out does per object (predict_shard + calibrate_shard): p(z) quantiles and z_phot, the
+    """What the fan-out does per object (rule fanout_shard, before binning): p(z) quantiles and z_phot, the
     calibration, and with ``coverage`` the coverage flags too (the coverage emulator, or the kNN search
     without one; not part of the p(z))."""
     raw, z_phot = model.predict(frame)

@@ -87,7 +87,7 @@ def product_digests(results: Path) -> dict[str, str]:
         return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
 
     digests = {}
-    for pattern in ("catalog/dataset/Norder=*/Dir=*/Npix=*.parquet", "pdf/raw/*.parquet",
+    for pattern in ("catalog/dataset/Norder=*/Dir=*/Npix=*.parquet",
                     "pdf/calibrated/*.parquet", "tomography/bins/*.parquet"):
         for path in sorted(results.glob(pattern)):
             digests[str(path.relative_to(results))] = table_digest(path)

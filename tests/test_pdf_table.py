@@ -25,6 +25,29 @@ def test_extra_columns_travel_with_the_pdf_table(tmp_path):
         pdf_table.write_pdf_table(path, np.array([7, 9]), q, levels, 0.0, 3.0, extra_columns={"x": np.zeros(3)})
 
 
+@pytest.mark.parametrize("encoding", ["uint16", "float32"])
+def test_the_written_table_is_returned_as_it_reads_back(tmp_path, encoding):
+    """rule fanout_shard bins on what write_pdf_table returns: it must be what a reader gets."""
+    rng = np.random.default_rng(5)
+    levels = np.linspace(0.05, 0.95, 7)
+    q = np.sort(rng.uniform(0.0, 3.0, (500, 7)), axis=1).astype(np.float32)
+    q[3] = np.nan
+    extra = {"z_phot": rng.uniform(0, 3, 500), "in_coverage": rng.uniform(size=500) < 0.5}
+    path = str(tmp_path / "p.parquet")
+    written = pdf_table.write_pdf_table(path, np.arange(500) * 3, q, levels, 0.0, 3.0, metadata={"model_version": "x"},
+                                        extra_columns=extra, encoding=encoding)
+    read = pdf_table.read_pdf_table(path)
+    np.testing.assert_array_equal(written.ids, read.ids)
+    np.testing.assert_array_equal(written.quantiles, read.quantiles)
+    np.testing.assert_array_equal(written.levels, read.levels)
+    assert (written.z_min, written.z_max) == (read.z_min, read.z_max)
+    assert list(written.summaries.columns) == list(read.summaries.columns)
+    for name in read.summaries.columns:
+        assert written.summaries[name].dtype == read.summaries[name].dtype, name
+        np.testing.assert_array_equal(written.summaries[name].to_numpy(), read.summaries[name].to_numpy())
+    assert written.metadata == read.metadata
+
+
 def test_uint16_quantiles_round_trip_within_half_a_step(tmp_path):
     rng = np.random.default_rng(3)
     levels = np.linspace(0.01, 0.99, 19)

@@ -95,13 +95,13 @@ def group_components(group: str) -> int:
 
 @pytest.fixture(scope="module")
 def slurm_run(cluster, mock_run, tmp_path_factory):
-    """The tiny workflow on the cluster, with the first shard's predict failing its first attempt."""
+    """The tiny workflow on the cluster, with the first shard's fan-out job failing its first attempt."""
     local_workdir, local_config, local_results = mock_run
     plan = yaml.safe_load((local_results / "partition" / "plan.json").read_text())
     shards = [entry["key"] for entry in plan["shards"]]
     workdir = tmp_path_factory.mktemp("slurm_run")
     config = tiny_config(workdir / "results")
-    config["fault_injection"] = {"rule": "predict_shard", "shard": shards[0], "failures": 1}
+    config["fault_injection"] = {"rule": "fanout_shard", "shard": shards[0], "failures": 1}
     result, jobs, wall = run_on_slurm(workdir, config)
     local_wall = float((local_workdir / "wall_s.txt").read_text())
     print(f"\nSLURM run: {wall:.0f} s wall, {len(jobs)} SLURM jobs; the same workflow locally: {local_wall:.0f} s")
@@ -124,14 +124,13 @@ def test_jobs_went_through_sbatch_on_both_nodes_grouped(slurm_run, cluster):
     for local_rule in ("partition_plan", "partition_manifest", "reduce_nz", "summary"):
         assert not any(local_rule in comment for comment in comments)
     assert "rule_mock_survey" in comments and "rule_train_model" in comments
-    # one job per group of shard chains (predict -> calibrate -> tomography), plus the failed attempt
+    # one job per group of shards' fan-out jobs, plus the failed attempt
     n_groups = math.ceil(len(slurm_run["shards"]) / group_components("shard_chain"))
     chains = chain_jobs(jobs)
     assert len(chains) == n_groups + 1
     assert sorted(job["JobState"] for job in chains) == ["COMPLETED"] * n_groups + ["FAILED"]
-    # a job of the chain is nowhere submitted alone; each reduce is a job of its own
-    chain_rules = ("rule_predict_shard", "rule_calibrate_shard", "rule_tomography_shard")
-    assert not any(c.startswith(chain_rules) for c in comments)
+    # a fan-out job is nowhere submitted alone; each reduce is a job of its own
+    assert not any(c.startswith("rule_fanout_shard") for c in comments)
     assert len([c for c in comments if c.startswith("rule_partition_reduce")]) == len(slurm_run["shards"])
     # the jobs ran on both nodes
     assert {job["NodeList"] for job in jobs.values()} == set(cluster)
@@ -139,35 +138,34 @@ def test_jobs_went_through_sbatch_on_both_nodes_grouped(slurm_run, cluster):
 
 def test_a_failed_shard_job_is_retried(slurm_run):
     shard = slurm_run["config"]["fault_injection"]["shard"]
-    attempts = (slurm_run["results"] / ".fault_injection" / f"predict_shard-{shard}.attempts").read_text().splitlines()
+    attempts = (slurm_run["results"] / ".fault_injection" / f"fanout_shard-{shard}.attempts").read_text().splitlines()
     assert len(attempts) == 2
-    log = (slurm_run["results"] / "logs" / "predict_shard" / f"{shard}.log").read_text()
+    log = (slurm_run["results"] / "logs" / "fanout_shard" / f"{shard}.log").read_text()
     assert "fails attempt 1 of the first 1" in log or "fails attempt 1" in slurm_run["stdout"]
 
 
 def test_a_hard_failure_names_its_log_and_the_rerun_submits_only_what_is_missing(slurm_run, mock_run):
     workdir, results, config = slurm_run["workdir"], slurm_run["results"], dict(slurm_run["config"])
     shard = slurm_run["shards"][1]
-    # as if the run had stopped before this shard's chain: its products and the n(z) are not there
-    # (Snakemake rebuilds a missing intermediate only for a consumer that must run), and its
-    # prediction now fails on every attempt
-    for product in ("pdf/raw", "pdf/calibrated", "tomography/bins", "tomography/samples"):
+    # as if the run had stopped before this shard's fan-out job: its products and the n(z) are not
+    # there, and the job now fails on every attempt
+    for product in ("pdf/calibrated", "tomography/bins", "tomography/samples"):
         (results / product / f"{shard}.parquet").unlink()
     (results / "tomography" / "partials" / f"{shard}.npz").unlink()
     for product in (results / "nz").iterdir():
         product.unlink()
-    config["fault_injection"] = {"rule": "predict_shard", "shard": shard, "failures": 99}
+    config["fault_injection"] = {"rule": "fanout_shard", "shard": shard, "failures": 99}
     failed, jobs, _ = run_on_slurm(workdir, config, check=False)
     assert failed.returncode != 0
     output = failed.stdout + failed.stderr
-    assert f"logs/predict_shard/{shard}.log" in output
+    assert f"logs/fanout_shard/{shard}.log" in output
     assert len(chain_jobs(jobs)) == 2  # the attempt and its retry
-    assert not (results / "pdf" / "raw" / f"{shard}.parquet").exists()
+    assert not (results / "pdf" / "calibrated" / f"{shard}.parquet").exists()
 
-    # the next invocation, fault gone, resubmits only that shard's chain and what follows from it
+    # the next invocation, fault gone, resubmits only that shard's job and what follows from it
     del config["fault_injection"]
     planned = dry_run_jobs(run_on_slurm(workdir, config, "-n")[0].stdout)
-    assert planned["predict_shard"] == planned["calibrate_shard"] == planned["tomography_shard"] == 1
+    assert planned["fanout_shard"] == 1
     assert not {"mock_survey", "partition_split", "partition_reduce", "train_model", "model_zoo"} & set(planned)
     rerun, jobs, wall = run_on_slurm(workdir, config)
     chains = chain_jobs(jobs)

@@ -103,14 +103,14 @@ def test_summary_page_and_figures(mock_run):
     assert metrics["objects_in"] == 20_000
 
 
-def test_rerun_is_a_no_op_and_calibration_change_skips_prediction(mock_run):
+def test_rerun_is_a_no_op_and_calibration_change_skips_training(mock_run):
     workdir, config, _ = mock_run
     assert "Nothing to be done" in run_snakemake(workdir, config, "-n").stdout
     changed = json.loads(json.dumps(config))
     changed["calibration"]["n_knots"] = 31
     jobs = _jobs(run_snakemake(workdir, changed, "-n").stdout)
-    assert "fit_calibration" in jobs and "calibrate_shard" in jobs and "reduce_nz" in jobs
-    assert "predict_shard" not in jobs and "train_model" not in jobs and "partition_split" not in jobs
+    assert "fit_calibration" in jobs and "fanout_shard" in jobs and "reduce_nz" in jobs
+    assert "train_model" not in jobs and "partition_split" not in jobs and "partition_reduce" not in jobs
 
 
 def test_dry_run_lists_every_stage(tmp_path):
@@ -215,7 +215,7 @@ def test_editing_one_file_reruns_only_its_shards(mock_run, tmp_path):
     assert ran["partition_split"] == [str(tmp_path / "results/partition/split/east")]
     reduced = {re.search(r"Norder=(\d+)/Dir=\d+/Npix=(\d+)", o).expand(r"o\1_p\2") for o in ran["partition_reduce"]}
     assert reduced == east_shards
-    predicted = {re.search(r"raw/(o\d+_p\d+)", o).group(1) for o in ran["predict_shard"]}
+    predicted = {re.search(r"calibrated/(o\d+_p\d+)", o).group(1) for o in ran["fanout_shard"]}
     assert predicted == east_shards
     assert "train_model" not in ran and "fit_calibration" not in ran
     assert "partition_manifest" in ran and "reduce_nz" in ran
@@ -307,9 +307,9 @@ def test_an_id_in_two_shards_stops_the_manifest_or_is_reported(tmp_path):
     assert pd.read_parquet(tmp_path / "results/catalog/duplicate_ids.parquet")["id"].tolist() == [7, 7]
 
 
-def test_edges_change_reruns_tomography_only_and_outputs_load(mock_run):
-    """One edges file for every binning job: new edges (fixed or equal-number) rerun tomography and
-    what follows, never prediction or calibration; the n(z) loads as SACC, the Δz errors are itemised."""
+def test_edges_change_reruns_the_fanout_only_and_outputs_load(mock_run):
+    """One edges file for every binning job: new edges (fixed or equal-number) rerun the fan-out and
+    what follows, never training or the calibration fit; the n(z) loads as SACC, the Δz errors are itemised."""
     workdir, config, results = mock_run
     edges = json.loads((results / "tomography/edges.json").read_text())
     assert edges["mode"] == "fixed" and edges["edges"] == config["tomography"]["edges"]
@@ -318,8 +318,8 @@ def test_edges_change_reruns_tomography_only_and_outputs_load(mock_run):
         changed = json.loads(json.dumps(config))
         changed["tomography"].update(change)
         jobs = _jobs(run_snakemake(workdir, changed, "-n").stdout)
-        assert "tomography_shard" in jobs and "reduce_nz" in jobs and "validate_delta_z" in jobs, (change, jobs)
-        assert "predict_shard" not in jobs and "calibrate_shard" not in jobs and "train_model" not in jobs
+        assert "fanout_shard" in jobs and "reduce_nz" in jobs and "validate_delta_z" in jobs, (change, jobs)
+        assert "fit_calibration" not in jobs and "train_model" not in jobs and "partition_reduce" not in jobs
     sacc = pytest.importorskip("sacc")
     s = sacc.Sacc.load_fits(str(results / "nz/nz.sacc.fits"))
     summary = json.loads((results / "nz/nz.json").read_text())
@@ -337,20 +337,20 @@ def test_after_the_plan_a_slurm_dry_run_lists_every_shard_job_with_its_resources
     """`make plan` then `make dry-run PROFILE=slurm`: the whole fan-out is visible before submitting."""
     config = tiny_config(tmp_path / "results")
     before = _jobs(run_snakemake(tmp_path, config, "-n").stdout)
-    assert "predict_shard" not in before  # the checkpoint hides the fan-out
+    assert "fanout_shard" not in before  # the checkpoint hides the fan-out
     run_snakemake(tmp_path, config, "--profile", str(ROOT / "profiles" / "local"), "--until", "partition_plan")
     plan = json.loads((tmp_path / "results/partition/plan.json").read_text())
     rows = {entry["key"]: entry["rows"] for entry in plan["shards"]}
     dry = run_snakemake(tmp_path, config, "-n", "--profile", str(ROOT / "profiles" / "slurm")).stdout
     jobs = _jobs(dry)
-    for rule in ("partition_reduce", "predict_shard", "calibrate_shard", "tomography_shard"):
+    for rule in ("partition_reduce", "fanout_shard"):
         assert jobs[rule] == len(rows), rule
     assert jobs["train_model"] == 1 and "partition_split" not in jobs
-    # each predict job asks for its rule's base plus its shard's rows times the cost per million rows
+    # each fan-out job asks for its rule's base plus its shard's rows times the cost per million rows
     # (the local dry run prints every job; the SLURM one does not print grouped jobs not yet ready)
     local = run_snakemake(tmp_path, config, "-n", "--profile", str(ROOT / "profiles" / "local")).stdout
-    cost = config["resources"]["predict_shard"]
-    printed = r"rule predict_shard:.*?wildcards: shard=(\w+)\n\s+resources: .*?mem_mb=(\d+)"
+    cost = config["resources"]["fanout_shard"]
+    printed = r"rule fanout_shard:.*?wildcards: shard=(\w+)\n\s+resources: .*?mem_mb=(\d+)"
     asked = dict(re.findall(printed, local, re.S))
     assert asked == {key: str(math.ceil(cost["mem_mb"] + cost["mem_mb_per_million_rows"] * n / 1e6))
                      for key, n in rows.items()}

@@ -1,5 +1,4 @@
-# PIT recalibration: fitted once on the validation sample, applied per shard as its own rule,
-# so that refitting the calibration reruns calibration and what follows, not prediction.
+# PIT recalibration: fitted once on the validation sample, applied per shard by rule fanout_shard.
 
 
 rule fit_calibration:
@@ -25,25 +24,3 @@ rule fit_calibration:
     script:
         "../../scripts/fit_calibration.py"
 
-
-rule calibrate_shard:
-    input:
-        raw=f"{R}/pdf/raw/{{shard}}.parquet",
-        calibration=f"{R}/calibration/pit_calibration.json",
-    output:
-        f"{R}/pdf/calibrated/{{shard}}.parquet",
-    log:
-        log_of("calibrate_shard", "{shard}"),
-    benchmark:
-        benchmark_of("calibrate_shard", "{shard}")
-    # one SLURM job runs a shard's predict -> calibrate -> tomography (profiles/slurm batches several)
-    group:
-        "shard_chain"
-    threads: 1
-    resources:
-        mem_mb=job_resource("calibrate_shard", "mem_mb"),
-        runtime=job_resource("calibrate_shard", "runtime"),
-    conda:
-        "../../envs/zshard.yaml"
-    script:
-        "../../scripts/calibrate_shard.py"

@@ -1,6 +1,6 @@
-# Tomographic bins per shard, partial n(z) sums per shard, one reduce (zshard.tomography).
-# The edges are computed once (rule tomography_edges) and read from one file by every job that
-# bins, so that changing them reruns tomography and what follows, never prediction or calibration.
+# Tomographic bin edges, once; the bins and partial n(z) sums per shard (rule fanout_shard); one
+# reduce (zshard.tomography). The edges are read from one file by every job that bins, so that
+# changing them reruns the fan-out and what follows, never training.
 
 TOMO = config["tomography"]
 EQUAL_NUMBER = TOMO["edges_mode"] == "equal_number"
@@ -30,36 +30,6 @@ rule tomography_edges:
         "../../envs/zshard.yaml"
     script:
         "../../scripts/tomography_edges.py"
-
-
-rule tomography_shard:
-    input:
-        calibrated=f"{R}/pdf/calibrated/{{shard}}.parquet",
-        shard=lambda wc: shard_path(wc.shard),
-        edges=f"{R}/tomography/edges.json",
-    output:
-        bins=f"{R}/tomography/bins/{{shard}}.parquet",
-        partial=f"{R}/tomography/partials/{{shard}}.npz",
-        sample=f"{R}/tomography/samples/{{shard}}.parquet",
-    params:
-        tomography={k: TOMO[k] for k in ("point_estimate", "grid_step", "sample_fraction", "cuts")},
-        bands=BANDS,
-        seed=SEED,
-    log:
-        log_of("tomography_shard", "{shard}"),
-    benchmark:
-        benchmark_of("tomography_shard", "{shard}")
-    # one SLURM job runs a shard's predict -> calibrate -> tomography (profiles/slurm batches several)
-    group:
-        "shard_chain"
-    threads: 1
-    resources:
-        mem_mb=job_resource("tomography_shard", "mem_mb"),
-        runtime=job_resource("tomography_shard", "runtime"),
-    conda:
-        "../../envs/zshard.yaml"
-    script:
-        "../../scripts/tomography_shard.py"
 
 
 rule reduce_nz:

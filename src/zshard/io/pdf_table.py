@@ -84,7 +84,7 @@ def decode_quantiles(codes: np.ndarray, z_min: float, z_max: float) -> np.ndarra
 
 def write_pdf_table(path: str, ids: np.ndarray, quantiles: np.ndarray, levels: np.ndarray, z_min: float,
                     z_max: float, metadata: dict[str, str] | None = None,
-                    extra_columns: dict[str, np.ndarray] | None = None, encoding: str = "uint16") -> None:
+                    extra_columns: dict[str, np.ndarray] | None = None, encoding: str = "uint16") -> PdfTable:
     """Write per-object p(z) as a fixed-size list of quantiles, with point summaries.
 
     ``encoding`` "uint16" (default) stores each quantile in 2 bytes (:func:`encode_quantiles`;
@@ -94,6 +94,9 @@ def write_pdf_table(path: str, ids: np.ndarray, quantiles: np.ndarray, levels: n
     computed from the stored (encoded) quantiles. ``extra_columns`` (e.g. the model's ``z_phot``,
     ``in_coverage``, ``coverage_weight``) are written after the summaries;
     :meth:`PdfTable.extra_columns` gives them back so a rewriter can carry them on.
+
+    Returns the table as :func:`read_pdf_table` would read it back (the stored quantiles, decoded),
+    so that a job using what it wrote need not read it again.
     """
     from zshard.pdf.summary import summaries
 
@@ -109,17 +112,17 @@ def write_pdf_table(path: str, ids: np.ndarray, quantiles: np.ndarray, levels: n
     n, k = quantiles.shape
     if k != len(levels):
         raise ValueError(f"{k} quantiles per object for {len(levels)} levels")
-    columns = {"id": pa.array(np.asarray(ids, dtype=np.int64)),
-               PDF_COLUMN: pa.FixedSizeListArray.from_arrays(stored, k)}
-    for name, values in summaries(quantiles, levels, z_min, z_max).items():
-        columns[name] = pa.array(np.asarray(values, dtype=np.float32))
-    for name, values in (extra_columns or {}).items():
-        if name in columns:
+    ids = np.asarray(ids, dtype=np.int64)
+    values = {name: np.asarray(v, dtype=np.float32) for name, v in summaries(quantiles, levels, z_min, z_max).items()}
+    for name, column in (extra_columns or {}).items():
+        if name in values:
             raise ValueError(f"extra column {name!r} would overwrite a PDF table column")
-        values = np.asarray(values)
-        if len(values) != n:
-            raise ValueError(f"extra column {name!r} has {len(values)} rows for {n} objects")
-        columns[name] = pa.array(values.astype(np.float32) if values.dtype.kind == "f" else values)
+        column = np.asarray(column)
+        if len(column) != n:
+            raise ValueError(f"extra column {name!r} has {len(column)} rows for {n} objects")
+        values[name] = column.astype(np.float32) if column.dtype.kind == "f" else column
+    columns = {"id": pa.array(ids), PDF_COLUMN: pa.FixedSizeListArray.from_arrays(stored, k)}
+    columns.update({name: pa.array(column) for name, column in values.items()})
     table = pa.table(columns)
     meta = {"zshard.quantile_levels": json.dumps([float(a) for a in levels]), "zshard.quantile_encoding": encoding,
             "zshard.z_min": str(z_min), "zshard.z_max": str(z_max), **(metadata or {})}
@@ -130,6 +133,10 @@ def write_pdf_table(path: str, ids: np.ndarray, quantiles: np.ndarray, levels: n
     dictionary = [f"{PDF_COLUMN}.list.element"] + [name for name, col in columns.items()
                                                    if name not in floats and name not in ("id", PDF_COLUMN)]
     write_parquet(path, table, metadata=meta, use_dictionary=dictionary, use_byte_stream_split=floats)
+    import pandas as pd
+
+    return PdfTable(ids, quantiles, np.asarray(levels, dtype=np.float64), float(z_min), float(z_max),
+                    pd.DataFrame(values, copy=False), meta)
 
 
 PDF_SUMMARY_COLUMNS = ("z_median", "z_mean", "z_mode", "z_sigma", "z_lo68", "z_hi68")
