@@ -69,22 +69,22 @@ def test_a_damaged_pdf_table_is_named_with_the_rule_that_remakes_it(tmp_path):
     for shard in manifest["shards"]:  # stand-ins for the p(z) tables: one row per object of the shard
         table = results / "pdf" / "calibrated" / f"{shard['shard']}.parquet"
         shutil.copy(results / "catalog" / shard["path"], table)
-        entries.append({"path": f"pdf/calibrated/{table.name}", "rule": "calibrate_shard", **record(table)})
+        entries.append({"path": f"pdf/calibrated/{table.name}", "rule": "fanout_shard", **record(table)})
     (results / "pdf" / "manifest.json").write_text(json.dumps({"tables": entries}))
     checked, problems = verify.verify(str(results))
     assert checked == 2 * len(manifest["shards"]) and not problems
     table = results / entries[0]["path"]
     table.write_bytes(table.read_bytes()[: entries[0]["bytes"] // 2])
     checked, problems = verify.verify(str(results))
-    assert len(problems) == 1 and problems[0].startswith(f"{table}: ") and "calibrate_shard" in problems[0]
+    assert len(problems) == 1 and problems[0].startswith(f"{table}: ") and "fanout_shard" in problems[0]
 
 
 def test_pdf_tables_conserve_their_shards_rows():
     shards = [{"shard": "o1_p2", "rows": 10}, {"shard": "o1_p3", "rows": 5}]
-    tables = [{"path": "pdf/raw/o1_p2.parquet", "rule": "predict_shard", "rows": 10},
-              {"path": "pdf/raw/o1_p3.parquet", "rule": "predict_shard", "rows": 5},
-              {"path": "pdf/calibrated/o1_p2.parquet", "rule": "calibrate_shard", "rows": 9}]
+    tables = [{"path": "tomography/bins/o1_p2.parquet", "rule": "fanout_shard", "rows": 10},
+              {"path": "tomography/bins/o1_p3.parquet", "rule": "fanout_shard", "rows": 5},
+              {"path": "pdf/calibrated/o1_p2.parquet", "rule": "fanout_shard", "rows": 9}]
     assert verify.pdf_rows_problems(shards, tables[:2]) == []
     assert verify.pdf_rows_problems(shards, tables) == [
         "shard o1_p3: no table in pdf/calibrated/",
-        "pdf/calibrated/o1_p2.parquet (calibrate_shard): 9 rows, its shard has 10"]
+        "pdf/calibrated/o1_p2.parquet (fanout_shard): 9 rows, its shard has 10"]

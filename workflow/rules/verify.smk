@@ -1,13 +1,13 @@
-# Checksums and row counts of the p(z) tables, for `make verify` (zshard.verify): the shards' are
-# recorded by their reduces in catalog/manifest.json. The job fails if a table's rows differ from its
-# shard's (conservation from the partition to the p(z)).
+# Checksums and row counts of the per-shard tables (calibrated p(z), bins), for `make verify`
+# (zshard.verify): the shards' are recorded by their reduces in catalog/manifest.json. The job fails
+# if a table's rows differ from its shard's (conservation from the partition to the p(z) and bins).
 
 
 rule pdf_manifest:
     input:
         catalog=f"{R}/catalog/manifest.json",
-        raw=per_shard(f"{R}/pdf/raw/{{shard}}.parquet"),
-        calibrated=per_shard(f"{R}/pdf/calibrated/{{shard}}.parquet"),
+        pdf=per_shard(f"{R}/pdf/calibrated/{{shard}}.parquet"),
+        bins=per_shard(f"{R}/tomography/bins/{{shard}}.parquet"),
     output:
         manifest=f"{R}/pdf/manifest.json",
     params:
