@@ -8,7 +8,7 @@ SNAKEMAKE := $(BIN)/snakemake
 # profiles/local or profiles/slurm (README, "Run on a cluster")
 PROFILE ?= local
 
-.PHONY: install demo plan test test-fast test-slurm lint dry-run report clean bench-partition bench-dag bench-photoz bench-deltaz bench-scale
+.PHONY: install demo plan test test-fast test-slurm lint dry-run report verify clean bench-partition bench-dag bench-photoz bench-deltaz bench-scale
 
 # A stamp file: reinstall when the dependency pins change.
 $(VENV)/.installed: pyproject.toml
@@ -55,6 +55,11 @@ dry-run: install
 report: install
 	$(SNAKEMAKE) --profile profiles/local --cores $(CORES) --config results=$(RESULTS) --report $(RESULTS)/report.html
 	@echo "Report: $$(cd $(RESULTS) && pwd)/report.html"
+
+# Products damaged on disk after the run (truncated, altered): checked against their manifests'
+# checksums and row counts; each damaged file is named with how to regenerate it (zshard.verify).
+verify: install
+	$(BIN)/python -m zshard.verify $(RESULTS)
 
 clean:
 	rm -rf $(RESULTS) .snakemake

@@ -20,6 +20,7 @@ include: "workflow/rules/tomography.smk"
 include: "workflow/rules/fanout.smk"
 include: "workflow/rules/validate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/verify.smk"
 
 
 rule all:

@@ -63,7 +63,7 @@ def synthetic_workdir(n_shards: int, workdir: Path) -> Path:
     files = {}
     for k in range(N_FILES):
         path = str(inputs / f"part{k:03d}.parquet")
-        info = split_file(path, f"part{k:03d}", spec, 6, str(splits / f"part{k:03d}"), 1000)
+        info = split_file(path, f"part{k:03d}", spec, 6, str(splits / f"part{k:03d}"), 1000, ra_outside_range="reject")
         files[f"part{k:03d}"] = {"path": path, "histogram_order": 6, "n_rows": info["n_rows"]}
     order = 6 if n_shards > 3072 else 5
     pixels = np.sort(rng.choice(12 * 4**order, size=n_shards, replace=False))

@@ -3,12 +3,17 @@ import sys
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
+import os
+
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 import zshard
 from zshard.io.atomic import read_json, write_json, write_parquet
 from zshard.partition import (
+    CLOSE_PAIR_SCHEMA,
+    REDUCE_CLOSE_PAIRS,
     REDUCE_IDS,
     REDUCE_REJECTS,
     REDUCE_STATS,
@@ -50,6 +55,16 @@ manifest["removed_stale_shards"] = stale
 write_hats_metadata(snakemake.params.catalog_dir, manifest["shards"], plan["max_rows"],
                     snakemake.params.catalog_name, f"zshard v{zshard.__version__}")
 write_json(snakemake.output.manifest, manifest)
+
+# Rows with different ids closer than partition.close_pair_arcsec (one object under two ids?): reported.
+pairs = [pq.read_table(f"{d}/{REDUCE_CLOSE_PAIRS}") for d in snakemake.input.records
+         if os.path.exists(f"{d}/{REDUCE_CLOSE_PAIRS}")]  # absent from reduces of earlier versions
+pairs = pa.concat_tables(pairs) if pairs else CLOSE_PAIR_SCHEMA.empty_table()
+if pairs.num_rows:
+    print(f"WARNING: {pairs.num_rows} pairs of rows with different ids closer than "
+          f"{snakemake.params.close_pair_arcsec} arcsec (one object under two ids?), listed in "
+          f"{snakemake.output.close_pairs}, e.g. {pairs.slice(0, 3).to_pylist()}")
+write_parquet(snakemake.output.close_pairs, pairs)
 
 rejects = [pq.read_table(f"{d}/_rejects.parquet").to_pandas() for d in snakemake.input.splits]
 rejects += [pq.read_table(f"{d}/{REDUCE_REJECTS}").to_pandas() for d in snakemake.input.records]

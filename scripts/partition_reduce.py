@@ -1,8 +1,8 @@
 """Rule partition_reduce: one HATS shard from the sorted rows of the files that touch it.
 
 A shell job (see PARTITION_JOB_NOTE in workflow/rules/common.smk); it also runs by hand, e.g.
-python scripts/partition_reduce.py --order 3 --pixel 301 --compression snappy --shard Npix=301.parquet \
-    --record reduce/Npix=301 split/cat1 split/cat2
+python scripts/partition_reduce.py --order 3 --pixel 301 --compression snappy --close-pair-arcsec 0.5 \
+    --shard Npix=301.parquet --record reduce/Npix=301 split/cat1 split/cat2
 """
 import argparse
 
@@ -19,9 +19,12 @@ parser.add_argument("--compression", required=True, help="Parquet compression of
 parser.add_argument("--shard", required=True, help="the shard's Parquet file")
 parser.add_argument("--record", required=True,
                     help="directory for its row counts, rejected rows (duplicate ids) and sorted ids")
+parser.add_argument("--close-pair-arcsec", type=float, required=True,
+                    help="report rows with different ids closer than this (partition.close_pair_arcsec; 0: off)")
 parser.add_argument("--rows", nargs="+",
                     help="their sorted rows, in the order of the splits (default: rows.arrow in each split)")
 parser.add_argument("splits", nargs="+", help="the split directories of the files that touch the shard")
 args = parser.parse_args()
 
-print(reduce_shard(Shard(args.order, args.pixel), args.splits, args.shard, args.record, args.compression, args.rows))
+print(reduce_shard(Shard(args.order, args.pixel), args.splits, args.shard, args.record, args.compression, args.rows,
+                   close_pair_arcsec=args.close_pair_arcsec))

@@ -8,10 +8,13 @@ from zshard.io.atomic import write_json, write_parquet
 from zshard.io.catalogs import CatalogSpec, read_catalog
 from zshard.samples import split_labelled
 
-spec = CatalogSpec.from_config(snakemake.params.catalog, snakemake.params.bands)
-catalog = read_catalog(list(snakemake.input), spec)
-splits, summary = split_labelled(catalog, snakemake.params.fractions, seed=snakemake.params.seed)
+params = snakemake.params
+spec = CatalogSpec.from_config(params.catalog, params.bands)
+catalog = read_catalog(list(snakemake.input), spec, provenance=True)
+splits, summary, rejects = split_labelled(catalog, params.fractions, seed=params.seed, z_min=params.z_min,
+                                          z_max=params.z_max, min_train=params.min_train)
 for name, frame in splits.items():
     write_parquet(snakemake.output[name], frame)
+write_parquet(snakemake.output.rejects, rejects)
 write_json(snakemake.output.summary, summary)
 print(summary)

@@ -49,7 +49,7 @@ def _run(tmp_path, paths, max_rows=1500):
     split_dirs = {}
     for fid, path in inputs.items():
         split_dirs[fid] = str(tmp_path / "split" / fid)
-        partition.split_file(path, fid, spec, 8, split_dirs[fid], chunk_rows=1000)
+        partition.split_file(path, fid, spec, 8, split_dirs[fid], chunk_rows=1000, ra_outside_range="reject")
     plan, _ = partition.make_plan(split_dirs, inputs, max_rows=max_rows, lowest_order=0)
     splits = list(split_dirs.values())
     reduces = []
@@ -57,7 +57,8 @@ def _run(tmp_path, paths, max_rows=1500):
         shard = sky.Shard(entry["order"], entry["pixel"])
         dirs = [str(tmp_path / "split" / f) for f in entry["files"]]
         reduces.append(partition.reduce_shard(shard, dirs, str(tmp_path / "cat" / shard.hats_path()),
-                                              str(tmp_path / "reduce" / shard.key), "snappy"))
+                                              str(tmp_path / "reduce" / shard.key), "snappy",
+                                              close_pair_arcsec=0.5))
     return plan, splits, reduces
 
 
@@ -82,7 +83,8 @@ def test_partition_conserves_rows_and_writes_sorted_hats_shards(tmp_path):
     assert len(ids) == len(set(ids)) == 8996
     rejects = pd.read_parquet(tmp_path / "split" / "part1" / "_rejects.parquet")
     assert sorted(rejects["row"]) == [10, 11]
-    assert set(rejects["reason"]) == {partition.REJECT_INVALID_COORDINATES}
+    assert rejects.sort_values("row")["reason"].tolist() == [partition.REJECT_COORDINATES_NOT_FINITE,
+                                                             partition.REJECT_DEC_OUT_OF_RANGE]
     assert rejects["file"].iloc[0].endswith("part1.fits")
     csv_rejects = pd.read_parquet(tmp_path / "split" / "part2" / "_rejects.parquet")
     assert csv_rejects["row"].tolist() == [7] and "'n/a'" in csv_rejects["reason"].iloc[0]
@@ -163,7 +165,7 @@ def test_split_is_atomic_directory(tmp_path):
     assert not any(name.startswith(".") for name in os.listdir(tmp_path / "reduce"))
     record = next((tmp_path / "reduce").iterdir())
     assert sorted(os.listdir(record)) == sorted([partition.REDUCE_STATS, partition.REDUCE_REJECTS,
-                                                 partition.REDUCE_IDS])
+                                                 partition.REDUCE_IDS, partition.REDUCE_CLOSE_PAIRS])
 
 
 def test_same_file_name_twice_is_refused(tmp_path):

@@ -23,9 +23,13 @@ def test_the_mock_gives_every_role_a_complete_section():
                                               for k, fmt in enumerate(["parquet", "fits", "parquet", "fits"])]
     assert sources["specz"]["columns"] == {"id": "id", "ra": "ra", "dec": "dec", "magnitude": "mag_{band}",
                                            "error": "magerr_{band}", "redshift": "z_spec"}
-    assert not sources["truth"]["with_photometry"] and sources["photometry"]["with_photometry"]
+    assert sources["truth"]["uses"] == ["id"] and sources["clustering_reference"]["uses"] == ["position"]
+    assert sources["photometry"]["uses"] == ["id", "position", "photometry"]
     spec = CatalogSpec.from_config(sources["truth"], [], redshift_name="z_true")
     assert spec.redshift_column == "z_true" and spec.sentinels == (99.0,)
+    assert list(spec.source_columns()) == ["id", "z_true"]
+    reference = CatalogSpec.from_config(sources["clustering_reference"], [], redshift_name="z_spec")
+    assert list(reference.source_columns()) == ["ra", "dec", "z_spec"]
     # the mock's files do not exist yet: they are taken as named
     assert source_files(config, sources["photometry"]) == sources["photometry"]["paths"]
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_PATH", "schema", "section_schema", "with_defaults"]
+__all__ = ["SCHEMA_PATH", "ConfigError", "check_config", "schema", "section_schema", "with_defaults"]
 
 #: The schema, beside the package in the project tree (zshard is installed editable, ``pip install -e``).
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
@@ -132,3 +132,25 @@ def with_defaults(config: Mapping | None = None, section: str | None = None) -> 
         where = ".".join([*_path(section), *(str(p) for p in error.absolute_path)]) or "config"
         raise ValueError(f"{where}: {error.message}")
     return instance
+
+
+class ConfigError(ValueError):
+    """A config that breaks the schema: one line naming the key."""
+
+
+def check_config(config: Mapping) -> None:
+    """Refuse a config that breaks the schema with one line that names the key and what is wrong.
+
+    The workflow calls it before :func:`snakemake.utils.validate`, whose message for the same error
+    runs to dozens of lines (the whole sub-schema); this one reads, e.g.,
+    ``config key partition.ra_outside_range: 'clip' is not one of ['reject', 'wrap']``.
+
+    Raises
+    ------
+    ConfigError
+    """
+    try:
+        with_defaults(config)
+    except ValueError as exc:
+        raise ConfigError(f"config key {exc} (each key: config/README.md, "
+                          "workflow/schemas/config.schema.yaml)") from None

@@ -26,8 +26,12 @@ import pyarrow.parquet as pq
 from zshard import sky
 from zshard.io.atomic import atomic_directory, atomic_path, read_json, write_json, write_parquet
 from zshard.io.catalogs import CatalogSpec, iter_catalog
+from zshard.io.checksums import file_digest
 
-REJECT_INVALID_COORDINATES = "invalid coordinates (non-finite or out of range)"
+REJECT_COORDINATES_NOT_FINITE = "missing coordinates (ra or dec not finite)"
+REJECT_RA_OUT_OF_RANGE = "ra outside [0, 360)"
+REJECT_RA_TOO_FAR = "ra outside [-360, 720), too far to wrap into [0, 360)"
+REJECT_DEC_OUT_OF_RANGE = "dec outside [-90, 90]"
 # Unparsable rows (CSV) are rejected with a reason that starts "unparsable" and says what was wrong.
 REJECT_DUPLICATE_ID = "duplicate id"
 
@@ -58,7 +62,8 @@ REJECT_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("id", pa
 
 
 def reject_table(source: str, rows: np.ndarray, table: pa.Table, reason: str) -> pa.Table:
-    """Rejected rows with where they came from (file, or shard for duplicates; file row, −1 if unknown)."""
+    """Rejected rows with where they came from: the input file and the row in it (−1 if unknown: a
+    duplicate id in a sorted run written before the runs kept their rows)."""
     n = table.num_rows
     return pa.table({"file": pa.array([source] * n, pa.string()), "row": pa.array(rows, pa.int64()),
                      "id": table.column("id").cast(pa.int64()), "ra": table.column("ra").cast(pa.float64()),
@@ -70,6 +75,7 @@ def reject_table(source: str, rows: np.ndarray, table: pa.Table, reason: str) ->
 # Split: one pass over an input file, its rows sorted by the spatial index, and its pixel histogram
 # --------------------------------------------------------------------------------------------
 SPATIAL_COLUMN = "_healpix_29"
+ROW_COLUMN = "_row"  # a row's number in its input file, in the sorted runs only (not in the shards)
 SPLIT_ROWS = "rows.arrow"
 SPLIT_INDEX = "index.npz"
 # Rows per record batch of a split's rows.arrow. A reduce reads (memory-maps) only the batches whose
@@ -85,8 +91,15 @@ def healpix29(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     return sky.radec_to_healpix(ra, dec, sky.HEALPIX29_ORDER)
 
 
+def coordinate_reject_reasons(ra_outside_range: str) -> dict[int, str]:
+    """The reject reason of each problem code of :func:`zshard.sky.check_coordinates`."""
+    return {sky.COORDINATES_NOT_FINITE: REJECT_COORDINATES_NOT_FINITE,
+            sky.RA_OUT_OF_RANGE: REJECT_RA_TOO_FAR if ra_outside_range == "wrap" else REJECT_RA_OUT_OF_RANGE,
+            sky.DEC_OUT_OF_RANGE: REJECT_DEC_OUT_OF_RANGE}
+
+
 def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out_dir: str, chunk_rows: int,
-               rows_path: str | None = None) -> dict:
+               rows_path: str | None = None, *, ra_outside_range: str) -> dict:
     """Read one input file once; write its valid rows sorted by ``_healpix_29``, and its histogram.
 
     The output directory holds:
@@ -103,7 +116,13 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
       ``_healpix_29`` of every batch (which batches a reduce must open);
     * ``_rejects.parquet``: rows with invalid coordinates or that could not be parsed, with their
       file row number and reason;
-    * ``_stats.json``: the file's row accounting.
+    * ``_stats.json``: the file's row accounting, with the rows whose right ascension was wrapped
+      into [0, 360) (``ra_outside_range="wrap"``, :func:`zshard.sky.check_coordinates`) and the
+      values read as missing (NaN) per column and cause (:attr:`zshard.io.catalogs.Chunk.set_missing`:
+      not finite, a sentinel, a negative error), rows placed or not.
+
+    The sorted rows carry their row number in the file (column ``_row``, appended last), so that a
+    reduce can say where a duplicate id came from; the shard itself does not keep it.
 
     Memory is bounded by the chunk size. The directory is assembled under a temporary name and
     renamed when complete.
@@ -112,13 +131,19 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
     counts = np.zeros(12 * 4**histogram_order, dtype=np.int64)
     rejects = []
     batch_first, batch_last = [], []
-    n_rows = n_selected = 0
+    n_rows = n_selected = n_wrapped = 0
+    set_missing: dict[str, dict[str, int]] = {}
+    reasons_of = coordinate_reject_reasons(ra_outside_range)
     writer = None
     with atomic_directory(out_dir) as tmp, _rows_file(tmp / SPLIT_ROWS, rows_path) as rows_tmp:
         with pa.OSFile(rows_tmp, "wb") as sink:
             for chunk in iter_catalog(path, spec, chunk_rows):
                 n_rows += chunk.n_rows
                 table = chunk.table
+                for column, by_cause in chunk.set_missing.items():
+                    for cause, n in by_cause.items():
+                        set_missing.setdefault(column, {}).setdefault(cause, 0)
+                        set_missing[column][cause] += n
                 if chunk.unparsable:
                     rows, reasons = zip(*chunk.unparsable)
                     rejects.append(pa.table({"file": pa.array([path] * len(rows), pa.string()),
@@ -127,11 +152,19 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
                                              "dec": pa.nulls(len(rows), pa.float64()),
                                              "reason": pa.array(reasons, pa.string())}, schema=REJECT_SCHEMA))
                 n_selected += table.num_rows + len(chunk.unparsable)
-                ra, dec = table.column("ra").to_numpy(), table.column("dec").to_numpy()
-                valid = sky.valid_coordinates(ra, dec)
+                table = table.append_column(ROW_COLUMN, pa.array(chunk.rows, pa.int64()))
+                ra, problem, wrapped = sky.check_coordinates(table.column("ra").to_numpy(),
+                                                             table.column("dec").to_numpy(), ra_outside_range)
+                dec = table.column("dec").to_numpy()
+                if wrapped.any():
+                    n_wrapped += int(wrapped.sum())
+                    table = table.set_column(table.schema.get_field_index("ra"), "ra", pa.array(ra))
+                valid = problem == sky.COORDINATES_OK
                 if not valid.all():
-                    rejects.append(reject_table(path, chunk.rows[~valid], table.filter(pa.array(~valid)),
-                                                REJECT_INVALID_COORDINATES))
+                    for code in np.unique(problem[~valid]):
+                        bad = problem == code
+                        rejects.append(reject_table(path, chunk.rows[bad], table.filter(pa.array(bad)),
+                                                    reasons_of[int(code)]))
                     table = table.filter(pa.array(valid))
                 spatial = healpix29(ra[valid], dec[valid])
                 by_position = np.argsort(spatial, kind="stable")
@@ -158,7 +191,8 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
         reasons, reason_counts = np.unique(np.asarray(rejected.column("reason").to_pylist(), dtype=object).astype(str),
                                            return_counts=True)
         stats = {"file": path, "file_id": fid, "n_rows": n_rows, "n_excluded_by_subset": n_rows - n_selected,
-                 "n_rejected": rejected.num_rows, "n_placed": n_placed,
+                 "n_rejected": rejected.num_rows, "n_placed": n_placed, "n_ra_wrapped": n_wrapped,
+                 "values_set_missing": set_missing,
                  "rejected_by_reason": {str(r): int(c) for r, c in zip(reasons, reason_counts)}}
         write_json(tmp / SPLIT_STATS, stats)
     return stats
@@ -206,6 +240,12 @@ def make_plan(split_dirs: dict[str, str], inputs: dict[str, str], max_rows: int,
         files[fid] = {"path": inputs[fid], **info}
     if total is None:
         raise ValueError("no input files to plan")
+    if not total.any():
+        n_read = sum(f["n_rows"] for f in files.values())
+        n_excluded = n_read - sum(f["n_selected"] for f in files.values())
+        raise ValueError(f"no row to place in {len(files)} input file(s): {n_read} rows read, {n_excluded} excluded by "
+                         f"the subset, {sum(f['n_invalid'] for f in files.values())} rejected (see each file's "
+                         f"{SPLIT_STATS} and {SPLIT_REJECTS} under partition/split/)")
     order = files[next(iter(files))]["histogram_order"]
     shards = sky.plan_partitions(total, order, max_rows, lowest_order)
     shard_list = [s for s, _ in shards]
@@ -251,10 +291,44 @@ def shard_rows(split_dir: str, shard: sky.Shard, rows_path: str | None = None) -
 REDUCE_STATS = "stats.json"
 REDUCE_REJECTS = "rejects.parquet"
 REDUCE_IDS = "ids.npy"
+REDUCE_CLOSE_PAIRS = "close_pairs.parquet"
+CLOSE_PAIR_SCHEMA = pa.schema([("id", pa.int64()), ("file", pa.string()), ("row", pa.int64()),
+                               ("other_id", pa.int64()), ("other_file", pa.string()), ("other_row", pa.int64()),
+                               ("separation_arcsec", pa.float64())])
+
+
+def close_pairs(table: pa.Table, part_of_row: np.ndarray, sources: list[str], max_arcsec: float) -> pa.Table:
+    """Pairs of rows with different ids closer than ``max_arcsec``: perhaps one object under two ids.
+
+    Overlapping input tiles that gave an object a new id in each catalogue leave it twice, at
+    nearly the same position (the duplicate-id check cannot see it). Each pair is listed once with
+    both rows' ids, input files and rows (``table``'s ``_row``; ``part_of_row`` indexes
+    ``sources``) and their separation. Exact: a k-d tree of unit vectors, searched for chords
+    shorter than that of ``max_arcsec``. Pairs across a shard boundary are not seen. 0 searches nothing.
+    """
+    if max_arcsec <= 0 or table.num_rows < 2:
+        return CLOSE_PAIR_SCHEMA.empty_table()
+    from scipy.spatial import cKDTree
+
+    ra = np.radians(table.column("ra").to_numpy())
+    dec = np.radians(table.column("dec").to_numpy())
+    xyz = np.column_stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+    chord = 2.0 * np.sin(np.radians(max_arcsec / 3600.0) / 2.0)
+    pairs = cKDTree(xyz).query_pairs(chord, output_type="ndarray")
+    ids = table.column("id").to_numpy()
+    pairs = pairs[ids[pairs[:, 0]] != ids[pairs[:, 1]]] if len(pairs) else np.zeros((0, 2), dtype=np.int64)
+    pairs = pairs[np.lexsort((ids[pairs[:, 1]], ids[pairs[:, 0]]))]
+    a, b = pairs[:, 0], pairs[:, 1]
+    separation = np.degrees(2.0 * np.arcsin(np.clip(np.linalg.norm(xyz[a] - xyz[b], axis=1) / 2.0, 0, 1))) * 3600.0
+    rows = table.column(ROW_COLUMN).to_numpy()
+    files = np.asarray(sources, dtype=object)
+    return pa.table({"id": ids[a], "file": pa.array(files[part_of_row[a]].tolist(), pa.string()), "row": rows[a],
+                     "other_id": ids[b], "other_file": pa.array(files[part_of_row[b]].tolist(), pa.string()),
+                     "other_row": rows[b], "separation_arcsec": separation}, schema=CLOSE_PAIR_SCHEMA)
 
 
 def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_dir: str,
-                 compression: str, rows_paths: list[str] | None = None) -> dict:
+                 compression: str, rows_paths: list[str] | None = None, *, close_pair_arcsec: float) -> dict:
     """Merge a shard's rows from its files, drop duplicate ids (to rejects), sort by ``_healpix_29``, write.
 
     ``rows_paths``: each split's rows, in the order of ``split_dirs``, where they are not in its
@@ -264,14 +338,18 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
     then renamed; one Snakemake output, since each output of a per-shard job costs dry-run time):
 
     * ``stats.json``: its row counts, and the rows taken from each file (``rows_from``), which the
-      manifest checks against what each split placed;
+      manifest checks against what each split placed; the shard file's SHA-256 and size, which the
+      manifest records for :mod:`zshard.verify`;
     * ``rejects.parquet``: the rows dropped as duplicate ids;
     * ``ids.npy``: the shard's ids, sorted, for the manifest's check of ids across shards
-      (:func:`ids_in_several_shards`).
+      (:func:`ids_in_several_shards`);
+    * ``close_pairs.parquet``: pairs of rows with different ids closer than ``close_pair_arcsec``
+      (0: not searched), perhaps one object under two ids from overlapping tiles
+      (:func:`close_pairs`). They are reported, not removed.
 
     Returns the stats.
     """
-    parts, rows_from = [], {}
+    parts, rows_from, part_of_row, sources = [], {}, [], []
     rows_of = dict(zip(split_dirs, rows_paths)) if rows_paths is not None else {}
     if rows_paths is not None and len(rows_paths) != len(split_dirs):
         raise ValueError(f"{len(rows_paths)} rows files for {len(split_dirs)} splits")
@@ -279,10 +357,15 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
         part = shard_rows(directory, shard, rows_of.get(directory))
         rows_from[os.path.basename(directory)] = part.num_rows
         if part.num_rows:
+            if ROW_COLUMN not in part.schema.names:  # a run written before runs kept their rows
+                part = part.append_column(ROW_COLUMN, pa.array(np.full(part.num_rows, -1), pa.int64()))
+            part_of_row.append(np.full(part.num_rows, len(parts), dtype=np.int32))
             parts.append(part)
+            sources.append(load_split_stats(directory)["file"])
     if not parts:
         raise FileNotFoundError(f"shard {shard.key}: no rows in {split_dirs}")
     table = pa.concat_tables(parts)
+    origin = np.concatenate(part_of_row)  # each row's index in sources
     n_in = table.num_rows
     ids = table.column("id").to_numpy()
     ordered = np.sort(ids)
@@ -292,10 +375,10 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
         ordered, first = np.unique(ids, return_index=True)
         keep = np.zeros(n_in, dtype=bool)
         keep[first] = True
-        duplicates = table.filter(pa.array(~keep))
-        rejects = reject_table(f"shard {shard.key}", np.full(duplicates.num_rows, -1), duplicates,
-                               REJECT_DUPLICATE_ID)
-        table = table.filter(pa.array(keep))
+        rejects = duplicate_rejects(table, ~keep, origin, sources)
+        table, origin = table.filter(pa.array(keep)), origin[keep]
+    pairs = close_pairs(table, origin, sources, close_pair_arcsec)
+    table = table.drop_columns([ROW_COLUMN])
     # each part is a run sorted by the spatial index: a stable sort merges the runs
     order = np.argsort(table.column(SPATIAL_COLUMN).to_numpy(), kind="stable")
     table = table.take(pa.array(order))
@@ -305,12 +388,31 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
     write_parquet(out_path, table, compression=compression, use_dictionary=False,
                   write_statistics=[SPATIAL_COLUMN, "id", "ra", "dec"])
     stats = {"shard": shard.key, "order": shard.order, "pixel": shard.pixel, "n_in": n_in,
-             "n_out": table.num_rows, "n_duplicates": rejects.num_rows, "rows_from": rows_from}
+             "n_out": table.num_rows, "n_duplicates": rejects.num_rows, "rows_from": rows_from,
+             "n_close_pairs": pairs.num_rows, **file_digest(out_path)}  # checked by make verify
     with atomic_directory(record_dir) as tmp:
         write_parquet(tmp / REDUCE_REJECTS, rejects)
+        write_parquet(tmp / REDUCE_CLOSE_PAIRS, pairs)
         np.save(tmp / REDUCE_IDS, ordered)
         write_json(tmp / REDUCE_STATS, stats)
     return stats
+
+
+def duplicate_rejects(table: pa.Table, duplicate: np.ndarray, part_of_row: np.ndarray,
+                      sources: list[str]) -> pa.Table:
+    """Reject records of the rows ``duplicate`` marks, each with its input file and row in that file.
+
+    ``part_of_row``: for each row of ``table``, the index in ``sources`` (input paths) of the file it
+    came from; the row in that file is the table's ``_row`` column (:func:`split_file`).
+    """
+    rows = table.filter(pa.array(duplicate))
+    origin = part_of_row[duplicate]
+    parts = []
+    for index in np.unique(origin):
+        mine = origin == index
+        parts.append(reject_table(sources[index], rows.column(ROW_COLUMN).to_numpy()[mine],
+                                  rows.filter(pa.array(mine)), REJECT_DUPLICATE_ID))
+    return pa.concat_tables(parts)
 
 
 def ids_in_several_shards(id_files: dict[str, str], max_ids_per_pass: int = 4_000_000) -> pa.Table:
@@ -403,7 +505,10 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
             problems.append(f"{stats['file']}: {stats['n_rows']} rows at split but {planned} in the plan "
                             "(split rerun after the plan?)")
         files.append({"file": stats["file"], "rows_in": stats["n_rows"], "rows_placed": placed,
-                      "rows_rejected": stats["n_rejected"], "rows_excluded_by_subset": stats["n_excluded_by_subset"]})
+                      "rows_rejected": stats["n_rejected"], "rows_excluded_by_subset": stats["n_excluded_by_subset"],
+                      "rows_ra_wrapped": stats.get("n_ra_wrapped", 0),  # absent from splits of earlier versions
+                      "rejected_by_reason": stats["rejected_by_reason"],
+                      "values_set_missing": stats.get("values_set_missing", {})})
     shards = []
     planned_rows = {entry["key"]: entry["rows"] for entry in plan["shards"]}
     for stats in reduce_stats:
@@ -416,7 +521,11 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
             problems.append(f"shard {stats['shard']}: {stats['n_in']} in ≠ {stats['n_out']} out + "
                             f"{stats['n_duplicates']} duplicates")
         shards.append({"shard": stats["shard"], "order": stats["order"], "pixel": stats["pixel"],
-                       "rows": stats["n_out"], "rows_duplicate": stats["n_duplicates"]})
+                       "path": sky.Shard(stats["order"], stats["pixel"]).hats_path(),
+                       "rows": stats["n_out"], "rows_duplicate": stats["n_duplicates"],
+                       # absent from reduces of earlier versions:
+                       "close_pairs": stats.get("n_close_pairs", 0),
+                       "sha256": stats.get("sha256"), "bytes": stats.get("bytes")})
     for key, n in planned_rows.items():
         problems.append(f"shard {key}: the plan counted {n} rows but it was never reduced")
     totals = {
@@ -424,6 +533,8 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
         "rows_excluded_by_subset": sum(f["rows_excluded_by_subset"] for f in files),
         "rows_rejected": sum(f["rows_rejected"] for f in files) + sum(s["rows_duplicate"] for s in shards),
         "rows_in_shards": sum(s["rows"] for s in shards),
+        "rows_ra_wrapped": sum(f["rows_ra_wrapped"] for f in files),
+        "close_pairs": sum(s["close_pairs"] for s in shards),
     }
     if totals["rows_in"] != totals["rows_excluded_by_subset"] + totals["rows_rejected"] + totals["rows_in_shards"]:
         problems.append(f"totals do not add up: {totals}")

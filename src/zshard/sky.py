@@ -39,11 +39,60 @@ def radec_to_healpix(ra: np.ndarray, dec: np.ndarray, order: int) -> np.ndarray:
     )
 
 
-def valid_coordinates(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    """Mask of positions that can be placed on the sky: finite, 0 ≤ ra < 360 (after no wrap), |dec| ≤ 90."""
-    ra = np.asarray(ra, dtype=np.float64)
+COORDINATES_OK = 0
+COORDINATES_NOT_FINITE = 1
+RA_OUT_OF_RANGE = 2
+DEC_OUT_OF_RANGE = 3
+RA_WRAP_LIMITS = (-360.0, 720.0)
+"""Right ascensions that ``ra_outside_range: wrap`` wraps into [0, 360); farther ones are rejected."""
+
+
+def check_coordinates(ra: np.ndarray, dec: np.ndarray,
+                      ra_outside_range: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which positions can be placed on the sky, and the right ascensions to place them at.
+
+    HATS and LSDB assume 0 ≤ ra < 360 and −90 ≤ dec ≤ 90 (degrees). A right ascension outside
+    [0, 360) is either rejected (``ra_outside_range="reject"``) or, with ``"wrap"``, wrapped into
+    [0, 360) when it lies in [−360, 720) (a catalogue in the −180…180 convention); the caller
+    counts the wrapped rows. A declination outside [−90, 90] and a non-finite value are always
+    rejected: they are not positions.
+
+    Parameters
+    ----------
+    ra, dec : array of float, degrees
+    ra_outside_range : ``"reject"`` or ``"wrap"``
+
+    Returns
+    -------
+    ra : float64 array, wrapped where asked (a copy; the input is not modified)
+    problem : int8 array, ``COORDINATES_OK``, ``COORDINATES_NOT_FINITE``, ``RA_OUT_OF_RANGE`` or
+        ``DEC_OUT_OF_RANGE`` per row (the first that applies, in that order)
+    wrapped : bool array, rows whose right ascension was wrapped
+    """
+    if ra_outside_range not in ("reject", "wrap"):
+        raise ValueError(f"ra_outside_range must be 'reject' or 'wrap', not {ra_outside_range!r}")
+    ra = np.array(ra, dtype=np.float64)
     dec = np.asarray(dec, dtype=np.float64)
-    return np.isfinite(ra) & np.isfinite(dec) & (ra >= -360.0) & (ra <= 360.0) & (np.abs(dec) <= 90.0)
+    problem = np.zeros(ra.shape, dtype=np.int8)
+    finite = np.isfinite(ra) & np.isfinite(dec)
+    problem[~finite] = COORDINATES_NOT_FINITE
+    with np.errstate(invalid="ignore"):
+        outside = finite & ((ra < 0.0) | (ra >= 360.0))
+        wrapped = np.zeros(ra.shape, dtype=bool)
+        if ra_outside_range == "wrap":
+            wrapped = outside & (ra >= RA_WRAP_LIMITS[0]) & (ra < RA_WRAP_LIMITS[1])
+            turned = np.mod(ra[wrapped], 360.0)
+            turned[turned >= 360.0] = 0.0  # np.mod(-1e-17, 360) rounds to 360
+            ra[wrapped] = turned
+            outside &= ~wrapped
+        problem[outside] = RA_OUT_OF_RANGE
+        problem[finite & ~outside & (np.abs(dec) > 90.0)] = DEC_OUT_OF_RANGE
+    return ra, problem, wrapped
+
+
+def valid_coordinates(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+    """Mask of positions that can be placed on the sky as they are: finite, 0 ≤ ra < 360, |dec| ≤ 90."""
+    return check_coordinates(ra, dec, "reject")[1] == COORDINATES_OK
 
 
 @dataclass(frozen=True, order=True)

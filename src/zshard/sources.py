@@ -2,18 +2,29 @@
 
 The config's ``source`` says which. Either way every input role (:data:`ROLES`) becomes one complete
 catalogue section of the schema (``definitions/catalog``, its defaults filled in), the form
-:meth:`zshard.io.catalogs.CatalogSpec.from_config` reads, plus ``with_photometry``: the truth table
-and the clustering reference need positions or ids and a redshift, not magnitudes.
+:meth:`zshard.io.catalogs.CatalogSpec.from_config` reads, plus ``uses``: what the role is read for
+(:data:`ROLE_USES`), so that each role requires only the columns it uses: the truth table its ids
+and redshifts, the clustering reference its positions and redshifts. :func:`check_input_columns`
+checks the user's files against them before any job runs, from their headers.
 """
 
 from __future__ import annotations
 
 from zshard.config import with_defaults
-from zshard.io.catalogs import expand_paths
+from zshard.io.catalogs import CatalogSpec, check_file_columns, expand_paths
 from zshard.mock.layout import photometry_paths
 
 ROLES = ("photometry", "specz", "deep_reference", "truth", "clustering_reference")
-WITHOUT_PHOTOMETRY = ("truth", "clustering_reference")
+# What each role is read for (zshard.io.catalogs.ALL_USES); its redshift column besides, where it has one.
+ROLE_USES = {
+    "photometry": ("id", "position", "photometry"),
+    "specz": ("id", "position", "photometry"),
+    "deep_reference": ("id", "position", "photometry"),
+    "truth": ("id",),  # joined with the binned catalogue on id (scripts/validate_truth.py)
+    "clustering_reference": ("position",),  # cross-correlated by position (scripts/validate_clustering.py)
+}
+# The redshift column each role's reader names its redshift (as the rules' scripts read it).
+REDSHIFT_NAMES = {"specz": "z_spec", "deep_reference": "z_ref", "truth": "z_true", "clustering_reference": "z_spec"}
 # The mock survey's files (rule mock_survey) other than the photometry: role -> (file, redshift column)
 MOCK_FILES = {
     "specz": ("specz.parquet", "z_spec"),
@@ -61,7 +72,7 @@ def catalog_sources(config: dict) -> dict[str, dict]:
                               "sentinels": MOCK_SENTINELS}
     else:
         sections = {role: config["inputs"].get(role, {}) for role in ROLES}
-    sources = {role: {**with_defaults(section, f"inputs.{role}"), "with_photometry": role not in WITHOUT_PHOTOMETRY}
+    sources = {role: {**with_defaults(section, f"inputs.{role}"), "uses": list(ROLE_USES[role])}
                for role, section in sections.items()}
     if not sources["photometry"]["paths"]:
         raise ValueError("source: files needs inputs.photometry.paths")
@@ -76,3 +87,26 @@ def source_files(config: dict, section: dict) -> list[str]:
     if config["source"] == "mock" or not section["paths"]:
         return list(section["paths"])
     return expand_paths(section["paths"])
+
+
+def check_input_columns(config: dict, sources: dict[str, dict]) -> None:
+    """Before any job runs: every user file of every role has the columns that role reads, as numbers.
+
+    Reads only each file's header (:func:`zshard.io.catalogs.file_columns`). The mock's files are
+    the workflow's own (written by rule mock_survey) and are not checked.
+
+    Raises
+    ------
+    zshard.io.catalogs.CatalogError
+        Naming the file, its role, the missing (or text) column and the config key that names it.
+    """
+    if config["source"] == "mock":
+        return
+    for role, section in sources.items():
+        if not section["paths"]:
+            continue
+        if role in REDSHIFT_NAMES and "redshift" not in section["columns"]:
+            raise ValueError(f"inputs.{role} needs columns.redshift: the column of its redshifts")
+        spec = CatalogSpec.from_config(section, config["bands"], redshift_name=REDSHIFT_NAMES.get(role, "z_spec"))
+        for path in source_files(config, section):
+            check_file_columns(path, spec, role)

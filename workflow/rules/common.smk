@@ -6,12 +6,20 @@ import sys
 
 from snakemake.utils import validate
 
+from zshard.config import check_config
 from zshard.io.atomic import read_json
 from zshard.partition import file_ids
 from zshard.report.items import REPORT_ITEMS, SUMMARY_FIGURES, SUMMARY_TABLES
-from zshard.sources import catalog_sources, mock_directory, mock_photometry_files, source_files
+from zshard.sources import (
+    catalog_sources,
+    check_input_columns,
+    mock_directory,
+    mock_photometry_files,
+    source_files,
+)
 from zshard.sky import Shard
 
+check_config(config)  # one line naming a bad key (snakemake's validate prints the whole sub-schema)
 validate(config, schema="../schemas/config.schema.yaml")
 
 R = config["results"]
@@ -104,6 +112,10 @@ def job_resource(rule_name, key):
 # --------------------------------------------------------------------------------------------
 MOCK_DIR = mock_directory(config)
 SOURCES = catalog_sources(config)  # role -> complete catalogue section (zshard.sources)
+# Before any job runs: each user file has the columns its role reads (headers only; names file and
+# column). Once, in the process that plans the run: not again in every job that a cluster starts.
+if workflow.is_main_process:
+    check_input_columns(config, SOURCES)
 PHOTOMETRY_FILES = source_files(config, SOURCES["photometry"])
 SPECZ_FILES = source_files(config, SOURCES["specz"])
 INPUTS = file_ids(PHOTOMETRY_FILES)  # file id -> path
@@ -222,6 +234,7 @@ def per_shard(pattern):
 def final_products():
     products = [
         f"{R}/catalog/manifest.json",
+        f"{R}/pdf/manifest.json",
         f"{R}/nz/nz.fits",
         f"{R}/validation/photoz_metrics.json",
         f"{R}/summary/summary.md",

@@ -16,6 +16,7 @@ rule partition_split:
         reader=lambda wildcards: json.dumps(PHOTOMETRY_READER, sort_keys=True),
         bands=BANDS,
         chunk_rows=config["partition"]["chunk_rows"],
+        ra_outside_range=config["partition"]["ra_outside_range"],
     log:
         log_of("partition_split", "{file_id}"),
     benchmark:
@@ -30,7 +31,7 @@ rule partition_split:
     shell:
         "python {input.script:q} --input {input.catalog:q} --file-id {wildcards.file_id}"
         " --reader {params.reader:q} --bands {params.bands} --histogram-order {params.histogram_order}"
-        " --chunk-rows {params.chunk_rows} --output {output.split:q} --rows {output.rows:q} > {log:q} 2>&1"
+        " --chunk-rows {params.chunk_rows} --ra-outside-range {params.ra_outside_range} --output {output.split:q} --rows {output.rows:q} > {log:q} 2>&1"
 
 
 checkpoint partition_plan:
@@ -69,6 +70,7 @@ rule partition_reduce:
         record=directory(f"{R}/partition/reduce/Norder={{order}}/Dir={{hatsdir}}/Npix={{pixel}}"),
     params:
         compression=config["partition"]["compression"],
+        close_pair_arcsec=config["partition"]["close_pair_arcsec"],
     log:
         log_of("partition_reduce", "Norder={order}/Dir={hatsdir}/Npix={pixel}"),
     benchmark:
@@ -84,7 +86,7 @@ rule partition_reduce:
     # shell, not script: see PARTITION_JOB_NOTE in common.smk
     shell:
         "python {input.script:q} --order {wildcards.order} --pixel {wildcards.pixel}"
-        " --compression {params.compression} --shard {output.shard:q} --record {output.record:q}"
+        " --compression {params.compression} --close-pair-arcsec {params.close_pair_arcsec} --shard {output.shard:q} --record {output.record:q}"
         " {input.splits:q} --rows {input.rows:q} > {log:q} 2>&1"
 
 
@@ -98,6 +100,7 @@ rule partition_manifest:
         manifest=f"{R}/catalog/manifest.json",
         rejects=f"{R}/catalog/rejects.parquet",
         duplicate_ids=f"{R}/catalog/duplicate_ids.parquet",
+        close_pairs=f"{R}/catalog/close_pairs.parquet",
         partition_info=f"{R}/catalog/partition_info.csv",
         properties=f"{R}/catalog/properties",
         metadata=f"{R}/catalog/dataset/_metadata",
@@ -106,6 +109,7 @@ rule partition_manifest:
         catalog_dir=lambda wildcards, output: os.path.dirname(output.manifest),
         catalog_name=config["partition"]["catalog_name"],
         duplicate_ids=config["partition"]["duplicate_ids"],
+        close_pair_arcsec=config["partition"]["close_pair_arcsec"],
     log:
         log_of("partition_manifest"),
     benchmark:

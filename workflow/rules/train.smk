@@ -20,10 +20,14 @@ rule prepare_samples:
         validation=f"{R}/samples/validation.parquet",
         test=f"{R}/samples/test.parquet",
         summary=f"{R}/samples/summary.json",
+        rejects=f"{R}/samples/rejects.parquet",
     params:
         catalog=SOURCES["specz"],
         bands=BANDS,
         fractions=config["samples"]["fractions"],
+        min_train=config["samples"]["min_train"],
+        z_min=config["model"]["z_min"],
+        z_max=config["model"]["z_max"],
         seed=SEED,
     log:
         log_of("prepare_samples"),

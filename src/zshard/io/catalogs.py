@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -32,6 +33,12 @@ class CatalogError(ValueError):
     """Bad input: the message names the file, the column and the row range."""
 
 
+ALL_USES = ("id", "position", "photometry")
+"""What a catalogue is read for (``CatalogSpec.uses``): its ids, its positions (ra, dec), its
+magnitudes and errors; a redshift column is read wherever one is named. An input role reads only the
+columns it uses (:data:`zshard.sources.ROLE_USES`): a truth table needs no positions."""
+
+
 # --------------------------------------------------------------------------------------------
 # Column mapping
 # --------------------------------------------------------------------------------------------
@@ -44,8 +51,16 @@ class CatalogSpec:
     "missing" in this survey (99, −99, −9.999e9, …); they, and non-finite values, become NaN in
     magnitudes, errors and the redshift. ``subset`` keeps a deterministic, id-hashed fraction of the
     rows (``keep: below`` the fraction, or its complement ``above``), so that one labelled file can be
-    split into a spec-z sample and a science sample with hidden redshifts.
+    split into a spec-z sample and a science sample with hidden redshifts. ``uses`` says which of
+    :data:`ALL_USES` are read (a subset needs the ids).
     """
+
+    def __post_init__(self):
+        unknown = set(self.uses) - set(ALL_USES)
+        if unknown:
+            raise ValueError(f"unknown uses {sorted(unknown)}: expected some of {ALL_USES}")
+        if "id" not in self.uses and (self.subset_fraction < 1.0 or self.subset_keep != "below"):
+            raise ValueError("an id-hashed subset needs the id column: add 'id' to the uses")
 
     bands: tuple[str, ...]
     id_column: str = "id"
@@ -63,7 +78,7 @@ class CatalogSpec:
     csv_delimiter: str = ","
     hdu: int | None = None
     extra_columns: dict[str, str] = field(default_factory=dict)
-    with_photometry: bool = True
+    uses: tuple[str, ...] = ALL_USES
 
     @classmethod
     def from_config(cls, section: dict, bands: Sequence[str], redshift_name: str = "z_spec") -> CatalogSpec:
@@ -88,13 +103,17 @@ class CatalogSpec:
             csv_delimiter=section["csv_delimiter"],
             hdu=section.get("hdu"),
             extra_columns=dict(section["extra_columns"]),
-            with_photometry=bool(section.get("with_photometry", True)),
+            uses=tuple(section.get("uses", ALL_USES)),  # set per input role by zshard.sources
         )
 
     def source_columns(self) -> dict[str, str]:
         """Canonical name → column name in the file, in canonical order."""
-        mapping = {"id": self.id_column, "ra": self.ra_column, "dec": self.dec_column}
-        if self.with_photometry:
+        mapping = {}
+        if "id" in self.uses:
+            mapping["id"] = self.id_column
+        if "position" in self.uses:
+            mapping.update(ra=self.ra_column, dec=self.dec_column)
+        if "photometry" in self.uses:
             for band in self.bands:
                 mapping[f"mag_{band}"] = self.magnitude_column.format(band=band, BAND=band.upper())
             for band in self.bands:
@@ -244,6 +263,74 @@ def _parse_numbers(items: list, integer: bool = False) -> tuple[np.ndarray, np.n
     return out, failed
 
 
+def file_columns(path: str, hdu: int | None = None, delimiter: str = ",") -> dict[str, str]:
+    """The columns of a catalogue file and their kinds (``"numeric"``, ``"text"``, ``"unknown"``),
+    read from its header only: a Parquet footer, a FITS table header, a CSV's first line (whose
+    values are all text until parsed: ``"unknown"``). Cheap enough to run on every input file
+    before any job runs.
+    """
+    fmt = file_format(path)
+    if fmt == "parquet":
+        try:
+            schema = pq.read_schema(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise CatalogError(f"{path}: not a readable Parquet file ({exc})") from exc
+        return {f.name: "numeric" if (pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+                                      or pa.types.is_decimal(f.type)) else "text" for f in schema}
+    if fmt == "fits":
+        from astropy.io import fits
+
+        try:
+            with warnings.catch_warnings():  # astropy only warns of a file shorter than its headers say
+                warnings.filterwarnings("error", message=".*truncated.*")
+                hdul = fits.open(path, memmap=True)
+                len(hdul)  # reads every header (not the data), which finds a truncation
+        except Warning as exc:
+            raise CatalogError(f"{path}: truncated FITS file ({exc})") from exc
+        except (OSError, ValueError, TypeError) as exc:
+            raise CatalogError(f"{path}: not a readable FITS file ({exc})") from exc
+        try:
+            with hdul:
+                if hdu is None:
+                    hdu = next((i for i, h in enumerate(hdul) if isinstance(h, fits.BinTableHDU)), None)
+                    if hdu is None:
+                        raise CatalogError(f"{path}: no binary table HDU")
+                columns = hdul[hdu].columns
+                return {c.name: "text" if c.format.format == "A" else "numeric" for c in columns}
+        except CatalogError:
+            raise
+        except (OSError, ValueError, TypeError) as exc:
+            raise CatalogError(f"{path}: not a readable FITS file ({exc})") from exc
+    try:
+        header = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16, use_threads=False),
+                                parse_options=pacsv.ParseOptions(delimiter=delimiter,
+                                                                 invalid_row_handler=lambda row: "skip"))
+    except pa.ArrowException as exc:
+        raise CatalogError(f"{path}: not a readable CSV file ({exc})") from exc
+    return {name: "unknown" for name in header.schema.names}
+
+
+def check_file_columns(path: str, spec: CatalogSpec, role: str) -> None:
+    """Refuse a file that lacks a column ``spec`` reads, or holds text in one it reads as numbers.
+
+    Only the header is read (:func:`file_columns`). The message names the file, the column, the
+    config key that names it (``inputs.<role>.columns…``) and, for text, that every row is affected.
+    """
+    present = file_columns(path, spec.hdu, spec.csv_delimiter)
+    template = {"ra": "ra", "dec": "dec", "id": "id", spec.redshift_name: "redshift"}
+    problems = []
+    for canonical, column in spec.source_columns().items():
+        key = template.get(canonical, "magnitude" if canonical.startswith("mag_") else
+                           "error" if canonical.startswith("magerr_") else "extra_columns")
+        if column not in present:
+            problems.append(f"column {column!r} ({canonical}; config inputs.{role}.columns.{key}) is missing")
+        elif present[column] == "text" and canonical not in spec.extra_columns:
+            problems.append(f"column {column!r} ({canonical}) holds text, not numbers, in every row")
+    if problems:
+        listed = list(present)[:30]
+        raise CatalogError(f"{path} ({role}): " + "; ".join(problems) + f". The file has the columns {listed}")
+
+
 def _check_columns(path: str, wanted: list[str], present: Sequence[str]) -> None:
     missing = [c for c in wanted if c not in present]
     if missing:
@@ -264,7 +351,8 @@ class Chunk:
     """Rows ``row_start … row_start + n_rows − 1`` of a file, in canonical columns.
 
     ``table`` (Arrow) holds the rows kept by the id-hashed subset; ``rows`` their row numbers in
-    the file; ``unparsable`` the ``(row number, reason)`` of rows that could not be read (CSV).
+    the file; ``unparsable`` the ``(row number, reason)`` of rows that could not be read (CSV);
+    ``set_missing`` the values read as missing, counted by column and cause.
     """
 
     path: str
@@ -273,6 +361,9 @@ class Chunk:
     table: pa.Table
     rows: np.ndarray
     unparsable: list[tuple[int, str]] = field(default_factory=list)
+    set_missing: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per canonical column, values of the kept rows read as missing (NaN), by cause: ``not finite``
+    (NaN or ±inf in the file), ``sentinel`` (one of the spec's sentinels), ``negative error``."""
 
     @property
     def row_range(self) -> str:
@@ -297,11 +388,12 @@ def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> I
         chunks = _iter_csv(path, source, chunk_rows, spec.csv_delimiter, integers={spec.id_column},
                            numeric={c for c in source if c not in extra})
     row_start = 0
-    for raw in chunks:
+    for raw in _named_failures(path, chunks):
         unparsable = raw.pop(UNPARSABLE, [])
         n_kept = len(next(iter(raw.values())))
         n = n_kept + len(unparsable)
         frame = {}
+        causes: dict[str, dict[str, np.ndarray]] = {}
         for canonical, column in mapping.items():
             values = raw[column]
             if canonical == "id":
@@ -316,35 +408,78 @@ def iter_catalog(path: str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> I
                 # one writable copy in the stored dtype (float32 photometry), masked in place
                 dtype = np.float32 if canonical.startswith("mag") else np.float64
                 floats = _to_float(path, column, values, row_start, dtype, copy=True)
-                frame[canonical] = _mask_sentinels(floats, spec.sentinels, spec.sentinel_tolerance)
+                frame[canonical], causes[canonical] = _mask_sentinels(floats, spec.sentinels, spec.sentinel_tolerance,
+                                                                      canonical.startswith("magerr_"))
             else:
                 frame[canonical] = values
         skipped = {index for index, _ in unparsable}
         rows = (np.arange(row_start, row_start + n, dtype=np.int64) if not skipped else
                 np.array([i for i in range(row_start, row_start + n) if i not in skipped], dtype=np.int64))
-        if spec.subset_fraction < 1.0 or spec.subset_keep != "below":
+        if spec.subset_fraction < 1.0 or spec.subset_keep != "below":  # the spec has ids (CatalogSpec)
             keep = subset_mask(frame["id"], spec.subset_fraction, spec.subset_seed, spec.subset_keep)
             frame, rows = {name: values[keep] for name, values in frame.items()}, rows[keep]
-        yield Chunk(path, row_start, n, pa.table(frame), rows, unparsable)
+            causes = {name: {cause: mask[keep] for cause, mask in by_cause.items()}
+                      for name, by_cause in causes.items()}
+        set_missing = {name: counts for name, by_cause in causes.items()
+                       if (counts := {cause: int(mask.sum()) for cause, mask in by_cause.items() if mask.any()})}
+        yield Chunk(path, row_start, n, pa.table(frame), rows, unparsable, set_missing)
         row_start += n
 
 
-def _mask_sentinels(values: np.ndarray, sentinels: Sequence[float], tolerance: float) -> np.ndarray:
-    """Set non-finite values and sentinels (within ``tolerance`` relative, at least absolute) to NaN,
-    in place: ``values`` must be the caller's own writable copy."""
-    bad = ~np.isfinite(values)
-    for sentinel in sentinels:
-        margin = tolerance * max(1.0, abs(sentinel))
-        bad |= (values >= sentinel - margin) & (values <= sentinel + margin)
+def _mask_sentinels(values: np.ndarray, sentinels: Sequence[float], tolerance: float,
+                    is_error: bool) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Set non-finite values, sentinels (within ``tolerance`` relative, at least absolute) and, for a
+    magnitude error (``is_error``), negative values to NaN, in place: ``values`` must be the
+    caller's own writable copy. Returns the values and the mask of each cause, so that the caller
+    can count what it read as missing (:attr:`Chunk.set_missing`)."""
+    not_finite = ~np.isfinite(values)
+    sentinel = np.zeros(values.shape, dtype=bool)
+    for value in sentinels:
+        margin = tolerance * max(1.0, abs(value))
+        sentinel |= (values >= value - margin) & (values <= value + margin)
+    causes = {"not finite": not_finite, "sentinel": sentinel}
+    if is_error:
+        with np.errstate(invalid="ignore"):
+            causes["negative error"] = (values < 0) & ~sentinel
+    bad = not_finite | sentinel | causes.get("negative error", False)
     values[bad] = np.nan
-    return values
+    return values, causes
 
 
-def read_catalog(paths: Sequence[str] | str, spec: CatalogSpec, chunk_rows: int = 1_000_000) -> pd.DataFrame:
-    """Read whole (small) catalogues — spec-z samples, reference fields — into one canonical frame."""
+def _named_failures(path: str, chunks: Iterator[dict]) -> Iterator[dict]:
+    """The reader's chunks; a file that turns out truncated or corrupt while it is read raises a
+    :class:`CatalogError` that names it and the rows after the last good chunk."""
+    row_start = 0
+    while True:
+        try:
+            raw = next(chunks)
+        except StopIteration:
+            return
+        except CatalogError:
+            raise
+        except (OSError, EOFError, ValueError, TypeError, IndexError, pa.ArrowException) as exc:
+            raise CatalogError(f"{path}: unreadable from data row {row_start} on (truncated or corrupt file?): "
+                               f"{type(exc).__name__}: {exc}") from exc
+        row_start += len(next(v for k, v in raw.items() if k != UNPARSABLE)) + len(raw.get(UNPARSABLE, []))
+        yield raw
+
+
+def read_catalog(paths: Sequence[str] | str, spec: CatalogSpec, chunk_rows: int = 1_000_000,
+                 provenance: bool = False) -> pd.DataFrame:
+    """Read whole (small) catalogues — spec-z samples, reference fields — into one canonical frame.
+
+    ``provenance``: add each row's input file and row number in it (columns ``_file``, ``_row``),
+    for reject records that say where a row came from.
+    """
     import pandas as pd
 
-    tables = [chunk.table for path in expand_paths(paths) for chunk in iter_catalog(path, spec, chunk_rows)]
+    def table(chunk: Chunk) -> pa.Table:
+        if not provenance:
+            return chunk.table
+        return chunk.table.append_column("_file", pa.array([chunk.path] * chunk.table.num_rows, pa.string())) \
+            .append_column("_row", pa.array(chunk.rows, pa.int64()))
+
+    tables = [table(chunk) for path in expand_paths(paths) for chunk in iter_catalog(path, spec, chunk_rows)]
     if not tables:
         return pd.DataFrame(columns=list(spec.source_columns()))
     return pa.concat_tables(tables).to_pandas()
