@@ -227,7 +227,8 @@ def zshard_model(train, evaluation, bands, threads, config, log, shapes=()):
     """Train on 80% of ``train`` (id-hashed), fit the calibration on the other 20%, as the workflow does.
 
     Returns z_phot of ``evaluation``, the training result and the calibrations: the config's first, then
-    one per other outlier-component kind in ``shapes`` (same model, same validation objects)."""
+    one per other outlier component in ``shapes`` (same model, same validation objects): ``uniform``,
+    ``nz`` (the config's cells) or ``nz<C>`` (C cells)."""
     config = json.loads(json.dumps(config))
     config["bands"] = list(bands)
     science = evaluation.drop(columns=["z_spec"])
@@ -241,12 +242,14 @@ def zshard_model(train, evaluation, bands, threads, config, log, shapes=()):
         weights = model.coverage.density_ratio_weights(calibration_set, w_cfg["floor"], w_cfg["max"])
     quantiles = model.predict_quantiles(calibration_set)
     calibrations = {}
-    for kind in dict.fromkeys([cal_cfg["outlier_shape"]["kind"], *shapes]):
-        calibrations[kind] = fit_calibration(quantiles, model.levels, calibration_set["z_spec"].to_numpy(),
+    own = cal_cfg["outlier_shape"]
+    own_name = own["kind"] if own["kind"] == "uniform" else f"nz{own['cells']}"
+    for name in dict.fromkeys([own_name, *(f"nz{own['cells']}" if v == "nz" else v for v in shapes)]):
+        shape = {**own, "kind": "uniform"} if name == "uniform" else {**own, "kind": "nz", "cells": int(name[2:])}
+        calibrations[name] = fit_calibration(quantiles, model.levels, calibration_set["z_spec"].to_numpy(),
                                              model.z_min, model.z_max, n_knots=cal_cfg["n_knots"], weights=weights,
-                                             outlier_floor=cal_cfg["outlier_floor"],
-                                             outlier_shape={**cal_cfg["outlier_shape"], "kind": kind},
-                                             output_levels=cal_cfg["levels"])
+                                             outlier_floor=cal_cfg["outlier_floor"], outlier_shape=shape,
+                                             local=cal_cfg["local"], output_levels=cal_cfg["levels"])
     return model.predict_point(evaluation), result, calibrations
 
 
@@ -489,7 +492,8 @@ def pdf_table(name, key, model, calibrations, train, evaluation, bands, out, rai
           f"{model.manifest.get('pdf_estimator', {}).get('chosen')}, point model "
           f"{model.manifest['point_estimate']['algorithm']}")
     floors = ", ".join(f"{kind} eps = {c.outlier_fraction:.4f}" + (
-        "" if c.outlier_shape is None else f" (n(z)-shaped, uniform fraction {c.outlier_shape.uniform_fraction:g})")
+        "" if c.outlier_shape is None else f" (n(z)-shaped, {len(c.outlier_shape.shapes)} cells, uniform fraction "
+                                           f"{c.outlier_shape.uniform_fraction:g})")
         for kind, c in calibrations.items())
     print(f"\n{name}: p(z) of the {len(z)} evaluation objects (throughput on {len(throughput)} objects, one process; "
           f"PIT KS floor for {len(z)} exactly uniform PITs: {floor:.4f}; outlier floor {floors})")
@@ -523,6 +527,13 @@ def pdf_table(name, key, model, calibrations, train, evaluation, bands, out, rai
     return rows, goals
 
 
+def outlier_shape_name(value: str) -> str:
+    """An ``--outlier-shapes`` entry, checked."""
+    if value in ("uniform", "nz") or (value.startswith("nz") and value[2:].isdigit() and int(value[2:]) >= 1):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: expected uniform, nz or nz<cells>")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -534,8 +545,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "photoz")
     parser.add_argument("--no-rail", action="store_true", help="skip RAIL's FlexZBoost and KNN")
     parser.add_argument("--throughput-rows", type=int, default=20000)
-    parser.add_argument("--outlier-shapes", nargs="*", default=[], choices=["uniform", "nz"],
-                        help="also calibrate the same model with these outlier-component kinds (one row each)")
+    parser.add_argument("--outlier-shapes", nargs="*", default=[], type=outlier_shape_name,
+                        help="also calibrate the same model with these outlier components, one row each: uniform, "
+                             "nz (calibration.outlier_shape's cells) or nz<C> (C cells of the p(z) median)")
     args = parser.parse_args(argv)
     config = load_config(args.config)
     loaders = {"boss": ("SDSS BOSS DR10", boss), "des": ("DES spec-z (id-hashed halves)", des),

@@ -22,7 +22,7 @@ if cfg["weighted"] and model.coverage is not None:
 if cfg["enabled"]:
     calibration = fit_calibration(quantiles, model.levels, z_spec, model.z_min, model.z_max, n_knots=cfg["n_knots"],
                                   weights=weights, outlier_floor=cfg["outlier_floor"],
-                                  outlier_shape=cfg["outlier_shape"], output_levels=cfg["levels"])
+                                  outlier_shape=cfg["outlier_shape"], local=cfg["local"], output_levels=cfg["levels"])
 else:
     calibration = PitCalibration.identity()
 before = metrics.pdf_metrics(quantiles, model.levels, z_spec, model.z_min, model.z_max)

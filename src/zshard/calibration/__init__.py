@@ -38,10 +38,12 @@ then fitted and applied in ``t = U(z)``, where that component is uniform, and th
 quantiles mapped back.
 
 Modules: :mod:`zshard.calibration.pit` (the map, :func:`fit_calibration`, :func:`apply_calibration`,
-the JSON files) and :mod:`zshard.calibration.mixture` (the outlier component: the mixture's CDF and
-its exact inverse, the maximum-likelihood weight and shape). Import from the package.
+the JSON files), :mod:`zshard.calibration.mixture` (the outlier component: the mixture's CDF and
+its exact inverse, the maximum-likelihood weight and shape) and :mod:`zshard.calibration.local`
+(conditional maps, one per cell of the raw p(z) width). Import from the package.
 """
 
+from zshard.calibration.local import LocalMaps, pdf_widths
 from zshard.calibration.mixture import fit_outlier_fraction, fit_outlier_shape, mixture_cdf, mixture_ppf
 from zshard.calibration.pit import (
     PitCalibration,
@@ -54,6 +56,8 @@ from zshard.calibration.pit import (
 
 __all__ = [
     "PitCalibration",
+    "LocalMaps",
+    "pdf_widths",
     "fit_pit_calibration",
     "fit_outlier_fraction",
     "fit_outlier_shape",

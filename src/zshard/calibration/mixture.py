@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from zshard.pdf.distribution import cdf, density
+from zshard.pdf.distribution import cdf, density, ppf
 from zshard.pdf.levelmajor import BLOCK, blocks
 from zshard.pdf.levelmajor import knots as knots_level_major
-from zshard.pdf.population import PopulationShape, fit_population_shape
+from zshard.pdf.population import UNIFORM_FRACTIONS, OutlierShapes
 from zshard.pdf.representation import (
     DEFAULT_Z_MAX,
     DEFAULT_Z_MIN,
@@ -21,7 +21,7 @@ from zshard.pdf.representation import (
     check_quantiles,
 )
 
-__all__ = ["mixture_cdf", "mixture_ppf", "fit_outlier_fraction", "fit_outlier_shape"]
+__all__ = ["mixture_cdf", "mixture_ppf", "fit_outlier_fraction", "fit_outlier_shape", "medians"]
 
 
 def mixture_cdf(
@@ -179,23 +179,38 @@ def _outlier_mle(quantiles, levels, z_true, z_min, z_max, weights, max_fraction=
     return (0.0, -neg_loglike(0.0)) if neg_loglike(0.0) <= neg_loglike(eps) else (eps, -neg_loglike(eps))
 
 
-def fit_outlier_shape(quantiles, levels, z_true, z_min, z_max, weights, bin_width: float) -> PopulationShape | None:
-    """The n(z) shape of the outlier component (:func:`zshard.pdf.population.fit_population_shape`)
-    that maximises the validation sample's likelihood; None when the uniform (fraction 1) wins.
+def medians(quantiles: np.ndarray, levels: np.ndarray, z_min: float, z_max: float) -> np.ndarray:
+    """The p(z) medians that pick an object's outlier cell: the 0.5 quantile where it is a level, else the ppf."""
+    hit = np.flatnonzero(np.isclose(levels, 0.5, rtol=0.0, atol=1e-12))
+    if hit.size:
+        return np.asarray(quantiles[:, hit[0]], dtype=np.float64)
+    return ppf(quantiles, levels, [0.5], z_min, z_max)[:, 0]
+
+
+def fit_outlier_shape(quantiles, levels, z_true, z_min, z_max, weights, bin_width: float,
+                      n_cells: int) -> OutlierShapes | None:
+    """The n(z) shape of the outlier component (:class:`zshard.pdf.population.OutlierShapes`: one
+    histogram per equal-count cell of the raw p(z) median), with the uniform fraction of
+    :data:`~zshard.pdf.population.UNIFORM_FRACTIONS` that maximises the validation sample's likelihood;
+    None when the uniform (fraction 1) wins.
 
     The likelihood of a shape ``U`` is that of the mixture in ``t = U(z)`` (where the component is
     uniform and ``eps`` is fitted as :func:`fit_outlier_fraction` does) times the Jacobian ``U'(z)``,
     i.e. the likelihood of the redshifts themselves, comparable between shapes.
     """
     q = check_quantiles(quantiles)
+    a = check_levels(levels, q.shape[1])
     z = np.asarray(z_true, dtype=np.float64)
     w = np.ones_like(z) if weights is None else np.asarray(weights, dtype=np.float64)
-
-    def loglike(shape: PopulationShape) -> float:
-        t_z = shape.forward(z)
-        ok = np.isfinite(density(shape.forward(q), levels, t_z, 0.0, 1.0)) & np.isfinite(w) & (w > 0)
-        _, value = _outlier_mle(shape.forward(q[ok]), levels, t_z[ok], 0.0, 1.0, w[ok])
-        return value + float(np.sum(w[ok] * np.log(shape.density(z[ok]) + 1e-300)))
-
-    shape, _ = fit_population_shape(loglike, z, z_min, z_max, bin_width, weights)
-    return None if shape.uniform_fraction == 1.0 else shape
+    m = medians(q, a, z_min, z_max)
+    ok = np.isfinite(m) & np.isfinite(z) & np.isfinite(w) & (w > 0)
+    best: tuple[OutlierShapes, float] | None = None
+    for f in UNIFORM_FRACTIONS:
+        shapes = OutlierShapes.from_sample(z[ok], m[ok], n_cells, z_min, z_max, bin_width, f, w[ok])
+        cells = shapes.cells(m[ok])
+        _, value = _outlier_mle(shapes.forward(q[ok], cells), a, shapes.forward(z[ok], cells), 0.0, 1.0, w[ok])
+        value += float(np.sum(w[ok] * np.log(shapes.density(z[ok], cells) + 1e-300)))
+        if best is None or value > best[1]:
+            best = (shapes, value)
+    assert best is not None
+    return None if best[0].uniform_fraction == 1.0 else best[0]

@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from zshard.calibration.mixture import _MixturePpf, fit_outlier_fraction, fit_outlier_shape, mixture_cdf
+from zshard.calibration.local import LocalMaps, pdf_widths
+from zshard.calibration.mixture import _MixturePpf, fit_outlier_fraction, fit_outlier_shape, medians, mixture_cdf
 from zshard.io.atomic import write_json
 from zshard.pdf import levelmajor
 from zshard.pdf.levelmajor import blocks
 from zshard.pdf.levelmajor import knots as knots_level_major
-from zshard.pdf.population import PopulationShape
+from zshard.pdf.population import OutlierShapes
 from zshard.pdf.representation import (
     DEFAULT_Z_MAX,
     DEFAULT_Z_MIN,
@@ -36,6 +37,8 @@ __all__ = ["PitCalibration", "fit_pit_calibration", "fit_calibration", "apply_ca
 _KNOT_EPS: float = 1e-6
 _FORMAT = "zshard.pit_calibration"
 _VERSION = 3
+#: Validation objects per cell of the conditional maps at least (fewer cells where there are fewer).
+LOCAL_MIN_PER_CELL = 200
 
 
 def _validate_knots(pit_knots: np.ndarray, level_knots: np.ndarray) -> None:
@@ -70,9 +73,12 @@ class PitCalibration:
     output_levels : ndarray or None
         Probability levels at which the calibrated quantiles are stored (None: the
         input levels).
-    outlier_shape : PopulationShape or None
+    outlier_shape : OutlierShapes or None
         The shape of the outlier component (None: uniform over [z_min, z_max]); the PIT
         map then acts on PITs in ``t = U(z)`` (module docstring).
+    local_maps : LocalMaps or None
+        PIT maps per cell of the raw p(z) width (:mod:`zshard.calibration.local`), used
+        instead of ``pit_knots``/``level_knots`` (then the global map, kept for reference).
     """
 
     pit_knots: np.ndarray
@@ -80,7 +86,8 @@ class PitCalibration:
     n_fit: int
     outlier_fraction: float = 0.0
     output_levels: np.ndarray | None = None
-    outlier_shape: PopulationShape | None = None
+    outlier_shape: OutlierShapes | None = None
+    local_maps: LocalMaps | None = None
 
     def __post_init__(self) -> None:
         p = np.array(self.pit_knots, dtype=np.float64)
@@ -109,6 +116,7 @@ class PitCalibration:
             and self.outlier_fraction == other.outlier_fraction
             and levels[0] == levels[1]
             and self.outlier_shape == other.outlier_shape
+            and self.local_maps == other.local_maps
             and np.array_equal(self.pit_knots, other.pit_knots)
             and np.array_equal(self.level_knots, other.level_knots)
         )
@@ -142,6 +150,7 @@ class PitCalibration:
             "outlier_fraction": float(self.outlier_fraction),
             "output_levels": None if self.output_levels is None else [float(x) for x in self.output_levels],
             "outlier_shape": None if self.outlier_shape is None else self.outlier_shape.to_dict(),
+            "local_maps": None if self.local_maps is None else self.local_maps.to_dict(),
         }
 
     @classmethod
@@ -154,7 +163,8 @@ class PitCalibration:
                 int(d["n_fit"]),
                 float(d.get("outlier_fraction", 0.0)),
                 None if d.get("output_levels") is None else np.asarray(d["output_levels"], dtype=np.float64),
-                None if d.get("outlier_shape") is None else PopulationShape.from_dict(d["outlier_shape"]),
+                None if d.get("outlier_shape") is None else OutlierShapes.from_dict(d["outlier_shape"]),
+                None if d.get("local_maps") is None else LocalMaps.from_dict(d["local_maps"]),
             )
         except KeyError as exc:
             raise ValueError(f"calibration dict lacks key {exc}") from exc
@@ -263,6 +273,7 @@ def fit_calibration(
     n_knots: int,
     outlier_floor: bool,
     outlier_shape: dict[str, Any],
+    local: dict[str, Any],
     weights: ArrayLike | None = None,
     output_levels: ArrayLike | None = None,
 ) -> PitCalibration:
@@ -284,9 +295,15 @@ def fit_calibration(
     outlier_floor : bool
         Fit the outlier fraction ``eps`` (else 0).
     outlier_shape : dict
-        ``{"kind": "uniform" | "nz", "bin_width": float}`` (``calibration.outlier_shape`` in the
-        config): the outlier component uniform over [z_min, z_max], or shaped like the n(z) of
-        ``z_true`` in histogram bins of ``bin_width`` (:func:`fit_outlier_shape`).
+        ``{"kind": "uniform" | "nz", "bin_width": float, "cells": int}`` (``calibration.outlier_shape``
+        in the config): the outlier component uniform over [z_min, z_max], or shaped like the n(z) of
+        ``z_true`` (histogram bins of ``bin_width``) in each of ``cells`` equal-count cells of the raw
+        p(z) median (:func:`fit_outlier_shape`).
+    local : dict
+        ``{"cells": int, "n_knots": int}`` (``calibration.local`` in the config): with ``cells`` > 1,
+        one PIT map of ``n_knots`` knots per equal-count cell of the raw p(z) width
+        (:mod:`zshard.calibration.local`; 1: the global map only), with at least
+        :data:`LOCAL_MIN_PER_CELL` objects per cell (fewer cells otherwise).
     weights : array_like, shape (n,), optional
         Weights of the validation objects.
     output_levels : array_like, optional
@@ -297,23 +314,38 @@ def fit_calibration(
     PitCalibration
         The outlier fraction and the PIT map.
     """
+    widths = pdf_widths(check_quantiles(quantiles), check_levels(levels), z_min, z_max)
     kind = outlier_shape["kind"]
     if kind not in ("uniform", "nz"):
         raise ValueError(f"outlier_shape kind must be 'uniform' or 'nz', got {kind!r}")
     shape = None
     if outlier_floor and kind == "nz":
-        shape = fit_outlier_shape(quantiles, levels, z_true, z_min, z_max, weights, outlier_shape["bin_width"])
+        shape = fit_outlier_shape(quantiles, levels, z_true, z_min, z_max, weights, outlier_shape["bin_width"],
+                                  outlier_shape["cells"])
     if shape is not None:  # fitted in t = U(z), where the outlier component is uniform on [0, 1]
-        eps = fit_outlier_fraction(shape.forward(quantiles), levels, shape.forward(z_true), 0.0, 1.0, weights)
+        cells = shape.cells(medians(check_quantiles(quantiles), check_levels(levels), z_min, z_max))
+        t_q, t_z = shape.forward(quantiles, cells), shape.forward(z_true, cells)
+        eps = fit_outlier_fraction(t_q, levels, t_z, 0.0, 1.0, weights)
         if eps > 0.0:
-            quantiles, z_true, z_min, z_max = shape.forward(quantiles), shape.forward(z_true), 0.0, 1.0
+            quantiles, z_true, z_min, z_max = t_q, t_z, 0.0, 1.0
         else:  # no outliers: nothing to shape
             shape = None
     if shape is None:
         eps = fit_outlier_fraction(quantiles, levels, z_true, z_min, z_max, weights) if outlier_floor else 0.0
     pit = mixture_cdf(quantiles, levels, z_true, eps, z_min, z_max)
     g = fit_pit_calibration(pit, n_knots=n_knots, weights=weights)
-    return PitCalibration(g.pit_knots, g.level_knots, g.n_fit, eps, output_levels, shape)
+    local_maps = None
+    ok = np.isfinite(widths)
+    n_cells = min(int(local["cells"]), int(ok.sum()) // LOCAL_MIN_PER_CELL)
+    if n_cells > 1:
+        edges = np.quantile(widths[ok], np.linspace(0.0, 1.0, n_cells + 1)[1:-1])
+        cells = np.searchsorted(edges, widths, side="right")
+        maps = [fit_pit_calibration(pit[cells == c], n_knots=local["n_knots"],
+                                    weights=None if weights is None else np.asarray(weights)[cells == c])
+                for c in range(edges.size + 1)]
+        local_maps = LocalMaps(edges, tuple(m.pit_knots for m in maps), tuple(m.level_knots for m in maps),
+                               tuple(m.n_fit for m in maps))
+    return PitCalibration(g.pit_knots, g.level_knots, g.n_fit, eps, output_levels, shape, local_maps)
 
 
 def apply_calibration(
@@ -368,6 +400,8 @@ def apply_calibration(
     """
     q = check_quantiles(quantiles)
     a_in = check_levels(levels, q.shape[1])
+    if calibration.local_maps is not None:
+        return _apply_local(q, a_in, calibration, z_min, z_max, min_spacing, extrapolate_tails, tail_eps)
     if calibration.outlier_shape is not None:
         return _apply_shaped(q, a_in, calibration, z_min, z_max, min_spacing)
     a = calibration.levels_for(a_in)
@@ -412,6 +446,23 @@ def apply_calibration(
     return out
 
 
+def _apply_local(q: np.ndarray, levels: np.ndarray, calibration: PitCalibration, z_min: float, z_max: float,
+                 min_spacing: float, extrapolate_tails: bool, tail_eps: float) -> np.ndarray:
+    """:func:`apply_calibration` with one PIT map per cell of the raw p(z) width: each cell's objects
+    with its map (the outlier component is the same for all)."""
+    local = calibration.local_maps
+    cells = local.cells(pdf_widths(q, levels, z_min, z_max))
+    out = np.empty((q.shape[0], calibration.levels_for(levels).size), dtype=float_dtype(q))
+    for c in range(len(local.n_fit)):
+        rows = cells == c
+        if rows.any():
+            cell = PitCalibration(local.pit_knots[c], local.level_knots[c], local.n_fit[c],
+                                  calibration.outlier_fraction, calibration.output_levels, calibration.outlier_shape)
+            out[rows] = apply_calibration(q[rows], levels, cell, z_min, z_max, min_spacing, extrapolate_tails,
+                                          tail_eps)
+    return out
+
+
 def _apply_shaped(q: np.ndarray, levels: np.ndarray, calibration: PitCalibration, z_min: float, z_max: float,
                   min_spacing: float) -> np.ndarray:
     """:func:`apply_calibration` with an n(z)-shaped outlier component: the same steps in ``t = U(z)``
@@ -423,13 +474,14 @@ def _apply_shaped(q: np.ndarray, levels: np.ndarray, calibration: PitCalibration
                          f"the p(z) [{z_min}, {z_max}]")
     inner = PitCalibration(calibration.pit_knots, calibration.level_knots, calibration.n_fit,
                            calibration.outlier_fraction, calibration.output_levels)
+    cells = shape.cells(medians(q, levels, z_min, z_max))
     # in t the spacing only has to keep the knots ordered; it is enforced in z afterwards
-    t = apply_calibration(shape.forward(q), levels, inner, 0.0, 1.0, min_spacing=_KNOT_EPS)
+    t = apply_calibration(shape.forward(q, cells), levels, inner, 0.0, 1.0, min_spacing=_KNOT_EPS)
     dtype = float_dtype(q)
     spacing = np.full(t.shape[1] - 1, float(min_spacing))
     out = np.empty(t.shape, dtype=dtype)
     for block in blocks(t.shape[0]):
-        x = shape.inverse(t[block].T).astype(dtype, copy=False)
+        x = np.ascontiguousarray(shape.inverse(t[block], cells[block]).T, dtype=dtype)
         levelmajor.repair(x, z_min, z_max, spacing)
         out[block] = x.T
     return out

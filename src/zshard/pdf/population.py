@@ -26,9 +26,9 @@ from numpy.typing import ArrayLike
 
 from zshard.pdf.representation import _check_range
 
-__all__ = ["PopulationShape", "UNIFORM_FRACTIONS", "fit_population_shape"]
+__all__ = ["PopulationShape", "OutlierShapes", "UNIFORM_FRACTIONS"]
 
-#: Uniform fractions of the shape tried by :func:`fit_population_shape` (1.0: the plain uniform,
+#: Uniform fractions of the shape tried by :func:`zshard.calibration.fit_outlier_shape` (1.0: the plain uniform,
 #: so a sample whose outliers do not follow n(z) falls back to the old component).
 UNIFORM_FRACTIONS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0)
 
@@ -196,16 +196,109 @@ def _piecewise(x: np.ndarray, x0: float, scale: float, table: np.ndarray | None,
     return np.clip(out, lo, hi, out=out)
 
 
-def fit_population_shape(loglike, z: ArrayLike, z_min: float, z_max: float, bin_width: float,
-                         weights: ArrayLike | None = None) -> tuple[PopulationShape, float]:
-    """The shape of :meth:`PopulationShape.from_sample` whose uniform fraction (one of
-    :data:`UNIFORM_FRACTIONS`) maximises ``loglike(shape)``, the validation sample's log-likelihood
-    with that shape's outlier component (its own outlier weight fitted); returns it with that value."""
-    best: tuple[PopulationShape, float] | None = None
-    for f in UNIFORM_FRACTIONS:
-        shape = PopulationShape.from_sample(z, z_min, z_max, bin_width, f, weights)
-        value = float(loglike(shape))
-        if best is None or value > best[1]:
-            best = (shape, value)
-    assert best is not None
-    return best
+@dataclass(frozen=True)
+class OutlierShapes:
+    """One :class:`PopulationShape` per cell of the objects' raw p(z) median: the outlier component
+    of an object follows the redshift distribution of the validation objects whose p(z) median lies
+    in the same cell (one cell: the whole sample's n(z)).
+
+    Attributes
+    ----------
+    cell_edges : ndarray, shape (C - 1,)
+        Increasing inner boundaries of the cells on the p(z) median (cell c: ``edges[c-1] <= median <
+        edges[c]``).
+    shapes : tuple of PopulationShape, length C
+        Their shapes, all on the same range and with the same uniform fraction.
+    """
+
+    cell_edges: np.ndarray
+    shapes: tuple[PopulationShape, ...]
+
+    def __post_init__(self) -> None:
+        edges = np.array(self.cell_edges, dtype=np.float64).ravel()
+        shapes = tuple(self.shapes)
+        if len(shapes) != edges.size + 1:
+            raise ValueError(f"{len(shapes)} shapes for {edges.size + 1} cells")
+        if not np.all(np.isfinite(edges)) or np.any(np.diff(edges) < 0.0):
+            raise ValueError("cell_edges must be finite and non-decreasing")
+        if len({(s.z_min, s.z_max, s.uniform_fraction) for s in shapes}) != 1:
+            raise ValueError("the shapes must share their range and uniform fraction")
+        edges.setflags(write=False)
+        object.__setattr__(self, "cell_edges", edges)
+        object.__setattr__(self, "shapes", shapes)
+
+    @classmethod
+    def from_sample(cls, z: ArrayLike, medians: ArrayLike, n_cells: int, z_min: float, z_max: float,
+                    bin_width: float, uniform_fraction: float, weights: ArrayLike | None = None) -> OutlierShapes:
+        """``n_cells`` equal-count cells of ``medians`` (the objects' raw p(z) medians), each with the
+        shape (:meth:`PopulationShape.from_sample`) of the redshifts ``z`` of its objects."""
+        z = np.asarray(z, dtype=np.float64).ravel()
+        m = np.asarray(medians, dtype=np.float64).ravel()
+        w = np.ones_like(z) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+        ok = np.isfinite(m)
+        n_cells = max(1, int(n_cells))
+        edges = np.quantile(m[ok], np.linspace(0.0, 1.0, n_cells + 1)[1:-1]) if n_cells > 1 else np.empty(0)
+        shapes = cls(edges, tuple(PopulationShape.from_sample(z, z_min, z_max, bin_width, uniform_fraction, w)
+                                  for _ in range(n_cells)))
+        cells = shapes.cells(m)
+        return cls(edges, tuple(PopulationShape.from_sample(z[cells == c], z_min, z_max, bin_width, uniform_fraction,
+                                                            w[cells == c]) if np.any(w[cells == c] > 0)
+                                else shapes.shapes[c] for c in range(n_cells)))
+
+    @property
+    def z_min(self) -> float:
+        return self.shapes[0].z_min
+
+    @property
+    def z_max(self) -> float:
+        return self.shapes[0].z_max
+
+    @property
+    def uniform_fraction(self) -> float:
+        return self.shapes[0].uniform_fraction
+
+    def cells(self, medians: ArrayLike) -> np.ndarray:
+        """The cell of each p(z) median (NaN: the last cell)."""
+        return np.searchsorted(self.cell_edges, np.asarray(medians, dtype=np.float64), side="right")
+
+    def _per_cell(self, method: str, x: ArrayLike, cells: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if len(self.shapes) == 1:
+            return getattr(self.shapes[0], method)(x)
+        out = np.empty(x.shape)
+        for c, shape in enumerate(self.shapes):
+            rows = cells == c
+            if rows.any():
+                out[rows] = getattr(shape, method)(x[rows])
+        return out
+
+    def forward(self, z: ArrayLike, cells: np.ndarray) -> np.ndarray:
+        """``U_c(z)`` of each row's cell (rows of ``z``: objects)."""
+        return self._per_cell("forward", z, cells)
+
+    def inverse(self, t: ArrayLike, cells: np.ndarray) -> np.ndarray:
+        """``U_c⁻¹(t)`` of each row's cell."""
+        return self._per_cell("inverse", t, cells)
+
+    def density(self, z: ArrayLike, cells: np.ndarray) -> np.ndarray:
+        """``U_c'(z)`` of each object's cell."""
+        return self._per_cell("density", z, cells)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"conditioned_on": "the raw p(z) median", "cell_edges": [float(x) for x in self.cell_edges],
+                "shapes": [s.to_dict() for s in self.shapes]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> OutlierShapes:
+        try:
+            return cls(np.asarray(d["cell_edges"], dtype=np.float64),
+                       tuple(PopulationShape.from_dict(s) for s in d["shapes"]))
+        except KeyError as exc:
+            raise ValueError(f"outlier shapes dict lacks key {exc}") from exc
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OutlierShapes):
+            return NotImplemented
+        return np.array_equal(self.cell_edges, other.cell_edges) and self.shapes == other.shapes
+
+    __hash__ = None  # type: ignore[assignment]
