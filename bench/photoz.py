@@ -243,13 +243,19 @@ def zshard_model(train, evaluation, bands, threads, config, log, shapes=()):
     quantiles = model.predict_quantiles(calibration_set)
     calibrations = {}
     own = cal_cfg["outlier_shape"]
-    own_name = own["kind"] if own["kind"] == "uniform" else f"nz{own['cells']}"
-    for name in dict.fromkeys([own_name, *(f"nz{own['cells']}" if v == "nz" else v for v in shapes)]):
-        shape = {**own, "kind": "uniform"} if name == "uniform" else {**own, "kind": "nz", "cells": int(name[2:])}
+    own_local = cal_cfg["local"]
+    own_name = (own["kind"] if own["kind"] == "uniform" else f"nz{own['cells']}") + (
+        f"+local{own_local['cells']}" if own_local["cells"] > 1 else "")
+    names = [own_name, *(v.replace("nz+", f"nz{own['cells']}+") if v.startswith("nz+") else
+                         f"nz{own['cells']}" if v == "nz" else v for v in shapes)]
+    for name in dict.fromkeys(names):
+        kind, _, local = name.partition("+")
+        shape = {**own, "kind": "uniform"} if kind == "uniform" else {**own, "kind": "nz", "cells": int(kind[2:])}
+        local = {**own_local, "cells": int(local[5:]) if local else 1}
         calibrations[name] = fit_calibration(quantiles, model.levels, calibration_set["z_spec"].to_numpy(),
                                              model.z_min, model.z_max, n_knots=cal_cfg["n_knots"], weights=weights,
                                              outlier_floor=cal_cfg["outlier_floor"], outlier_shape=shape,
-                                             local=cal_cfg["local"], output_levels=cal_cfg["levels"])
+                                             local=local, output_levels=cal_cfg["levels"])
     return model.predict_point(evaluation), result, calibrations
 
 
@@ -528,10 +534,13 @@ def pdf_table(name, key, model, calibrations, train, evaluation, bands, out, rai
 
 
 def outlier_shape_name(value: str) -> str:
-    """An ``--outlier-shapes`` entry, checked."""
-    if value in ("uniform", "nz") or (value.startswith("nz") and value[2:].isdigit() and int(value[2:]) >= 1):
+    """An ``--outlier-shapes`` entry, checked: ``<shape>[+local<C>]``, the shape ``uniform``, ``nz`` or
+    ``nz<cells>``, with ``+local<C>`` the conditional PIT maps in C cells (calibration.local)."""
+    kind, _, local = value.partition("+")
+    if (kind in ("uniform", "nz") or (kind.startswith("nz") and kind[2:].isdigit() and int(kind[2:]) >= 1)) and (
+            not local or (local.startswith("local") and local[5:].isdigit() and int(local[5:]) >= 1)):
         return value
-    raise argparse.ArgumentTypeError(f"{value!r}: expected uniform, nz or nz<cells>")
+    raise argparse.ArgumentTypeError(f"{value!r}: expected uniform, nz or nz<cells>, then optionally +local<cells>")
 
 
 def main(argv=None) -> int:
@@ -547,7 +556,8 @@ def main(argv=None) -> int:
     parser.add_argument("--throughput-rows", type=int, default=20000)
     parser.add_argument("--outlier-shapes", nargs="*", default=[], type=outlier_shape_name,
                         help="also calibrate the same model with these outlier components, one row each: uniform, "
-                             "nz (calibration.outlier_shape's cells) or nz<C> (C cells of the p(z) median)")
+                             "nz (calibration.outlier_shape's cells) or nz<C> (C cells of the p(z) median), each "
+                             "optionally +local<C> (C conditional PIT maps, calibration.local)")
     args = parser.parse_args(argv)
     config = load_config(args.config)
     loaders = {"boss": ("SDSS BOSS DR10", boss), "des": ("DES spec-z (id-hashed halves)", des),
