@@ -314,7 +314,8 @@ def fit_calibration(
     PitCalibration
         The outlier fraction and the PIT map.
     """
-    widths = pdf_widths(check_quantiles(quantiles), check_levels(levels), z_min, z_max)
+    widths = pdf_widths(check_quantiles(quantiles), check_levels(levels), z_min, z_max) \
+        if int(local["cells"]) > 1 else None  # of the raw p(z), before any change of variable
     kind = outlier_shape["kind"]
     if kind not in ("uniform", "nz"):
         raise ValueError(f"outlier_shape kind must be 'uniform' or 'nz', got {kind!r}")
@@ -335,7 +336,7 @@ def fit_calibration(
     pit = mixture_cdf(quantiles, levels, z_true, eps, z_min, z_max)
     g = fit_pit_calibration(pit, n_knots=n_knots, weights=weights)
     local_maps = None
-    ok = np.isfinite(widths)
+    ok = np.isfinite(widths) if widths is not None else np.zeros(0, dtype=bool)
     n_cells = min(int(local["cells"]), int(ok.sum()) // LOCAL_MIN_PER_CELL)
     if n_cells > 1:
         edges = np.quantile(widths[ok], np.linspace(0.0, 1.0, n_cells + 1)[1:-1])

@@ -238,12 +238,11 @@ class OutlierShapes:
         ok = np.isfinite(m)
         n_cells = max(1, int(n_cells))
         edges = np.quantile(m[ok], np.linspace(0.0, 1.0, n_cells + 1)[1:-1]) if n_cells > 1 else np.empty(0)
-        shapes = cls(edges, tuple(PopulationShape.from_sample(z, z_min, z_max, bin_width, uniform_fraction, w)
-                                  for _ in range(n_cells)))
-        cells = shapes.cells(m)
+        cells = np.searchsorted(edges, m, side="right")
+        whole = PopulationShape.from_sample(z, z_min, z_max, bin_width, uniform_fraction, w)  # for an empty cell
         return cls(edges, tuple(PopulationShape.from_sample(z[cells == c], z_min, z_max, bin_width, uniform_fraction,
-                                                            w[cells == c]) if np.any(w[cells == c] > 0)
-                                else shapes.shapes[c] for c in range(n_cells)))
+                                                            w[cells == c]) if np.any(w[cells == c] > 0) else whole
+                                for c in range(n_cells)))
 
     @property
     def z_min(self) -> float:
