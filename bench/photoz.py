@@ -22,9 +22,12 @@ Data (``../shared/data``, see its MANIFEST.md; nothing is copied):
 * DES (DNF examples): ``des_specz_valid.fits`` split by an id hash (seed 7) into halves, as in
   ``config/des_specz.yaml``: train on ``keep: above``, evaluate on ``keep: below``. Bands grizY,
   sentinels −9.999e9, 99, −99.
+* DEEP2/3 + 3D-HST (photoz_template_learning): ``deep2_3dhst_ugrizy.fits`` split the same way
+  (row numbers as ids, seed 7). Bands ugrizy (CFHTLS/Subaru; ``i2`` left out), sentinels 99, −99,
+  z up to 3.3 (``model.z_max: 4`` for this set, :data:`SET_OVERRIDES`). The deep, LSST-like set.
 
 Goal (issue 4): zshard's NMAD at least 10% lower than the plain xgboost's and its outlier fraction
-no higher, on both sets.
+no higher, on every set.
 
 PDFs (issue 5): as in the workflow, zshard trains on an id-hashed 80% of the training objects and
 fits its calibration (outlier floor + PIT map, :mod:`zshard.calibration`) on the other 20%; its
@@ -46,6 +49,7 @@ is met and exits non-zero only if something crashes. Results also go to ``bench/
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -126,6 +130,73 @@ def des(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     return frame[train_half].reset_index(drop=True), frame[~train_half].reset_index(drop=True), bands
 
 
+DEEP2_SENTINELS = (99.0, -99.0)
+
+
+def deep2(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """DEEP2/3 + 3D-HST spectroscopic redshifts with CFHTLS/Subaru photometry (the compilation of
+    Crenshaw & Connolly 2020, dirac-institute/photoz_template_learning; DEEP2: Newman et al. 2013,
+    DEEP3: Cooper et al. 2012, 3D-HST: Momcheva et al. 2016), split like DES into id-hashed halves
+    (seed 7) of the row numbers, which serve as ids (the file has no id or position columns).
+
+    Bands u g r i z y. The file also holds ``i2`` (the replacement CFHT i filter, measured for 66% of
+    the rows and 0.03 mag from ``i`` where both are): it is left out, ``i`` (99% of the rows) is the
+    i band. Missing magnitudes are 99 or −99 (errors 99 or more there): both become NaN, in the
+    magnitude and its error, as the workflow's readers do with a survey's sentinels.
+    """
+    from astropy.io import fits
+
+    bands = ["u", "g", "r", "i", "z", "y"]
+    with fits.open(data / "deep2_3dhst" / "deep2_3dhst_ugrizy.fits") as hdul:
+        table = hdul[1].data
+        frame = pd.DataFrame({"id": np.arange(len(table), dtype=np.int64)})
+        for band in bands:
+            mag = np.asarray(table[band], dtype=np.float64)
+            err = np.asarray(table[f"{band}err"], dtype=np.float64)
+            missing = np.isin(mag, DEEP2_SENTINELS) | ~np.isfinite(mag)
+            frame[f"mag_{band}"] = np.where(missing, np.nan, mag)
+            frame[f"magerr_{band}"] = np.where(missing | np.isin(err, DEEP2_SENTINELS), np.nan, err)
+        frame["z_spec"] = np.asarray(table["redshift"], dtype=np.float64)
+    frame = frame[np.isfinite(frame["z_spec"]) & (frame["z_spec"] >= 0)].reset_index(drop=True)
+    train_half = subset_mask(frame["id"].to_numpy(), 0.5, 7, "above")
+    return frame[train_half].reset_index(drop=True), frame[~train_half].reset_index(drop=True), bands
+
+
+def mock(data: Path, config: dict, out: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The embedded demo's mock survey (``config``'s ``mock`` section, bands and seed; generated once into
+    ``out/mock-seed<seed>/`` by :func:`zshard.mock.survey.generate_survey`, as rule mock_survey does):
+    its spec-z sample split by :func:`zshard.samples.split_labelled` as the workflow splits it; the
+    train and validation parts are the training objects, the test part the evaluation objects.
+    ``data`` is not used."""
+    from zshard.io.atomic import write_json
+    from zshard.mock.config import MockConfig
+    from zshard.mock.layout import photometry_paths
+    from zshard.mock.survey import generate_survey
+    from zshard.samples import split_labelled
+    from zshard.sources import MOCK_SENTINELS
+
+    bands = list(config["bands"])
+    folder = out / f"mock-seed{config['seed']}"
+    if not (folder / "summary.json").exists():
+        cfg = MockConfig.from_dict({**config["mock"], "bands": bands, "seed": config["seed"]})
+        folder.mkdir(parents=True, exist_ok=True)
+        files = photometry_paths(str(folder / "photometry"), cfg.n_files, list(config["mock"]["formats"]))
+        summary = generate_survey(cfg, files, str(folder / "specz.parquet"), str(folder / "deep_reference.parquet"),
+                                  str(folder / "clustering_reference.parquet"), str(folder / "truth.parquet"))
+        write_json(folder / "summary.json", summary)
+    section = {"columns": {"redshift": "z_spec"}, "sentinels": MOCK_SENTINELS}
+    specz = read_catalog([str(folder / "specz.parquet")], CatalogSpec.from_config(with_defaults(section,
+                                                                                               "inputs.specz"), bands))
+    splits, _ = split_labelled(specz, config["samples"]["fractions"], seed=int(config["seed"]))
+    train = pd.concat([splits["train"], splits["validation"]], ignore_index=True)
+    return train, splits["test"], bands
+
+
+# Per-set settings merged over the benchmark's config: DEEP2/3D-HST reaches z = 3.3 (14 objects above
+# the default z_max of 3), so its p(z) range is widened as config/des_specz.yaml does for DES.
+SET_OVERRIDES = {"deep2": {"model": {"z_max": 4.0}}}
+
+
 # --------------------------------------------------------------------------------------------
 # Methods
 # --------------------------------------------------------------------------------------------
@@ -152,8 +223,12 @@ def knn_colours(train, evaluation, bands, threads):
     return model.predict(build_features(evaluation, spec))
 
 
-def zshard_model(train, evaluation, bands, threads, config, log):
-    """Train on 80% of ``train`` (id-hashed), fit the calibration on the other 20%, as the workflow does."""
+def zshard_model(train, evaluation, bands, threads, config, log, shapes=()):
+    """Train on 80% of ``train`` (id-hashed), fit the calibration on the other 20%, as the workflow does.
+
+    Returns z_phot of ``evaluation``, the training result and the calibrations: the config's first, then
+    one per other outlier component in ``shapes`` (same model, same validation objects): ``uniform``,
+    ``nz`` (the config's cells) or ``nz<C>`` (C cells)."""
     config = json.loads(json.dumps(config))
     config["bands"] = list(bands)
     science = evaluation.drop(columns=["z_spec"])
@@ -165,11 +240,23 @@ def zshard_model(train, evaluation, bands, threads, config, log):
     if cal_cfg["weighted"] and model.coverage is not None:
         w_cfg = config["representativeness"]["weights"]
         weights = model.coverage.density_ratio_weights(calibration_set, w_cfg["floor"], w_cfg["max"])
-    calibration = fit_calibration(model.predict_quantiles(calibration_set), model.levels,
-                                  calibration_set["z_spec"].to_numpy(), model.z_min, model.z_max,
-                                  n_knots=cal_cfg["n_knots"], weights=weights, outlier_floor=cal_cfg["outlier_floor"],
-                                  output_levels=cal_cfg["levels"])
-    return model.predict_point(evaluation), result, calibration
+    quantiles = model.predict_quantiles(calibration_set)
+    calibrations = {}
+    own = cal_cfg["outlier_shape"]
+    own_local = cal_cfg["local"]
+    own_name = (own["kind"] if own["kind"] == "uniform" else f"nz{own['cells']}") + (
+        f"+local{own_local['cells']}" if own_local["cells"] > 1 else "")
+    names = [own_name, *(v.replace("nz+", f"nz{own['cells']}+") if v.startswith("nz+") else
+                         f"nz{own['cells']}" if v == "nz" else v for v in shapes)]
+    for name in dict.fromkeys(names):
+        kind, _, local = name.partition("+")
+        shape = {**own, "kind": "uniform"} if kind == "uniform" else {**own, "kind": "nz", "cells": int(kind[2:])}
+        local = {**own_local, "cells": int(local[5:]) if local else 1}
+        calibrations[name] = fit_calibration(quantiles, model.levels, calibration_set["z_spec"].to_numpy(),
+                                             model.z_min, model.z_max, n_knots=cal_cfg["n_knots"], weights=weights,
+                                             outlier_floor=cal_cfg["outlier_floor"], outlier_shape=shape,
+                                             local=local, output_levels=cal_cfg["levels"])
+    return model.predict_point(evaluation), result, calibrations
 
 
 def zshard_pdfs(model, calibration, frame, coverage=False):
@@ -207,7 +294,7 @@ def grid_pdf_metrics(grid: np.ndarray, pdfs: np.ndarray, z: np.ndarray) -> dict:
     return {"cde_loss": float(trapezoid(p * p, grid, axis=1).mean() - 2.0 * p_true.mean()),
             "pit_ks_stat": metrics.pit_ks(pit)[0], "pit_cvm_stat": metrics.pit_cvm(pit)[0],
             "pit_catastrophic_fraction": metrics.catastrophic_pit_fraction(pit), "crps": float(crps.mean()),
-            "z_phot": mode}
+            "z_phot": mode, "pit": pit, "z_mean": trapezoid(p * grid[None, :], grid, axis=1)}
 
 
 def uniform_ks_floor(n: int, seed: int = 0, draws: int = 200) -> float:
@@ -239,16 +326,17 @@ def run_rail(train, evaluation, throughput, bands, out, key, z_max):
     return results
 
 
+def merge(base: dict, update: dict) -> dict:
+    """``update`` merged into ``base`` (in place, nested mappings key by key), as --configfile does."""
+    for key, value in update.items():
+        base[key] = merge(base.get(key, {}), value) if isinstance(value, dict) and isinstance(base.get(key), dict) \
+            else value
+    return base
+
+
 def load_config(paths: list[Path]) -> dict:
     """config/config.yaml with ``paths`` merged over it in order (as --configfile), validated with the
     schema's defaults filled in, as the workflow does (:func:`zshard.config.with_defaults`)."""
-
-    def merge(base, update):
-        for key, value in update.items():
-            base[key] = merge(base.get(key, {}), value) if isinstance(value, dict) and isinstance(base.get(key), dict) \
-                else value
-        return base
-
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     for path in paths:
         config = merge(config, yaml.safe_load(path.read_text()) or {})
@@ -258,7 +346,7 @@ def load_config(paths: list[Path]) -> dict:
 # --------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------
-def run(name, key, loader, data, threads, config, out, rail, throughput_rows):
+def run(name, key, loader, data, threads, config, out, rail, throughput_rows, shapes=()):
     train, evaluation, bands = loader(data)
     z = evaluation["z_spec"].to_numpy(dtype=np.float64)
     print(f"\n== {name}: {len(train)} training, {len(evaluation)} evaluation objects, bands {''.join(bands)} ==",
@@ -267,9 +355,9 @@ def run(name, key, loader, data, threads, config, out, rail, throughput_rows):
     for method, function in (("zshard", None), ("xgboost (plain)", plain_xgboost), ("kNN (colours)", knn_colours)):
         start = time.perf_counter()
         if function is None:
-            prediction, result, calibration = zshard_model(train, evaluation, bands, threads, config,
-                                                           log=lambda m: print(f"  [zshard] {m}", flush=True)
-                                                           if "draw" not in m else None)
+            prediction, result, calibrations = zshard_model(train, evaluation, bands, threads, config,
+                                                            log=lambda m: print(f"  [zshard] {m}", flush=True)
+                                                            if "draw" not in m else None, shapes=shapes)
             manifest = result.model.manifest_payload()
             extra = {"winner": manifest["point_estimate"]["algorithm"], "features": manifest["feature_names"],
                      "zoo": [{k: r[k] for k in ("algorithm", "nmad", "outlier_fraction")}
@@ -307,18 +395,56 @@ def run(name, key, loader, data, threads, config, out, rail, throughput_rows):
         f"{name} raw CDE {c['cde_loss']:.3f} KS {c['pit_ks_stat']:.3f}, calibrated CDE "
         f"{c.get('cde_loss_calibrated', float('nan')):.3f}" for name, c in choice.get("candidates", {}).items())
         + ")")
-    pdf_rows, pdf_goals = pdf_table(name, key, result.model, calibration, train, evaluation, bands, out, rail,
-                                    throughput_rows)
+    pdf_rows, pdf_goals = pdf_table(name, key, result.model, calibrations, train, evaluation, bands, out, rail,
+                                    throughput_rows, config["tomography"]["edges"])
     goals.update(pdf_goals)
     return {"rows": rows, "pdf_rows": pdf_rows, "goals": goals, "zshard": extra, "n_train": len(train),
-            "n_eval": len(evaluation), "outlier_floor": calibration.outlier_fraction}
+            "n_eval": len(evaluation),
+            "outlier_floor": {kind: c.outlier_fraction for kind, c in calibrations.items()},
+            "outlier_uniform_fraction": {kind: None if c.outlier_shape is None else c.outlier_shape.uniform_fraction
+                                         for kind, c in calibrations.items()}}
 
 
-def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail, throughput_rows):
-    """The PDF comparison of issue 5: zshard raw / calibrated vs RAIL's FlexZBoost and KNN."""
+def magnitude_band(bands) -> str:
+    """The band of the magnitude quartiles: i where there is one, else the middle band (as validate_photoz)."""
+    return "i" if "i" in bands else bands[len(bands) // 2]
+
+
+def pit_ks_by_quartile(pit: np.ndarray, magnitude: np.ndarray) -> list[dict]:
+    """PIT KS in the four equal-count quartiles of ``magnitude`` (objects without one left out), with
+    the floor of as many exactly uniform PITs."""
+    ok = np.isfinite(magnitude)
+    edges = np.quantile(magnitude[ok], [0.0, 0.25, 0.5, 0.75, 1.0])
+    which = np.clip(np.searchsorted(edges, magnitude, side="right") - 1, 0, 3)
+    out = []
+    for b in range(4):
+        sel = ok & (which == b)
+        out.append({"lo": float(edges[b]), "hi": float(edges[b + 1]), "n": int(sel.sum()),
+                    "pit_ks": metrics.pit_ks(pit[sel])[0], "floor": uniform_ks_floor(int(sel.sum()), draws=50)})
+    return out
+
+
+def nz_mean_shifts(z_mean: np.ndarray, z: np.ndarray, z_phot: np.ndarray, edges) -> list[float]:
+    """Per tomographic bin (objects binned by ``z_phot`` on ``edges``): the mean of the stacked p(z)
+    (the mean of the objects' p(z) means) minus the mean true redshift."""
+    which = np.searchsorted(np.asarray(edges, dtype=np.float64), z_phot, side="right") - 1
+    return [float(np.mean(z_mean[which == b]) - np.mean(z[which == b])) if np.any(which == b) else float("nan")
+            for b in range(len(edges) - 1)]
+
+
+def pdf_table(name, key, model, calibrations, train, evaluation, bands, out, rail, throughput_rows, edges):
+    """The PDF comparison of issue 5: zshard raw / calibrated (one row per calibration in ``calibrations``,
+    the config's first) vs RAIL's FlexZBoost and KNN; with the PIT KS per magnitude quartile and the
+    shift of the n(z) mean per tomographic bin (``edges``, objects binned by zshard's z_phot)."""
+    from zshard.pdf.summary import summaries
+
     z = evaluation["z_spec"].to_numpy(dtype=np.float64)
+    band = magnitude_band(bands)
+    magnitude = evaluation[f"mag_{band}"].to_numpy(dtype=np.float64)
     repeats = max(1, int(np.ceil(throughput_rows / len(evaluation))))
     throughput = pd.concat([evaluation] * repeats, ignore_index=True).iloc[:throughput_rows]
+    kinds = list(calibrations)
+    calibration = calibrations[kinds[0]]
     raw, calibrated, z_phot = zshard_pdfs(model, calibration, evaluation)
     model.booster.set_param({"nthread": 1})       # one thread, as one fan-out job
     if model.point_model is not None:
@@ -329,41 +455,74 @@ def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail
     start = time.perf_counter()
     zshard_pdfs(model, calibration, throughput, coverage=True)
     fanout_rate = len(throughput) / (time.perf_counter() - start)
-    levels_out = calibration.levels_for(model.levels)
-    rows = []
-    for label, q, levels in (("zshard raw", raw, model.levels), ("zshard calibrated", calibrated, levels_out)):
+    variants = [("zshard raw", raw, model.levels, float("nan"))]
+    raw_throughput = model.predict_quantiles(throughput)
+    for kind in kinds:
+        c = calibrations[kind]
+        q = calibrated if kind == kinds[0] else apply_calibration(raw, model.levels, c, model.z_min, model.z_max)
+        label = "zshard calibrated" if len(kinds) == 1 else f"zshard calibrated ({kind})"
+        start = time.perf_counter()   # the calibration alone, on the throughput objects
+        apply_calibration(raw_throughput, model.levels, c, model.z_min, model.z_max)
+        cal_us = 1e6 * (time.perf_counter() - start) / len(throughput)
+        variants.append((label, q, c.levels_for(model.levels), cal_us))
+    rows, quartiles, shifts = [], {}, {}
+    for label, q, levels, cal_us in variants:
         m = metrics.pdf_metrics(q, levels, z, model.z_min, model.z_max)
         point = metrics.point_metrics(z_phot, z)
+        quartiles[label] = pit_ks_by_quartile(metrics.pit_values(q, levels, z, model.z_min, model.z_max), magnitude)
+        shifts[label] = nz_mean_shifts(summaries(q, levels, model.z_min, model.z_max)["z_mean"], z, z_phot, edges)
         rows.append({"method": label, "cde_loss": m["cde_loss"], "pit_ks": m["pit_ks_stat"],
                      "pit_cvm": m["pit_cvm_stat"],
                      "pit_catastrophic": m["pit_catastrophic_fraction"], "crps": m["crps"], "nmad": point["nmad"],
-                     "outliers": point["outlier_fraction"], "bytes_per_object": 2.0 * len(levels),
-                     "objects_per_s": zshard_rate})
+                     "outliers": point["outlier_fraction"],
+                     "pit_ks_mag_max": max(b["pit_ks"] for b in quartiles[label]),
+                     "nz_mean_shift": float(np.nanmean(np.abs(shifts[label]))),
+                     "bytes_per_object": 2.0 * len(levels), "objects_per_s": zshard_rate,
+                     "calibrate_us": cal_us})
     if rail:
         print(f"  [rail] informing FlexZBoost and KNN (RAIL 2.0 defaults) on {len(train)} objects ...", flush=True)
         peers = run_rail(train, evaluation, throughput, bands, out, key, model.z_max)
         for method, (grid, pdfs, timing) in peers.items():
             m = grid_pdf_metrics(grid, pdfs, z)
             point = metrics.point_metrics(m.pop("z_phot"), z)
-            rows.append({"method": f"RAIL {'FlexZBoost' if method == 'flexzboost' else 'KNN'}",
+            label = f"RAIL {'FlexZBoost' if method == 'flexzboost' else 'KNN'}"
+            quartiles[label] = pit_ks_by_quartile(m.pop("pit"), magnitude)
+            shifts[label] = nz_mean_shifts(m.pop("z_mean"), z, z_phot, edges)
+            rows.append({"method": label,
                          "cde_loss": m["cde_loss"],
                          "pit_ks": m["pit_ks_stat"], "pit_cvm": m["pit_cvm_stat"],
                          "pit_catastrophic": m["pit_catastrophic_fraction"], "crps": m["crps"], "nmad": point["nmad"],
-                         "outliers": point["outlier_fraction"], "bytes_per_object": 4.0 * grid.size,
+                         "outliers": point["outlier_fraction"],
+                         "pit_ks_mag_max": max(b["pit_ks"] for b in quartiles[label]),
+                         "nz_mean_shift": float(np.nanmean(np.abs(shifts[label]))),
+                         "bytes_per_object": 4.0 * grid.size,
                          "objects_per_s": timing["n_throughput"] / timing["estimate_throughput_s"],
                          "inform_s": timing["inform_s"]})
     floor = uniform_ks_floor(len(z))
     print(f"\nzshard fan-out with the coverage flags too: {fanout_rate:,.0f} objects/s; p(z) estimator "
           f"{model.manifest.get('pdf_estimator', {}).get('chosen')}, point model "
           f"{model.manifest['point_estimate']['algorithm']}")
+    floors = ", ".join(f"{kind} eps = {c.outlier_fraction:.4f}" + (
+        "" if c.outlier_shape is None else f" (n(z)-shaped, {len(c.outlier_shape.shapes)} cells, uniform fraction "
+                                           f"{c.outlier_shape.uniform_fraction:g})")
+        for kind, c in calibrations.items())
     print(f"\n{name}: p(z) of the {len(z)} evaluation objects (throughput on {len(throughput)} objects, one process; "
-          f"PIT KS floor for {len(z)} exactly uniform PITs: {floor:.4f}; outlier floor eps = "
-          f"{calibration.outlier_fraction:.4f})")
+          f"PIT KS floor for {len(z)} exactly uniform PITs: {floor:.4f}; outlier floor {floors})")
     print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4f}" if abs(v) < 100 else f"{v:.0f}"))
+    print(f"pit_ks_mag_max: the largest PIT KS of the four mag_{band} quartiles; nz_mean_shift: mean over the "
+          f"tomographic bins {list(edges)} (by zshard's z_phot) of |mean of the stacked p(z) - mean z_spec|; "
+          f"calibrate_us: apply_calibration alone, µs per object, on the throughput objects")
+    bounds = quartiles["zshard raw"]
+    print(f"PIT KS per mag_{band} quartile (" + ", ".join(f"{b['lo']:.2f}-{b['hi']:.2f}: n {b['n']}, floor "
+                                                           f"{b['floor']:.4f}" for b in bounds) + "):")
+    for label, bins in quartiles.items():
+        print(f"  {label:28s} " + "  ".join(f"{b['pit_ks']:.4f}" for b in bins)
+              + "   n(z) mean shift per bin: " + " ".join(f"{v:+.4f}" for v in shifts[label]))
     ours = rows[1]
     goals = {"pdf_ks_goal_met": bool(ours["pit_ks"] <= GOAL_PIT_KS),
              "pdf_catastrophic_goal_met": bool(ours["pit_catastrophic"] <= GOAL_CATASTROPHIC),
-             "pdf_bytes_goal_met": bool(ours["bytes_per_object"] <= GOAL_BYTES), "pit_ks_floor": floor}
+             "pdf_bytes_goal_met": bool(ours["bytes_per_object"] <= GOAL_BYTES), "pit_ks_floor": floor,
+             "pit_ks_by_magnitude_quartile": quartiles, "nz_mean_shift_by_bin": shifts}
     print(f"goal PIT KS ≤ {GOAL_PIT_KS}: {'MET' if goals['pdf_ks_goal_met'] else 'NOT MET'} ({ours['pit_ks']:.4f}); "
           f"catastrophic PIT ≤ {GOAL_CATASTROPHIC:.0%}: {'MET' if goals['pdf_catastrophic_goal_met'] else 'NOT MET'} "
           f"({ours['pit_catastrophic']:.4f}); ≤ {GOAL_BYTES:.0f} bytes/object: "
@@ -380,25 +539,44 @@ def pdf_table(name, key, model, calibration, train, evaluation, bands, out, rail
     return rows, goals
 
 
+def outlier_shape_name(value: str) -> str:
+    """An ``--outlier-shapes`` entry, checked: ``<shape>[+local<C>]``, the shape ``uniform``, ``nz`` or
+    ``nz<cells>``, with ``+local<C>`` the conditional PIT maps in C cells (calibration.local)."""
+    kind, _, local = value.partition("+")
+    if (kind in ("uniform", "nz") or (kind.startswith("nz") and kind[2:].isdigit() and int(kind[2:]) >= 1)) and (
+            not local or (local.startswith("local") and local[5:].isdigit() and int(local[5:]) >= 1)):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: expected uniform, nz or nz<cells>, then optionally +local<cells>")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--config", type=Path, nargs="+", default=[ROOT / "bench" / "photoz.yaml"],
                         help="zshard settings merged over config/config.yaml, in order")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--sets", nargs="+", default=["boss", "des"], choices=["boss", "des"])
+    parser.add_argument("--sets", nargs="+", default=["boss", "des", "deep2"],
+                        choices=["boss", "des", "deep2", "mock"], help="mock: the embedded demo's mock survey")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "photoz")
     parser.add_argument("--no-rail", action="store_true", help="skip RAIL's FlexZBoost and KNN")
     parser.add_argument("--throughput-rows", type=int, default=20000)
+    parser.add_argument("--outlier-shapes", nargs="*", default=[], type=outlier_shape_name,
+                        help="also calibrate the same model with these outlier components, one row each: uniform, "
+                             "nz (calibration.outlier_shape's cells) or nz<C> (C cells of the p(z) median), each "
+                             "optionally +local<C> (C conditional PIT maps, calibration.local)")
     args = parser.parse_args(argv)
     config = load_config(args.config)
-    loaders = {"boss": ("SDSS BOSS DR10", boss), "des": ("DES spec-z (id-hashed halves)", des)}
+    loaders = {"boss": ("SDSS BOSS DR10", boss), "des": ("DES spec-z (id-hashed halves)", des),
+               "deep2": ("DEEP2/3 + 3D-HST (id-hashed halves)", deep2),
+               "mock": ("the demo's mock survey (its spec-z sample's train+validation vs test)",
+                        functools.partial(mock, config=config, out=args.out.parent / "mock"))}
     results = {}
     start = time.perf_counter()
     for key in args.sets:
         label, loader = loaders[key]
-        results[key] = run(label, key, loader, args.data, args.threads, config, args.out, not args.no_rail,
-                           args.throughput_rows)
+        set_config = with_defaults(merge(json.loads(json.dumps(config)), SET_OVERRIDES.get(key, {})))
+        results[key] = run(label, key, loader, args.data, args.threads, set_config, args.out, not args.no_rail,
+                           args.throughput_rows, args.outlier_shapes)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2, default=float))
     met = all(v for r in results.values() for k, v in r["goals"].items() if k.endswith("_goal_met"))

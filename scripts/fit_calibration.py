@@ -21,7 +21,8 @@ if cfg["weighted"] and model.coverage is not None:
                                                    snakemake.params.weights["max"])
 if cfg["enabled"]:
     calibration = fit_calibration(quantiles, model.levels, z_spec, model.z_min, model.z_max, n_knots=cfg["n_knots"],
-                                  weights=weights, outlier_floor=cfg["outlier_floor"], output_levels=cfg["levels"])
+                                  weights=weights, outlier_floor=cfg["outlier_floor"],
+                                  outlier_shape=cfg["outlier_shape"], local=cfg["local"], output_levels=cfg["levels"])
 else:
     calibration = PitCalibration.identity()
 before = metrics.pdf_metrics(quantiles, model.levels, z_spec, model.z_min, model.z_max)

@@ -296,7 +296,8 @@ def _cross_fitted_calibrated_cde(quantiles: np.ndarray, levels: np.ndarray, z: n
     total = 0.0
     for fit_part, score_part in ((half, ~half), (~half, half)):
         calibration = fit_calibration(quantiles[fit_part], levels, z[fit_part], z_min, z_max,
-                                      n_knots=settings["n_knots"], outlier_floor=settings["outlier_floor"])
+                                      n_knots=settings["n_knots"], outlier_floor=settings["outlier_floor"],
+                                      outlier_shape=settings["outlier_shape"], local=settings["local"])
         calibrated = apply_calibration(quantiles[score_part], levels, calibration, z_min, z_max)
         total += metrics.cde_loss(calibrated, levels, z[score_part], z_min, z_max) * score_part.sum()
     return float(total / len(z))

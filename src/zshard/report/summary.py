@@ -118,7 +118,7 @@ def summary_metrics(p: Products, source: str) -> dict:
         "test: calibrated PDFs": {k: v for k, v in photoz["pdf_calibrated"].items() if k != "pit_histogram"},
     }
     if "outlier_fraction_floor" in photoz:
-        metrics["calibration: uniform outlier floor (fitted on validation)"] = photoz["outlier_fraction_floor"]
+        metrics["calibration: outlier floor (fitted on validation)"] = photoz["outlier_fraction_floor"]
     if photoz.get("magnitude_bins"):
         band = photoz["magnitude_bins"]["band"]
         metrics[f"test per {band} magnitude bin (calibrated PDFs)"] = [

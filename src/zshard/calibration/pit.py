@@ -1,35 +1,6 @@
-"""PIT-based recalibration of quantile redshift PDFs.
-
-For calibrated PDFs the probability integral transform PIT = F(z_true) is
-uniformly distributed on [0, 1] (Dawid 1984, J. R. Stat. Soc. A 147, 278).
-Bordoloi, Lilly & Amara (2010, MNRAS 406, 881) recalibrate PDFs with the
-empirical CDF ``G`` of the PIT measured on a validation sample with known
-redshifts: the recalibrated CDF is ``F'(z) = G(F(z))``.  For a quantile PDF the
-recalibrated quantile at level ``alpha`` solves ``G(F(z)) = alpha``, i.e.
-``z = Q(G^{-1}(alpha))``, which is what :func:`apply_calibration` evaluates
-(via :func:`zshard.pdf.distribution.ppf`).
-
-``G`` is stored as a strictly increasing piecewise-linear map through knots
-``(pit_knots[i], level_knots[i])`` with pinned endpoints (0, 0) and (1, 1);
-``pit_knots`` are the empirical (optionally weighted) quantiles of the PIT at the
-evenly spaced ``level_knots``.
-
-Outlier floor
--------------
-A quantile PDF has a finite support, so a catastrophic outlier (z_true far from
-the whole PDF) gets PIT exactly 0 or 1 and no monotone map of the PIT can move
-it (G(0) = 0).  Before the PIT map, :func:`fit_calibration` therefore mixes each
-p(z) with a uniform outlier component over ``[z_min, z_max]``,
-
-    p'(z) = (1 - eps) p(z) + eps / (z_max - z_min),
-
-with one ``eps`` per model fitted by maximum likelihood on the validation sample
-(the fraction of objects the PDFs do not explain; the same idea as the outlier
-population of mixture-model photo-z likelihoods, e.g. Budavári 2009,
-ApJ 695, 747, and the "outlier floor" of template codes).  The calibrated p(z)
-is then stored at ``output_levels`` that reach further into the tails
-(0.001 .. 0.999 by default), so that the floor is represented.
-"""
+"""The PIT map of :mod:`zshard.calibration` (Bordoloi, Lilly & Amara 2010): :class:`PitCalibration`,
+its fit after the outlier floor (:func:`fit_calibration`), its application to quantile p(z)
+(:func:`apply_calibration`) and its JSON file."""
 
 from __future__ import annotations
 
@@ -41,11 +12,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from zshard.calibration.local import LocalMaps, pdf_widths
+from zshard.calibration.mixture import _MixturePpf, fit_outlier_fraction, fit_outlier_shape, medians, mixture_cdf
 from zshard.io.atomic import write_json
 from zshard.pdf import levelmajor
-from zshard.pdf.distribution import cdf, density
-from zshard.pdf.levelmajor import BLOCK, blocks
+from zshard.pdf.levelmajor import blocks
 from zshard.pdf.levelmajor import knots as knots_level_major
+from zshard.pdf.population import OutlierShapes
 from zshard.pdf.representation import (
     DEFAULT_Z_MAX,
     DEFAULT_Z_MIN,
@@ -57,22 +30,15 @@ from zshard.pdf.representation import (
     float_dtype,
 )
 
-__all__ = [
-    "PitCalibration",
-    "fit_pit_calibration",
-    "fit_outlier_fraction",
-    "fit_calibration",
-    "mixture_cdf",
-    "mixture_ppf",
-    "apply_calibration",
-    "save_calibration",
-    "load_calibration",
-]
+__all__ = ["PitCalibration", "fit_pit_calibration", "fit_calibration", "apply_calibration", "save_calibration",
+           "load_calibration"]
 
 #: Minimum separation between consecutive PIT knots (keeps G strictly monotone).
 _KNOT_EPS: float = 1e-6
 _FORMAT = "zshard.pit_calibration"
-_VERSION = 2
+_VERSION = 3
+#: Validation objects per cell of the conditional maps at least (fewer cells where there are fewer).
+LOCAL_MIN_PER_CELL = 200
 
 
 def _validate_knots(pit_knots: np.ndarray, level_knots: np.ndarray) -> None:
@@ -107,6 +73,12 @@ class PitCalibration:
     output_levels : ndarray or None
         Probability levels at which the calibrated quantiles are stored (None: the
         input levels).
+    outlier_shape : OutlierShapes or None
+        The shape of the outlier component (None: uniform over [z_min, z_max]); the PIT
+        map then acts on PITs in ``t = U(z)`` (module docstring).
+    local_maps : LocalMaps or None
+        PIT maps per cell of the raw p(z) width (:mod:`zshard.calibration.local`), used
+        instead of ``pit_knots``/``level_knots`` (then the global map, kept for reference).
     """
 
     pit_knots: np.ndarray
@@ -114,6 +86,8 @@ class PitCalibration:
     n_fit: int
     outlier_fraction: float = 0.0
     output_levels: np.ndarray | None = None
+    outlier_shape: OutlierShapes | None = None
+    local_maps: LocalMaps | None = None
 
     def __post_init__(self) -> None:
         p = np.array(self.pit_knots, dtype=np.float64)
@@ -141,6 +115,8 @@ class PitCalibration:
             self.n_fit == other.n_fit
             and self.outlier_fraction == other.outlier_fraction
             and levels[0] == levels[1]
+            and self.outlier_shape == other.outlier_shape
+            and self.local_maps == other.local_maps
             and np.array_equal(self.pit_knots, other.pit_knots)
             and np.array_equal(self.level_knots, other.level_knots)
         )
@@ -173,6 +149,8 @@ class PitCalibration:
             "n_fit": int(self.n_fit),
             "outlier_fraction": float(self.outlier_fraction),
             "output_levels": None if self.output_levels is None else [float(x) for x in self.output_levels],
+            "outlier_shape": None if self.outlier_shape is None else self.outlier_shape.to_dict(),
+            "local_maps": None if self.local_maps is None else self.local_maps.to_dict(),
         }
 
     @classmethod
@@ -185,6 +163,8 @@ class PitCalibration:
                 int(d["n_fit"]),
                 float(d.get("outlier_fraction", 0.0)),
                 None if d.get("output_levels") is None else np.asarray(d["output_levels"], dtype=np.float64),
+                None if d.get("outlier_shape") is None else OutlierShapes.from_dict(d["outlier_shape"]),
+                None if d.get("local_maps") is None else LocalMaps.from_dict(d["local_maps"]),
             )
         except KeyError as exc:
             raise ValueError(f"calibration dict lacks key {exc}") from exc
@@ -283,156 +263,6 @@ def fit_pit_calibration(
     return PitCalibration(knots, levels, int(p.size))
 
 
-def mixture_cdf(
-    quantiles: ArrayLike,
-    levels: ArrayLike,
-    z: ArrayLike,
-    outlier_fraction: float,
-    z_min: float = DEFAULT_Z_MIN,
-    z_max: float = DEFAULT_Z_MAX,
-) -> np.ndarray:
-    """CDF at one redshift per object of ``(1 - eps) p(z) + eps U(z_min, z_max)``."""
-    eps = float(outlier_fraction)
-    z = np.asarray(z, dtype=np.float64)
-    base = cdf(quantiles, levels, z, z_min, z_max)
-    if eps == 0.0:
-        return base
-    return (1.0 - eps) * base + eps * np.clip((z - z_min) / (z_max - z_min), 0.0, 1.0)
-
-
-class _MixturePpf:
-    """The inversion of :func:`mixture_ppf` for one set of levels, applied block by block to
-    level-major knots (:func:`zshard.pdf.levelmajor.knots`)."""
-
-    def __init__(self, a_in: np.ndarray, a: np.ndarray, eps: float, z_min: float, z_max: float) -> None:
-        self.a, self.eps, self.z_min, self.z_max = a, eps, z_min, z_max
-        self.ck = np.concatenate(([0.0], a_in, [1.0]))
-        # the mixture's knots: z_min, the knots of p, z_max at levels (1 - eps) [0, ck, 1] + eps U(z)
-        self.ckx = (1.0 - eps) * np.concatenate(([0.0], self.ck, [1.0]))
-        nseg = self.ckx.size - 1
-        # knot m is below level a_l for every object when (1 - eps) ck_m + eps < a_l, above it for every
-        # object when (1 - eps) ck_m >= a_l (0 <= U <= 1): only the knots in between are compared per
-        # object. The knots below a level are a prefix (the mixture's CDF at the knots is non-decreasing),
-        # so the segment j_l = (number of knots below a_l) - 1, clipped to [0, nseg - 1], starts from
-        # the knots always below and moves to every candidate knot found below, in increasing order.
-        margin = 1e-9
-        always_below = (self.ckx[None, :] + eps < a[:, None] - margin).sum(axis=1)
-        self.start = np.clip(always_below - 1, 0, nseg - 1)
-        self.maybe = [np.flatnonzero((self.ckx + eps >= a_l - margin) & (self.ckx < a_l + margin)) for a_l in a]
-        self.nseg = nseg
-        self._buffers: tuple[np.ndarray, ...] | None = None
-
-    def __call__(self, zk: np.ndarray) -> np.ndarray:
-        """Quantiles (L, b) float64 of the objects of the (K + 2, b) knots ``zk`` (NaN columns: NaN)."""
-        a, eps = self.a, self.eps
-        b = zk.shape[1]
-        if eps == 0.0:
-            ck = self.ck
-            j = np.clip(np.searchsorted(ck, a, side="right") - 1, 0, ck.size - 2)
-            w = (a - ck[j]) / (ck[j + 1] - ck[j])
-            return zk[j] + (zk[j + 1] - zk[j]) * w[:, None]
-        # buffers reused from block to block: fresh MB-sized temporaries cost more (page faults) than the work
-        if self._buffers is None or self._buffers[0].shape[1] != b:
-            self._buffers = (np.empty((zk.shape[0] + 2, b)), np.empty((zk.shape[0] + 2, b)),
-                             *(np.empty(b) for _ in range(5)), np.empty(b, dtype=bool), np.empty(b, dtype=bool))
-        zm, cm, c0, c1, x0, x1, w, below, flat = self._buffers
-        zm[0], zm[1:-1], zm[-1] = self.z_min, zk, self.z_max
-        # cm = ckx + eps * (zm - z_min) / (z_max - z_min), in place (the same operations in the same order)
-        np.subtract(zm, self.z_min, out=cm)
-        np.multiply(eps, cm, out=cm)
-        np.divide(cm, self.z_max - self.z_min, out=cm)
-        np.add(self.ckx[:, None], cm, out=cm)
-        res = np.empty((a.size, b))
-        for i, a_i in enumerate(a):
-            j = self.start[i]
-            c0[...], c1[...], x0[...], x1[...] = cm[j], cm[j + 1], zm[j], zm[j + 1]
-            for m in self.maybe[i]:
-                j = min(m, self.nseg - 1)
-                np.less(cm[m], a_i, out=below)
-                np.copyto(c0, cm[j], where=below)
-                np.copyto(c1, cm[j + 1], where=below)
-                np.copyto(x0, zm[j], where=below)
-                np.copyto(x1, zm[j + 1], where=below)
-            # w = where(c1 > c0, (a - c0) / (c1 - c0), 0), clipped to [0, 1]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                np.subtract(a_i, c0, out=w)
-                np.subtract(c1, c0, out=c1)  # c1 - c0 (c1 is not needed any more)
-                np.divide(w, c1, out=w)
-            np.greater(c1, 0.0, out=flat)  # c1 > c0 <=> c1 - c0 > 0 (levels in [0, 1]: no overflow)
-            np.copyto(w, 0.0, where=~flat)
-            np.clip(w, 0.0, 1.0, out=w)
-            np.subtract(x1, x0, out=x1)
-            np.multiply(x1, w, out=x1)
-            np.add(x0, x1, out=res[i])
-        return res
-
-
-def mixture_ppf(
-    quantiles: ArrayLike,
-    levels: ArrayLike,
-    new_levels: ArrayLike,
-    outlier_fraction: float,
-    z_min: float = DEFAULT_Z_MIN,
-    z_max: float = DEFAULT_Z_MAX,
-    chunk_rows: int = 50_000,
-) -> np.ndarray:
-    """Exact quantiles of ``(1 - eps) p(z) + eps U(z_min, z_max)`` at ``new_levels``.
-
-    Both components have piecewise-linear CDFs, so the mixture's CDF is piecewise
-    linear on the knots of p plus ``z_min`` and ``z_max`` and is inverted exactly.
-    Returns float64, shape (n, len(new_levels)); NaN rows stay NaN.
-    """
-    eps = float(outlier_fraction)
-    q = check_quantiles(quantiles)
-    a_in = check_levels(levels, q.shape[1])
-    a = np.atleast_1d(np.asarray(new_levels, dtype=np.float64))
-    z_min, z_max = _check_range(z_min, z_max)
-    n = q.shape[0]
-    out = np.empty((n, a.size))
-    ppf = _MixturePpf(a_in, a, eps, z_min, z_max)
-    for block in blocks(n, max(1, min(chunk_rows, BLOCK))):
-        zk, _, bad = knots_level_major(q[block], a_in, z_min, z_max, KNOT_MIN_SPACING)
-        res = ppf(zk)
-        res[:, bad] = np.nan
-        out[block] = res.T
-    return out
-
-
-def fit_outlier_fraction(
-    quantiles: ArrayLike,
-    levels: ArrayLike,
-    z_true: ArrayLike,
-    z_min: float = DEFAULT_Z_MIN,
-    z_max: float = DEFAULT_Z_MAX,
-    weights: ArrayLike | None = None,
-    max_fraction: float = 0.5,
-) -> float:
-    """Maximum-likelihood weight of a uniform outlier component.
-
-    Maximises ``sum_i w_i log((1 - eps) p_i(z_true,i) + eps / (z_max - z_min))`` over
-    ``eps`` in ``[0, max_fraction]`` (concave in ``eps``).  Objects whose p(z) is 0 at
-    their true redshift make the optimum positive; well-described samples give ~0.
-    """
-    from scipy.optimize import minimize_scalar
-
-    p = density(quantiles, levels, z_true, z_min, z_max)
-    ok = np.isfinite(p)
-    w = np.ones_like(p) if weights is None else np.asarray(weights, dtype=np.float64)
-    ok &= np.isfinite(w) & (w > 0)
-    p, w = p[ok], w[ok]
-    if p.size == 0:
-        raise ValueError("no finite p(z_true) to fit the outlier fraction on")
-    u = 1.0 / (z_max - z_min)
-
-    def neg_loglike(eps: float) -> float:
-        return -float(np.sum(w * np.log((1.0 - eps) * p + eps * u + 1e-300)))
-
-    best = minimize_scalar(neg_loglike, bounds=(0.0, max_fraction), method="bounded",
-                           options={"xatol": 1e-6})
-    eps = float(best.x)
-    return 0.0 if neg_loglike(0.0) <= neg_loglike(eps) else eps
-
-
 def fit_calibration(
     quantiles: ArrayLike,
     levels: ArrayLike,
@@ -442,10 +272,13 @@ def fit_calibration(
     *,
     n_knots: int,
     outlier_floor: bool,
+    outlier_shape: dict[str, Any],
+    local: dict[str, Any],
     weights: ArrayLike | None = None,
     output_levels: ArrayLike | None = None,
 ) -> PitCalibration:
-    """Fit the outlier floor, then the PIT map of the floored PDFs (module docstring).
+    """Fit the outlier floor (its shape, then its weight), then the PIT map of the floored PDFs
+    (module docstring).
 
     Parameters
     ----------
@@ -461,6 +294,16 @@ def fit_calibration(
         Knots of the PIT map (:func:`fit_pit_calibration`).
     outlier_floor : bool
         Fit the outlier fraction ``eps`` (else 0).
+    outlier_shape : dict
+        ``{"kind": "uniform" | "nz", "bin_width": float, "cells": int}`` (``calibration.outlier_shape``
+        in the config): the outlier component uniform over [z_min, z_max], or shaped like the n(z) of
+        ``z_true`` (histogram bins of ``bin_width``) in each of ``cells`` equal-count cells of the raw
+        p(z) median (:func:`fit_outlier_shape`).
+    local : dict
+        ``{"cells": int, "n_knots": int}`` (``calibration.local`` in the config): with ``cells`` > 1,
+        one PIT map of ``n_knots`` knots per equal-count cell of the raw p(z) width
+        (:mod:`zshard.calibration.local`; 1: the global map only), with at least
+        :data:`LOCAL_MIN_PER_CELL` objects per cell (fewer cells otherwise).
     weights : array_like, shape (n,), optional
         Weights of the validation objects.
     output_levels : array_like, optional
@@ -471,10 +314,39 @@ def fit_calibration(
     PitCalibration
         The outlier fraction and the PIT map.
     """
-    eps = fit_outlier_fraction(quantiles, levels, z_true, z_min, z_max, weights) if outlier_floor else 0.0
+    widths = pdf_widths(check_quantiles(quantiles), check_levels(levels), z_min, z_max) \
+        if int(local["cells"]) > 1 else None  # of the raw p(z), before any change of variable
+    kind = outlier_shape["kind"]
+    if kind not in ("uniform", "nz"):
+        raise ValueError(f"outlier_shape kind must be 'uniform' or 'nz', got {kind!r}")
+    shape = None
+    if outlier_floor and kind == "nz":
+        shape = fit_outlier_shape(quantiles, levels, z_true, z_min, z_max, weights, outlier_shape["bin_width"],
+                                  outlier_shape["cells"])
+    if shape is not None:  # fitted in t = U(z), where the outlier component is uniform on [0, 1]
+        cells = shape.cells(medians(check_quantiles(quantiles), check_levels(levels), z_min, z_max))
+        t_q, t_z = shape.forward(quantiles, cells), shape.forward(z_true, cells)
+        eps = fit_outlier_fraction(t_q, levels, t_z, 0.0, 1.0, weights)
+        if eps > 0.0:
+            quantiles, z_true, z_min, z_max = t_q, t_z, 0.0, 1.0
+        else:  # no outliers: nothing to shape
+            shape = None
+    if shape is None:
+        eps = fit_outlier_fraction(quantiles, levels, z_true, z_min, z_max, weights) if outlier_floor else 0.0
     pit = mixture_cdf(quantiles, levels, z_true, eps, z_min, z_max)
     g = fit_pit_calibration(pit, n_knots=n_knots, weights=weights)
-    return PitCalibration(g.pit_knots, g.level_knots, g.n_fit, eps, output_levels)
+    local_maps = None
+    ok = np.isfinite(widths) if widths is not None else np.zeros(0, dtype=bool)
+    n_cells = min(int(local["cells"]), int(ok.sum()) // LOCAL_MIN_PER_CELL)
+    if n_cells > 1:
+        edges = np.quantile(widths[ok], np.linspace(0.0, 1.0, n_cells + 1)[1:-1])
+        cells = np.searchsorted(edges, widths, side="right")
+        maps = [fit_pit_calibration(pit[cells == c], n_knots=local["n_knots"],
+                                    weights=None if weights is None else np.asarray(weights)[cells == c])
+                for c in range(edges.size + 1)]
+        local_maps = LocalMaps(edges, tuple(m.pit_knots for m in maps), tuple(m.level_knots for m in maps),
+                               tuple(m.n_fit for m in maps))
+    return PitCalibration(g.pit_knots, g.level_knots, g.n_fit, eps, output_levels, shape, local_maps)
 
 
 def apply_calibration(
@@ -529,6 +401,10 @@ def apply_calibration(
     """
     q = check_quantiles(quantiles)
     a_in = check_levels(levels, q.shape[1])
+    if calibration.local_maps is not None:
+        return _apply_local(q, a_in, calibration, z_min, z_max, min_spacing, extrapolate_tails, tail_eps)
+    if calibration.outlier_shape is not None:
+        return _apply_shaped(q, a_in, calibration, z_min, z_max, min_spacing)
     a = calibration.levels_for(a_in)
     p = np.clip(calibration.inverse(a), 0.0, 1.0)
     eps = float(calibration.outlier_fraction)
@@ -566,6 +442,47 @@ def apply_calibration(
             for lev in range(j0 + 1, a.size):
                 np.add(res[j0], slope * da[lev - j0 - 1], out=res[lev])
         x = res.astype(dtype, copy=False)
+        levelmajor.repair(x, z_min, z_max, spacing)
+        out[block] = x.T
+    return out
+
+
+def _apply_local(q: np.ndarray, levels: np.ndarray, calibration: PitCalibration, z_min: float, z_max: float,
+                 min_spacing: float, extrapolate_tails: bool, tail_eps: float) -> np.ndarray:
+    """:func:`apply_calibration` with one PIT map per cell of the raw p(z) width: each cell's objects
+    with its map (the outlier component is the same for all)."""
+    local = calibration.local_maps
+    cells = local.cells(pdf_widths(q, levels, z_min, z_max))
+    out = np.empty((q.shape[0], calibration.levels_for(levels).size), dtype=float_dtype(q))
+    for c in range(len(local.n_fit)):
+        rows = cells == c
+        if rows.any():
+            cell = PitCalibration(local.pit_knots[c], local.level_knots[c], local.n_fit[c],
+                                  calibration.outlier_fraction, calibration.output_levels, calibration.outlier_shape)
+            out[rows] = apply_calibration(q[rows], levels, cell, z_min, z_max, min_spacing, extrapolate_tails,
+                                          tail_eps)
+    return out
+
+
+def _apply_shaped(q: np.ndarray, levels: np.ndarray, calibration: PitCalibration, z_min: float, z_max: float,
+                  min_spacing: float) -> np.ndarray:
+    """:func:`apply_calibration` with an n(z)-shaped outlier component: the same steps in ``t = U(z)``
+    (where the component is uniform on [0, 1]), the quantiles mapped back and repaired in z."""
+    shape = calibration.outlier_shape
+    z_min, z_max = _check_range(z_min, z_max)
+    if not (np.isclose(shape.z_min, z_min) and np.isclose(shape.z_max, z_max)):
+        raise ValueError(f"the calibration's outlier shape spans [{shape.z_min}, {shape.z_max}], "
+                         f"the p(z) [{z_min}, {z_max}]")
+    inner = PitCalibration(calibration.pit_knots, calibration.level_knots, calibration.n_fit,
+                           calibration.outlier_fraction, calibration.output_levels)
+    cells = shape.cells(medians(q, levels, z_min, z_max))
+    # in t the spacing only has to keep the knots ordered; it is enforced in z afterwards
+    t = apply_calibration(shape.forward(q, cells), levels, inner, 0.0, 1.0, min_spacing=_KNOT_EPS)
+    dtype = float_dtype(q)
+    spacing = np.full(t.shape[1] - 1, float(min_spacing))
+    out = np.empty(t.shape, dtype=dtype)
+    for block in blocks(t.shape[0]):
+        x = np.ascontiguousarray(shape.inverse(t[block], cells[block]).T, dtype=dtype)
         levelmajor.repair(x, z_min, z_max, spacing)
         out[block] = x.T
     return out
