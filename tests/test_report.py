@@ -325,3 +325,19 @@ def test_summary_says_which_stages_were_off_and_fills_every_table(tmp_path):
     assert [r["method"] for r in sections["Deep reference field: the error terms"].content] == ["deep reference"] * 2
     assert "Method 1: deep reference field" in sections and "Method 2: clustering redshifts (WZ)" in sections
     assert metrics["n(z) per bin"][0]["z_range"] == "0.20–0.50"
+
+
+def test_a_bin_where_the_methods_disagree_says_so_in_the_summary():
+    from zshard.report.summary import stage_notes, summary_metrics
+
+    disagree = {"difference": -0.05, "error": 0.0125, "n_sigma": -4.0, "tension": True}
+    table = {"tension_sigma": 3.0, "tension_bins": [0], "bins": [
+        {**DELTA_Z_TABLE["bins"][0], "consistency": disagree},
+        {**DELTA_Z_TABLE["bins"][1], "consistency": {**disagree, "n_sigma": float("nan"), "tension": None}}]}
+    p = _products(delta_z_table=table, delta_z=DEEP, clustering=CLUSTERING, truth={**TRUTH, "point": {}})
+    tension = [n for n in stage_notes(p) if "disagree" in n]
+    assert tension == ["Δz: the deep-field and clustering estimates disagree by more than 3σ in bin 1 (-4.0σ); "
+                       "the combined Δz there is their inverse-variance mean all the same."]
+    combined = {r["bin"]: r for r in summary_metrics(p, "mock")["delta_z"] if r["method"] == "combined"}
+    assert combined[0]["cosmos_vs_wz_sigma"] == -4.0 and combined[0]["tension"] is True
+    assert "disagree" in combined[0]["note"] and "tension" not in combined[1]

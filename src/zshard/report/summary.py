@@ -90,6 +90,12 @@ def stage_notes(p: Products) -> list[str]:
                      "or validation.clustering.enabled is false).")
     if p.truth is None:
         notes.append("Validation against true redshifts: switched off (no truth catalogue configured).")
+    table = p.delta_z_table or {}
+    if table.get("tension_bins"):
+        rows = {int(r["bin"]): r for r in table["bins"]}
+        where = ", ".join(f"bin {b + 1} ({rows[b]['consistency']['n_sigma']:+.1f}σ)" for b in table["tension_bins"])
+        notes.append(f"Δz: the deep-field and clustering estimates disagree by more than {table['tension_sigma']:g}σ "
+                     f"in {where}; the combined Δz there is their inverse-variance mean all the same.")
     if p.leaderboard is None:
         notes.append("Model zoo: switched off (zoo.enabled is false); the model is the configured xgboost.")
     if p.manifest["plan"]["oversized_shards"]:
@@ -198,8 +204,10 @@ def report_tables(p: Products, metrics: Mapping, notes: list[str]) -> dict[str, 
         [Section("Δz per bin and method", rows or "not computed: no method ran",
                  "σ total: for the deep reference field the quadrature sum of the terms below; for clustering "
                  "redshifts a jackknife over sky patches, Δz measured inside the WZ window; combined: their "
-                 "inverse-variance mean.",
-                 columns=("bin", "z_range", "method", "delta_z", "sigma", "truth", "pull", "n", "window")),
+                 "inverse-variance mean; cosmos_vs_wz_sigma: the two methods' difference in units of their joint "
+                 "σ (tension: beyond validation.tension_sigma).",
+                 columns=("bin", "z_range", "method", "delta_z", "sigma", "truth", "pull", "n", "window",
+                          "cosmos_vs_wz_sigma", "tension")),
          *([Section("Deep reference field: the error terms", deep_rows,
                     columns=("bin", "z_range", "delta_z", "sigma_bootstrap", "sigma_sample_variance",
                              "sigma_zero_point", "sigma"))] if deep_rows else []),
