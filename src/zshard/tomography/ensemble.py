@@ -71,7 +71,9 @@ def shift_nz(grid_edges: np.ndarray, nz: np.ndarray, delta_z: float) -> np.ndarr
     if total <= 0:
         return np.zeros_like(nz)
     cdf = np.concatenate([[0.0], np.cumsum(mass)]) / total
-    shifted = np.diff(np.interp(grid_edges - float(delta_z), grid_edges, cdf, left=0.0, right=1.0))
+    # clipped: rounding in the interpolation can leave -1e-17 where the distribution is flat
+    shifted = np.clip(np.diff(np.interp(grid_edges - float(delta_z), grid_edges, cdf, left=0.0, right=1.0)),
+                      0.0, None)
     kept = shifted.sum()
     if kept <= 0:
         raise ValueError(f"a shift of {delta_z} moves the whole n(z) off the grid "
@@ -82,20 +84,24 @@ def shift_nz(grid_edges: np.ndarray, nz: np.ndarray, delta_z: float) -> np.ndarr
 def set_mean_z(grid_edges: np.ndarray, nz: np.ndarray, target: float) -> tuple[np.ndarray, float]:
     """n(z) shifted (:func:`shift_nz`) so that its :func:`mean_z` equals ``target``.
 
-    The shift is ``target − mean`` corrected by fixed-point iteration for what the grid's ends cut
-    off. Returns the shifted n(z) and the total shift applied.
+    The shift starts at ``target − mean`` and is corrected by secant steps for what the grid's ends
+    cut off (the mean then moves less than the shift). Returns the shifted n(z) and the total shift.
     """
     grid_edges, nz = _check(grid_edges, nz)
     start = float(mean_z(grid_edges, nz))
     if not np.isfinite(start):
         raise ValueError("n(z) has no mass: its mean cannot be set")
-    shift, out = float(target) - start, nz
+    target = float(target)
+    previous = (0.0, start - target)
+    shift = target - start
     for _ in range(MAX_MEAN_ITERATIONS):
         out = shift_nz(grid_edges, nz, shift)
-        error = float(target) - float(mean_z(grid_edges, out))
+        error = float(mean_z(grid_edges, out)) - target
         if abs(error) < MEAN_TOLERANCE:
             break
-        shift += error
+        slope = (error - previous[1]) / (shift - previous[0]) if shift != previous[0] else 1.0
+        previous = (shift, error)
+        shift -= error / slope if slope > 1e-6 else error
     return out, shift
 
 
@@ -111,7 +117,8 @@ def nz_realisations(grid_edges: np.ndarray, shard_stacks: np.ndarray, centre: fl
         The bin's stacked p(z) mass per grid cell in each shard (``NzPartial.stacked[i]``).
     centre, sigma : float
         The mean z the realisations scatter around and their standard deviation (the calibrated
-        mean ``<z> + Δz`` and σ_Δz). ``sigma`` NaN or 0: every realisation has mean ``centre``.
+        mean ``<z> + Δz`` and σ_Δz). ``sigma`` 0: every realisation has mean ``centre``; NaN (no
+        Δz estimate): the bootstrap shapes keep their own means, the shards' scatter the only error.
     n_realisations : int
     rng : numpy.random.Generator
 
@@ -130,15 +137,17 @@ def nz_realisations(grid_edges: np.ndarray, shard_stacks: np.ndarray, centre: fl
     n = int(n_realisations)
     dz = np.diff(grid_edges)
     stacks = stacks[stacks.sum(axis=1) > 0]
-    if not stacks.shape[0] or not np.isfinite(centre):
+    if not stacks.shape[0] or (np.isfinite(sigma) and not np.isfinite(centre)):
         return {"nz": np.zeros((n, dz.size)), "mean_z": np.full(n, np.nan),
                 "sigma_mean_z_shards": float("nan"), "n_shards": int(stacks.shape[0])}
     counts = rng.multinomial(stacks.shape[0], np.full(stacks.shape[0], 1.0 / stacks.shape[0]), size=n)
     mass = counts.astype(np.float64) @ stacks
     shapes = mass / (mass.sum(axis=1, keepdims=True) * dz)
     shape_means = mean_z(grid_edges, shapes)
-    spread = float(sigma) if np.isfinite(sigma) else 0.0
-    targets = float(centre) + spread * rng.standard_normal(n)
+    if not np.isfinite(sigma):
+        return {"nz": shapes, "mean_z": shape_means, "n_shards": int(stacks.shape[0]),
+                "sigma_mean_z_shards": float(np.std(shape_means, ddof=1)) if n > 1 else float("nan")}
+    targets = float(centre) + float(sigma) * rng.standard_normal(n)
     out = np.empty_like(shapes)
     for r in range(n):
         out[r], _ = set_mean_z(grid_edges, shapes[r], targets[r])
