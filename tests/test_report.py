@@ -341,3 +341,19 @@ def test_a_bin_where_the_methods_disagree_says_so_in_the_summary():
     combined = {r["bin"]: r for r in summary_metrics(p, "mock")["delta_z"] if r["method"] == "combined"}
     assert combined[0]["cosmos_vs_wz_sigma"] == -4.0 and combined[0]["tension"] is True
     assert "disagree" in combined[0]["note"] and "tension" not in combined[1]
+
+
+def test_the_nz_products_show_in_the_summary(tmp_path):
+    from zshard.report.summary import NZ_PRODUCTS_KEY, report_tables, summary_metrics
+
+    row = {"bin": 0, "z_range": [0.2, 0.5], "mean_z": 0.35, "delta_z": 0.01, "delta_z_sigma": 0.012,
+           "mean_z_calibrated": 0.36, "realisations_mean_z_mean": 0.361, "realisations_mean_z_std": 0.0118,
+           "realisations_sigma_mean_z_shards": 0.001}
+    p = _products(nz_products={"n_realisations": 100, "cosmosis_section": "wl_photoz_errors", "bins": [row]})
+    metrics = summary_metrics(p, "mock")
+    assert metrics[NZ_PRODUCTS_KEY][0]["realisations: std of mean_z"] == 0.0118
+    assert metrics[NZ_PRODUCTS_KEY][0]["z_range"] == "0.20–0.50"
+    intro, sections = report_tables(p, metrics, [])["nz_bins"]
+    page = Path(tables.write_html_tables(tmp_path / "nz_bins.html", "nz", sections, intro)).read_text()
+    assert "nz_products.sacc.fits" in page and "0.0118" in page
+    assert NZ_PRODUCTS_KEY not in summary_metrics(_products(), "mock")
