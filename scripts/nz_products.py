@@ -4,6 +4,8 @@ import sys
 
 sys.stderr = sys.stdout = open(snakemake.log[0], "w")
 
+from pathlib import Path
+
 import numpy as np
 
 from zshard.io.atomic import read_json, write_json
@@ -46,7 +48,8 @@ rows = [{"bin": i, "z_range": [float(result.edges[i]), float(result.edges[i + 1]
          "realisations_mean_z_std": float(np.std(e["mean_z"], ddof=1)),
          "realisations_sigma_mean_z_shards": e["sigma_mean_z_shards"], "realisations_n_shards": e["n_shards"]}
         for i, e in enumerate(ensembles)]
-write_json(out.summary, {"files": {k: v for k, v in out.items()}, "seed": seed,
+write_json(out.summary, {"files": {k: [Path(p).name for p in v] if isinstance(v, list) else Path(v).name
+                                   for k, v in out.items()}, "seed": seed,
                          "n_realisations": cfg["n_realisations"], "shifted_nz": cfg["shifted_nz"],
                          "cosmosis_section": cfg["cosmosis_section"], "bins": rows})
 for r in rows:
