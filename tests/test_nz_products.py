@@ -162,3 +162,22 @@ def test_shifted_nz_has_the_calibrated_mean():
     assert shifted.mean_z[:2] == pytest.approx(result.mean_z[:2] + np.array([0.002, -0.01]), abs=1e-9)
     np.testing.assert_array_equal(shifted.nz[2], result.nz[2])
     np.testing.assert_allclose((shifted.nz[:2] * 0.01).sum(axis=1), 1.0)
+
+
+def test_shifted_nz_files_load_as_cosmosis_loads_them(tmp_path):
+    from astropy.io import fits
+
+    from zshard.tomography.writers import write_nz_fits, write_nz_text
+
+    result, priors, _ = build_nz_products(_partials(), TABLE, 2, seed=0)
+    shifted = shifted_result(result, priors)
+    write_nz_fits(tmp_path / "nz_shifted.fits", shifted)
+    write_nz_text(tmp_path / "nz_shifted.txt", shifted)
+    with fits.open(tmp_path / "nz_shifted.fits") as hdul:  # CosmoSIS load_nz_fits: Z_MID, BIN1..NBIN
+        table, header = hdul["NZ_SOURCE"].data, hdul["NZ_SOURCE"].header
+        for i in range(2):
+            nz = table[f"BIN{i + 1}"]
+            assert (nz * table["Z_MID"]).sum() / nz.sum() == pytest.approx(result.mean_z[i] + priors[i]["delta_z"])
+            assert header[f"MEAN_Z_{i + 1}"] == pytest.approx(shifted.mean_z[i])
+    text = np.loadtxt(tmp_path / "nz_shifted.txt")  # CosmoSIS load_nz: z first, one column per bin
+    np.testing.assert_allclose(text[:, 1:].T, shifted.nz, rtol=1e-7, atol=1e-12)
