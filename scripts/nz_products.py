@@ -46,7 +46,8 @@ rows = [{"bin": i, "z_range": [float(result.edges[i]), float(result.edges[i + 1]
          **priors[i], "mean_z_calibrated": result.mean_z[i] + priors[i]["delta_z"],
          "realisations_mean_z_mean": float(np.mean(e["mean_z"])),
          "realisations_mean_z_std": float(np.std(e["mean_z"], ddof=1)),
-         "realisations_sigma_mean_z_shards": e["sigma_mean_z_shards"], "realisations_n_shards": e["n_shards"]}
+         "realisations_sigma_mean_z_shards": e["sigma_mean_z_shards"], "realisations_n_shards": e["n_shards"],
+         "realisations_n_redrawn": e["n_redrawn"]}
         for i, e in enumerate(ensembles)]
 write_json(out.summary, {"files": {k: [Path(p).name for p in v] if isinstance(v, list) else Path(v).name
                                    for k, v in out.items()}, "seed": seed,

@@ -71,6 +71,8 @@ def test_shift_moves_the_mean_and_keeps_the_mass():
     assert shift < -0.55  # more than the naive 0.05 − 0.6: the cut tail is made up for
     with pytest.raises(ValueError, match="off the grid"):
         shift_nz(GRID, nz, -5.0)
+    with pytest.raises(ValueError, match="no shift on the grid"):
+        set_mean_z(GRID, nz, 0.001)  # below the first cell's centre: no shift reaches it
 
 
 def test_realisations_spread_in_mean_z_is_the_prior_sigma():
@@ -92,6 +94,11 @@ def test_realisations_spread_in_mean_z_is_the_prior_sigma():
     np.testing.assert_array_equal(again["nz"], ens["nz"])
     free = nz_realisations(GRID, stacks, np.nan, np.nan, 50, np.random.default_rng(2))
     assert np.std(free["mean_z"], ddof=1) == pytest.approx(free["sigma_mean_z_shards"])
+    assert ens["n_redrawn"] == 0
+    # a prior reaching below z = 0 is truncated there: those means are drawn again, and counted
+    low = nz_realisations(GRID, stacks, 0.05, 0.05, 200, np.random.default_rng(3))
+    assert low["n_redrawn"] > 20 and (low["mean_z"] > 0.005).all()
+    np.testing.assert_allclose((low["nz"] * 0.01).sum(axis=1), 1.0)
     empty = nz_realisations(GRID, np.zeros((3, GRID.size - 1)), 0.5, 0.01, 5, np.random.default_rng(0))
     assert np.isnan(empty["mean_z"]).all() and not empty["nz"].any() and empty["n_shards"] == 0
 

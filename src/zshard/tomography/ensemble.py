@@ -34,6 +34,10 @@ __all__ = [
 MAX_MEAN_ITERATIONS = 50
 #: |mean − target| at which :func:`set_mean_z` stops.
 MEAN_TOLERANCE = 1e-10
+#: Draws of a realisation's mean at most, where the grid cannot hold the earlier ones.
+MAX_REDRAWS = 100
+#: |mean − target| past which :func:`set_mean_z` fails (the target lies beyond what the grid allows).
+UNREACHED_TOLERANCE = 1e-6
 
 
 def _check(grid_edges: np.ndarray, nz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,14 +98,21 @@ def set_mean_z(grid_edges: np.ndarray, nz: np.ndarray, target: float) -> tuple[n
     target = float(target)
     previous = (0.0, start - target)
     shift = target - start
+    unreached = (f"no shift on the grid [{grid_edges[0]}, {grid_edges[-1]}] gives the n(z) mean {target:.6g} "
+                 f"(starting from {start:.6g})")
     for _ in range(MAX_MEAN_ITERATIONS):
-        out = shift_nz(grid_edges, nz, shift)
+        try:
+            out = shift_nz(grid_edges, nz, shift)
+        except ValueError as err:  # the step left the grid: the target lies beyond it
+            raise ValueError(unreached) from err
         error = float(mean_z(grid_edges, out)) - target
         if abs(error) < MEAN_TOLERANCE:
             break
         slope = (error - previous[1]) / (shift - previous[0]) if shift != previous[0] else 1.0
         previous = (shift, error)
         shift -= error / slope if slope > 1e-6 else error
+    if abs(error) > UNREACHED_TOLERANCE:
+        raise ValueError(f"{unreached}: got {target + error:.6g}")
     return out, shift
 
 
@@ -128,7 +139,9 @@ def nz_realisations(grid_edges: np.ndarray, shard_stacks: np.ndarray, centre: fl
         ``nz`` (n_realisations, m - 1) unit-area densities; ``mean_z`` (n_realisations,) their
         means (``centre + sigma * g``, g ~ N(0, 1)); ``sigma_mean_z_shards``: the spread of the
         bootstrap shapes' own means before they were re-centred (the shard-to-shard part of the
-        error); ``n_shards``: shards holding any of the bin's mass. All NaN / zeros for an empty bin.
+        error); ``n_shards``: shards holding any of the bin's mass; ``n_redrawn``: means drawn
+        again because the grid cannot hold them (a prior reaching below z = 0 is truncated there;
+        then the spread is below σ). All NaN / zeros for an empty bin.
     """
     stacks = np.asarray(shard_stacks, dtype=np.float64)
     if stacks.ndim != 2:
@@ -139,18 +152,28 @@ def nz_realisations(grid_edges: np.ndarray, shard_stacks: np.ndarray, centre: fl
     stacks = stacks[stacks.sum(axis=1) > 0]
     if not stacks.shape[0] or (np.isfinite(sigma) and not np.isfinite(centre)):
         return {"nz": np.zeros((n, dz.size)), "mean_z": np.full(n, np.nan),
-                "sigma_mean_z_shards": float("nan"), "n_shards": int(stacks.shape[0])}
+                "sigma_mean_z_shards": float("nan"), "n_shards": int(stacks.shape[0]), "n_redrawn": 0}
     counts = rng.multinomial(stacks.shape[0], np.full(stacks.shape[0], 1.0 / stacks.shape[0]), size=n)
     mass = counts.astype(np.float64) @ stacks
     shapes = mass / (mass.sum(axis=1, keepdims=True) * dz)
     shape_means = mean_z(grid_edges, shapes)
     if not np.isfinite(sigma):
-        return {"nz": shapes, "mean_z": shape_means, "n_shards": int(stacks.shape[0]),
+        return {"nz": shapes, "mean_z": shape_means, "n_shards": int(stacks.shape[0]), "n_redrawn": 0,
                 "sigma_mean_z_shards": float(np.std(shape_means, ddof=1)) if n > 1 else float("nan")}
     targets = float(centre) + float(sigma) * rng.standard_normal(n)
     out = np.empty_like(shapes)
+    redrawn = 0
     for r in range(n):
-        out[r], _ = set_mean_z(grid_edges, shapes[r], targets[r])
+        for _ in range(MAX_REDRAWS):
+            try:
+                out[r], _ = set_mean_z(grid_edges, shapes[r], targets[r])
+                break
+            except ValueError:  # a mean the grid cannot hold (e.g. below z = 0): the prior truncated there
+                redrawn += 1
+                targets[r] = float(centre) + float(sigma) * rng.standard_normal()
+        else:
+            raise ValueError(f"{MAX_REDRAWS} draws from N({centre:.4g}, {sigma:.4g}²) in a row gave a mean "
+                             f"the grid [{grid_edges[0]}, {grid_edges[-1]}] cannot hold")
     return {"nz": out, "mean_z": mean_z(grid_edges, out),
             "sigma_mean_z_shards": float(np.std(shape_means, ddof=1)) if n > 1 else float("nan"),
-            "n_shards": int(stacks.shape[0])}
+            "n_shards": int(stacks.shape[0]), "n_redrawn": redrawn}

@@ -149,7 +149,8 @@ def write_nz_products_sacc(path: str | os.PathLike, result: NzResult, priors: Se
     ``nz``), the prior (:func:`bin_priors`: ``delta_z_prior`` = ``gaussian`` with ``delta_z``,
     ``delta_z_sigma``, and each method's terms), ``mean_z_calibrated`` = mean_z + Δz, and of the
     realisations ``n_realisations``, ``realisations_mean_z_mean`` / ``_std`` (measured over the
-    ensemble), ``realisations_sigma_mean_z_shards`` and ``realisations_n_shards``. NaN values
+    ensemble), ``realisations_sigma_mean_z_shards``, ``realisations_n_shards`` and
+    ``realisations_n_redrawn`` (means drawn again below z = 0: the prior truncated). NaN values
     are left out (FITS headers cannot hold them). ``metadata`` goes to the file's own metadata.
 
     Returns the path written.
@@ -169,7 +170,7 @@ def write_nz_products_sacc(path: str | os.PathLike, result: NzResult, priors: Se
                 "z_high": float(result.edges[i + 1]), "mean_z": result.mean_z[i], **prior,
                 "n_realisations": int(ens["nz"].shape[0]),
                 "realisations_sigma_mean_z_shards": ens["sigma_mean_z_shards"],
-                "realisations_n_shards": ens["n_shards"]}
+                "realisations_n_shards": ens["n_shards"], "realisations_n_redrawn": ens["n_redrawn"]}
         if _finite(prior["delta_z"]) and _finite(prior["delta_z_sigma"]):
             meta.update(delta_z_prior="gaussian", mean_z_calibrated=result.mean_z[i] + prior["delta_z"])
         if np.isfinite(ens["mean_z"]).all():
