@@ -31,7 +31,7 @@ from zshard.clustering import ClusteringConfig, clustering_delta_z, clustering_n
 from zshard.io.atomic import write_json
 from zshard.mock.config import MockConfig
 from zshard.mock.correlation import angular_correlation
-from zshard.mock.fields import SkyModel, angular_diameter_distance_mpc, one_halo_wtheta_binned
+from zshard.mock.fields import SkyModel, angular_diameter_distance_mpc, lognormal_wtheta_binned, one_halo_wtheta_binned
 
 ROOT = Path(__file__).resolve().parents[1]
 EDGES = np.array([0.2, 0.43, 0.63, 0.9, 1.3])
@@ -61,9 +61,11 @@ def wtheta_table(plain: SkyModel, clumped: SkyModel, cfg: MockConfig, z_slice: t
     w1 = angular_correlation(ra1, dec1, rra, rdec, edges)
     model = one_halo_wtheta_binned(edges, cfg.satellite_fraction, cfg.satellite_halos_per_deg2,
                                    float(np.degrees(cfg.satellite_radius_mpc / d_a)))
+    shell = int(np.searchsorted(plain.shell_edges, np.mean(z_slice), side="right") - 1)
+    field = lognormal_wtheta_binned(edges, float(plain.shell_sigma_g2[shell]), cfg.nside, cfg.cl_slope)
     return [{"r_mpc": f"{mpc[i]:.2f}–{mpc[i + 1]:.2f}", "theta_deg": f"{edges[i]:.3f}–{edges[i + 1]:.3f}",
-             "w_field": float(w0[i]), "w_with_satellites": float(w1[i]), "excess": float(w1[i] - w0[i]),
-             "one_halo_model": float(model[i])} for i in range(len(mpc) - 1)]
+             "w_field": float(w0[i]), "field_model": float(field[i]), "w_with_satellites": float(w1[i]),
+             "excess": float(w1[i] - w0[i]), "one_halo_model": float(model[i])} for i in range(len(mpc) - 1)]
 
 
 def wz_rows(sky: SkyModel, z: np.ndarray, zp: np.ndarray, ref_index: np.ndarray, settings: dict,
@@ -122,10 +124,11 @@ def main() -> None:
         plain, clumped = SkyModel(MockConfig(**base)), SkyModel(cfg)
         table = wtheta_table(plain, clumped, cfg, (0.50, 0.51), 40_000, seed)
         print(f"\nseed {seed}: w(θ) of 40k objects at 0.50 < z < 0.51 ({time.perf_counter() - start:.0f} s)")
-        print(f"{'r (Mpc)':>11} {'θ (deg)':>12} {'w field':>9} {'w + sat':>9} {'excess':>9} {'1-halo':>9}")
+        print(f"{'r (Mpc)':>11} {'θ (deg)':>12} {'w field':>9} {'model':>9} {'w + sat':>9} {'excess':>9} "
+              f"{'1-halo':>9}")
         for r in table:
-            print(f"{r['r_mpc']:>11} {r['theta_deg']:>12} {r['w_field']:9.4f} {r['w_with_satellites']:9.4f} "
-                  f"{r['excess']:9.4f} {r['one_halo_model']:9.4f}")
+            print(f"{r['r_mpc']:>11} {r['theta_deg']:>12} {r['w_field']:9.4f} {r['field_model']:9.4f} "
+                  f"{r['w_with_satellites']:9.4f} {r['excess']:9.4f} {r['one_halo_model']:9.4f}")
         out["seeds"][seed] = {"wtheta": table}
         if args.skip_wz:
             continue
@@ -144,6 +147,16 @@ def main() -> None:
                       f"± {err if err is not None else float('nan'):.4f} (truth 0, pull {pull:+.2f}) {r['note']}")
             out["seeds"][seed][name] = [{k: r[k] for k in ("bin", "delta_z", "error", "z_range", "note")}
                                         for r in rows]
+    if len(args.seeds) > 1:
+        columns = ("w_field", "field_model", "excess", "one_halo_model")
+        mean = {c: np.mean([[r[c] for r in out["seeds"][s]["wtheta"]] for s in args.seeds], axis=0) for c in columns}
+        spread = {c: np.std([[r[c] for r in out["seeds"][s]["wtheta"]] for s in args.seeds], axis=0, ddof=1)
+                  for c in ("w_field", "excess")}
+        print(f"\nw(θ) over seeds {args.seeds}: mean (standard deviation over seeds)")
+        for i, r in enumerate(out["seeds"][args.seeds[0]]["wtheta"]):
+            print(f"{r['r_mpc']:>11}  field {mean['w_field'][i]:.4f} ({spread['w_field'][i]:.4f}) model "
+                  f"{mean['field_model'][i]:.4f}   excess {mean['excess'][i]:.4f} ({spread['excess'][i]:.4f}) "
+                  f"model {mean['one_halo_model'][i]:.4f}")
     if not args.skip_wz:
         out["summary"] = wz_summary(out["seeds"])
         print(f"\nWZ over seeds {args.seeds} (truth 0; goals: σ ≤ 0.03, ≥ 90% within 2σ, every bin, "

@@ -52,3 +52,20 @@ def test_angular_correlation_of_randoms_is_zero_and_bad_edges_fail():
         angular_correlation(ra, dec, rra, rdec, [1.0, 0.5])
     with pytest.raises(ValueError, match="satellite_fraction"):
         MockConfig(**BASE, satellite_fraction=1.5)
+
+
+def test_lognormal_wtheta_model_limits():
+    from scipy.special import j1
+
+    from zshard.mock.fields import lognormal_wtheta_binned
+
+    nside, sigma_g2 = 64, 0.2
+    w = lognormal_wtheta_binned([1e-4, 2e-4, 0.5, 1.0, 5.0, 10.0], sigma_g2, nside)
+    assert np.all(np.diff(w[[0, 2, 4]]) < 0) and w[0] < np.expm1(sigma_g2)  # the window smooths the peak
+    # at zero separation, exp(Σ (2l+1)/4π C_l W_l²) − 1 with the field's normalisation (variance sigma_g2)
+    ell = np.arange(3 * nside, dtype=float)
+    cl = np.where(ell > 0, (ell + 1) ** -1.2, 0.0)
+    cl *= sigma_g2 / np.sum((2 * ell + 1) * cl / (4 * np.pi))
+    x = np.maximum(ell * np.sqrt(4 * np.pi / (12 * nside ** 2) / np.pi), 1e-12)
+    window = np.where(ell > 0, 2 * j1(x) / x, 1.0)
+    assert w[0] == pytest.approx(np.expm1(np.sum((2 * ell + 1) / (4 * np.pi) * cl * window ** 2)), rel=1e-4)
