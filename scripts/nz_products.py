@@ -31,7 +31,8 @@ if not np.allclose(result.mean_z, delivered, rtol=0, atol=1e-9, equal_nan=True):
     raise RuntimeError(f"the partials reduce to mean z {result.mean_z}, but {inp.nz} has {delivered}: "
                        "rerun reduce_nz")
 meta = {"delta_z": "<z_true> - <z_phot>; n(z) -> n(z - delta_z)",
-        "realisations": "shapes: bootstrap of shards; means: N(mean_z + delta_z, delta_z_sigma)",
+        "realisations": "shapes: shard bootstrap; means: N(mean_z + delta_z, delta_z_sigma) where a bin "
+                        "has a prior, else the bootstrap's own",
         "n_realisations": cfg["n_realisations"], "seed": seed,
         "delta_z_methods": ",".join(k for k, v in (table or {}).get("methods", {}).items() if v and k != "truth")
         or "none"}
