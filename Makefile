@@ -8,7 +8,7 @@ SNAKEMAKE := $(BIN)/snakemake
 # profiles/local or profiles/slurm (README, "Run on a cluster")
 PROFILE ?= local
 
-.PHONY: install demo plan test test-fast test-slurm lint dry-run report verify clean bench-partition bench-dag bench-photoz bench-deltaz bench-scale
+.PHONY: install demo plan test test-fast test-slurm lint dry-run report verify clean bench-partition bench-dag bench-photoz bench-deltaz bench-scale bench-mock-wz
 
 # A stamp file: reinstall when the dependency pins change.
 $(VENV)/.installed: pyproject.toml
@@ -91,6 +91,10 @@ bench-photoz: install bench/out/rail-venv/.installed
 SEEDS ?= 42 43 44
 bench-deltaz: install
 	$(BIN)/python bench/delta_z.py --seeds $(SEEDS) --cores $(CORES)
+
+# The mock's w(θ) with and without satellites against the one-halo model, and WZ on both skies.
+bench-mock-wz: install
+	$(BIN)/python bench/mock_wz.py --seeds $(or $(MOCK_WZ_SEEDS),7 8)
 
 # The whole workflow on a mock of N objects (files of 2.5M rows, 1M-row shards): cost per rule, per object
 # and per byte, end-to-end time (goal: 1e8 in ≤ 30 min on 2 cores). SCALE_ARGS: more options of bench/scale.py.

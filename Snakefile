@@ -19,6 +19,7 @@ include: "workflow/rules/calibrate.smk"
 include: "workflow/rules/tomography.smk"
 include: "workflow/rules/fanout.smk"
 include: "workflow/rules/validate.smk"
+include: "workflow/rules/products.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/verify.smk"
 

@@ -21,6 +21,7 @@ write_summary(
                   representativeness=inp.representativeness, anomalies=inp.anomalies, selection=inp.selection,
                   delta_z=optional("delta_z"), delta_z_table=optional("delta_z_table"),
                   clustering=optional("clustering"), truth=optional("truth"), leaderboard=optional("leaderboard"),
+                  nz_products=inp.nz_products,
                   training_figures={Path(p).stem: p for p in inp.training_figures}),
     source=snakemake.params.source, metrics_path=out.metrics, markdown_path=out.markdown,
     figures={Path(p).stem: p for p in out.figures}, tables={Path(p).stem: p for p in out.tables})

@@ -29,7 +29,7 @@ else:
     model = PhotozModel.load(snakemake.input.model, threads=snakemake.threads)
     sample = pd.read_parquet(snakemake.input.science)
     quantiles, z_phot = model.predict(sample)
-    # as rule calibrate_shard does, and float32 like the per-shard PDF tables, so that the sample's
+    # as rule fanout_shard does, and float32 like the per-shard PDF tables, so that the sample's
     # point estimates are those its objects get in the shards
     calibration = load_calibration(snakemake.input.calibration)
     quantiles = np.asarray(apply_calibration(quantiles, model.levels, calibration, model.z_min, model.z_max),

@@ -71,7 +71,8 @@ def product_digests(results: Path) -> dict[str, str]:
     """SHA-256 of the content of a run's products, to compare two runs of one config.
 
     Shards and p(z) tables: their rows sorted by id, without the file's metadata (which names the
-    model version); n(z): the text table and the summary; Δz: the combined table, as JSON.
+    model version); n(z): the text table and the summary; Δz: the combined table, as JSON; the n(z)
+    products' summary (priors and the realisations' spread), as JSON.
     """
     import hashlib
     import json
@@ -91,7 +92,7 @@ def product_digests(results: Path) -> dict[str, str]:
                     "pdf/calibrated/*.parquet", "tomography/bins/*.parquet"):
         for path in sorted(results.glob(pattern)):
             digests[str(path.relative_to(results))] = table_digest(path)
-    for name in ("nz/nz.txt", "nz/nz.json", "validation/delta_z_table.json"):
+    for name in ("nz/nz.txt", "nz/nz.json", "validation/delta_z_table.json", "nz/nz_products.json"):
         path = results / name
         if name.endswith(".json"):
             canonical = json.dumps(json.loads(path.read_text()), sort_keys=True)

@@ -325,3 +325,35 @@ def test_summary_says_which_stages_were_off_and_fills_every_table(tmp_path):
     assert [r["method"] for r in sections["Deep reference field: the error terms"].content] == ["deep reference"] * 2
     assert "Method 1: deep reference field" in sections and "Method 2: clustering redshifts (WZ)" in sections
     assert metrics["n(z) per bin"][0]["z_range"] == "0.20–0.50"
+
+
+def test_a_bin_where_the_methods_disagree_says_so_in_the_summary():
+    from zshard.report.summary import stage_notes, summary_metrics
+
+    disagree = {"difference": -0.05, "error": 0.0125, "n_sigma": -4.0, "tension": True}
+    table = {"tension_sigma": 3.0, "tension_bins": [0], "bins": [
+        {**DELTA_Z_TABLE["bins"][0], "consistency": disagree},
+        {**DELTA_Z_TABLE["bins"][1], "consistency": {**disagree, "n_sigma": float("nan"), "tension": None}}]}
+    p = _products(delta_z_table=table, delta_z=DEEP, clustering=CLUSTERING, truth={**TRUTH, "point": {}})
+    tension = [n for n in stage_notes(p) if "disagree" in n]
+    assert tension == ["Δz: the deep-field and clustering estimates disagree by more than 3σ in bin 1 (-4.0σ); "
+                       "the combined Δz there is their inverse-variance mean all the same."]
+    combined = {r["bin"]: r for r in summary_metrics(p, "mock")["delta_z"] if r["method"] == "combined"}
+    assert combined[0]["cosmos_vs_wz_sigma"] == -4.0 and combined[0]["tension"] is True
+    assert "disagree" in combined[0]["note"] and "tension" not in combined[1]
+
+
+def test_the_nz_products_show_in_the_summary(tmp_path):
+    from zshard.report.summary import NZ_PRODUCTS_KEY, report_tables, summary_metrics
+
+    row = {"bin": 0, "z_range": [0.2, 0.5], "mean_z": 0.35, "delta_z": 0.01, "delta_z_sigma": 0.012,
+           "mean_z_calibrated": 0.36, "realisations_mean_z_mean": 0.361, "realisations_mean_z_std": 0.0118,
+           "realisations_sigma_mean_z_shards": 0.001}
+    p = _products(nz_products={"n_realisations": 100, "cosmosis_section": "wl_photoz_errors", "bins": [row]})
+    metrics = summary_metrics(p, "mock")
+    assert metrics[NZ_PRODUCTS_KEY][0]["realisations: std of mean_z"] == 0.0118
+    assert metrics[NZ_PRODUCTS_KEY][0]["z_range"] == "0.20–0.50"
+    intro, sections = report_tables(p, metrics, [])["nz_bins"]
+    page = Path(tables.write_html_tables(tmp_path / "nz_bins.html", "nz", sections, intro)).read_text()
+    assert "nz_products.sacc.fits" in page and "0.0118" in page
+    assert NZ_PRODUCTS_KEY not in summary_metrics(_products(), "mock")

@@ -245,6 +245,7 @@ def final_products():
         products.append(f"{R}/validation/clustering_delta_z.json")
     if DEEP_REFERENCE or CLUSTERING:
         products.append(f"{R}/validation/delta_z_table.json")
+    products.append(f"{R}/nz/nz_products.sacc.fits")  # rule nz_products (products.smk)
     if TRUTH:
         products.append(f"{R}/validation/truth.json")
     return products
@@ -258,4 +259,5 @@ localrules:
     tomography_edges,
     reduce_nz,
     combine_delta_z,
+    nz_products,
     summary,

@@ -15,6 +15,7 @@ rule summary:
         photoz=f"{R}/validation/photoz_metrics.json",
         predictions=f"{R}/validation/test_predictions.parquet",
         nz=f"{R}/nz/nz.json",
+        nz_products=f"{R}/nz/nz_products.json",
         delta_z=[f"{R}/validation/delta_z.json"] if DEEP_REFERENCE else [],
         clustering=[f"{R}/validation/clustering_delta_z.json"] if CLUSTERING else [],
         delta_z_table=[f"{R}/validation/delta_z_table.json"] if DEEP_REFERENCE or CLUSTERING else [],

@@ -117,6 +117,8 @@ rule combine_delta_z:
         edges=f"{R}/tomography/edges.json",
     output:
         table=f"{R}/validation/delta_z_table.json",
+    params:
+        tension_sigma=config["validation"]["tension_sigma"],
     log:
         log_of("combine_delta_z"),
     benchmark:

@@ -89,6 +89,11 @@ class MockConfig:
         Gaussian-field variance at z=0; shell variance is ``field_variance/(1+z)**2``.
     cl_slope : float
         Slope of the angular power spectrum ``C_l ∝ (l+1)**cl_slope``.
+    satellite_fraction, satellite_radius_mpc, satellite_halos_per_deg2 : float
+        Halo-style clumping below the field's pixels (:class:`zshard.mock.fields.SkyModel`): this
+        fraction of the objects are satellites, each placed at a 2-D Gaussian offset of
+        ``satellite_radius_mpc`` (physical, per axis) from one of ``satellite_halos_per_deg2`` halo
+        centres per shell and square degree, the centres tracing the shell's field. 0: no satellites.
     z_min, z_max : float
         Redshift range of the prior (truncation).  ``z_max <= 3``.
     m_bright, m_faint, count_slope : float
@@ -149,6 +154,9 @@ class MockConfig:
     shell_width: float = 0.1
     field_variance: float = 0.4
     cl_slope: float = -1.2
+    satellite_fraction: float = 0.0
+    satellite_radius_mpc: float = 0.5
+    satellite_halos_per_deg2: float = 5.0
     z_min: float = 0.01
     z_max: float = 2.0
     m_bright: float = 17.0
@@ -246,6 +254,10 @@ class MockConfig:
                      "clustering_ref_fraction", "specz_red_penalty"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
+        if not 0.0 <= self.satellite_fraction <= 1.0:
+            raise ValueError("satellite_fraction must be in [0, 1]")
+        if self.satellite_radius_mpc <= 0 or self.satellite_halos_per_deg2 <= 0:
+            raise ValueError("satellite_radius_mpc and satellite_halos_per_deg2 must be > 0")
         if self.specz_success_width <= 0:
             raise ValueError("specz_success_width must be > 0")
 

@@ -3,10 +3,17 @@
 The footprint is a spherical cap pixelised on HEALPix (Górski et al. 2005, ApJ 622, 759); in
 each redshift shell objects trace a lognormal density field (Coles & Jones 1991, MNRAS 248, 1)
 with a power-law angular spectrum (:func:`lognormal_delta_map`).
+
+Below the field's pixels (≈0.23° at nside 256) the field has no structure, while clustering
+redshifts measure pairs at 0.3–3 Mpc (0.05–0.5° at z ≈ 0.5). Optionally a fraction of the objects
+are *satellites* clumped around halo centres that trace the field, a Neyman & Scott (1952, ApJ
+116, 144) cluster process — the one-halo term of the halo model (Cooray & Sheth 2002, Phys. Rep.
+372, 1) with a Gaussian profile — whose angular correlation :func:`one_halo_wtheta` gives.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import healpy as hp
@@ -34,6 +41,90 @@ def angular_separation_deg(
     ra0, dec0 = math.radians(ra0), math.radians(dec0)
     h = np.sin((dec - dec0) / 2) ** 2 + np.cos(dec) * math.cos(dec0) * np.sin((ra - ra0) / 2) ** 2
     return np.degrees(2.0 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
+
+
+@functools.lru_cache(maxsize=1)
+def _angular_diameter_table() -> tuple[np.ndarray, np.ndarray]:
+    from astropy.cosmology import Planck15
+
+    z = np.linspace(0.0, 5.0, 2001)
+    return z, Planck15.angular_diameter_distance(z).value
+
+
+def angular_diameter_distance_mpc(z: np.ndarray) -> np.ndarray:
+    """Planck 2015 angular-diameter distance [Mpc], interpolated in a table of 2001 redshifts up to 5."""
+    grid, table = _angular_diameter_table()
+    return np.interp(np.asarray(z, dtype=np.float64), grid, table)
+
+
+def one_halo_wtheta(theta_deg: np.ndarray, satellite_fraction: float, halos_per_deg2: float,
+                    sigma_deg: float) -> np.ndarray:
+    """The excess angular correlation that satellites add (flat sky, Poisson occupation).
+
+    A fraction ``f`` of a sample's objects sit at 2-D Gaussian offsets (σ per axis) from halo
+    centres of surface density ``n_h``, each satellite in a halo picked at random. A pair of
+    satellites of one halo is separated by a Gaussian of variance 2σ² per axis, and such pairs
+    number ``f² N² / (2 n_h A)`` among ``N² / 2``, so
+
+        w_1h(θ) = f² / (n_h 4π σ²) · exp(−θ² / 4σ²)
+
+    on top of the field's correlation (which satellites and field objects share, the halo
+    centres tracing the field). ``n_h`` in deg⁻², ``σ`` and ``θ`` in degrees.
+    """
+    theta = np.asarray(theta_deg, dtype=np.float64)
+    return satellite_fraction ** 2 / (halos_per_deg2 * 4 * math.pi * sigma_deg ** 2) * \
+        np.exp(-theta ** 2 / (4 * sigma_deg ** 2))
+
+
+def one_halo_wtheta_binned(theta_edges_deg: np.ndarray, satellite_fraction: float, halos_per_deg2: float,
+                           sigma_deg: float) -> np.ndarray:
+    """:func:`one_halo_wtheta` averaged over angular bins as pair counts average it (flat sky:
+    pairs ∝ θ dθ), ``∫ w θ dθ / ∫ θ dθ`` over each bin, in closed form."""
+    edges = np.asarray(theta_edges_deg, dtype=np.float64)
+    amplitude = satellite_fraction ** 2 / (halos_per_deg2 * 4 * math.pi * sigma_deg ** 2)
+    decay = np.exp(-edges ** 2 / (4 * sigma_deg ** 2))
+    return amplitude * 2 * sigma_deg ** 2 * -np.diff(decay) / (np.diff(edges ** 2) / 2)
+
+
+def lognormal_wtheta_binned(theta_edges_deg: np.ndarray, sigma_g2: float, nside: int,
+                            cl_slope: float = -1.2, n_sub: int = 16) -> np.ndarray:
+    """The angular correlation of objects placed ∝ 1 + δ of a :func:`lognormal_delta_map` field,
+    averaged over angular bins as pair counts average it (∝ sin θ dθ).
+
+    ``w = exp(ξ_G) − 1`` (Coles & Jones 1991) with ``ξ_G(θ) = Σ_l (2l+1)/4π C_l W_l² P_l(cos θ)``,
+    the field's ``C_l`` (:func:`lognormal_delta_map`'s normalisation) and ``W_l`` the window of a
+    top-hat disc of one pixel's area, ``2 J1(l θ_p) / (l θ_p)``: an approximation of the objects'
+    uniform placement within HEALPix pixels (HEALPix's own window needs a download).
+    """
+    from scipy.special import eval_legendre, j1
+
+    edges = np.asarray(theta_edges_deg, dtype=np.float64)
+    lmax = 3 * nside - 1
+    ell = np.arange(lmax + 1, dtype=float)
+    shape = np.zeros(lmax + 1)
+    shape[1:] = (ell[1:] + 1.0) ** cl_slope
+    cl = shape * sigma_g2 / (np.sum((2 * ell + 1) * shape) / (4 * math.pi))
+    x = np.maximum(ell * math.sqrt(hp.nside2pixarea(nside) / math.pi), 1e-12)
+    window = np.where(ell > 0, 2 * j1(x) / x, 1.0)
+    coeff = (2 * ell + 1) / (4 * math.pi) * cl * window ** 2
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        theta = np.radians(np.linspace(lo, hi, n_sub))
+        xi_g = np.array([np.sum(coeff * eval_legendre(np.arange(lmax + 1), np.cos(t))) for t in theta])
+        weights = np.sin(theta)
+        out.append(float(np.sum(np.expm1(xi_g) * weights) / np.sum(weights)))
+    return np.array(out)
+
+
+def _offset_on_sphere(centres: np.ndarray, offsets_rad: np.ndarray) -> np.ndarray:
+    """Unit vectors at small tangent-plane offsets (east, north; radians) from unit vectors ``centres``."""
+    pole = np.broadcast_to([0.0, 0.0, 1.0], centres.shape)
+    east = np.cross(pole, centres)
+    norm = np.linalg.norm(east, axis=1, keepdims=True)
+    east = np.where(norm > 1e-12, east / np.where(norm > 1e-12, norm, 1.0), [1.0, 0.0, 0.0])
+    north = np.cross(centres, east)
+    vec = centres + offsets_rad[:, :1] * east + offsets_rad[:, 1:] * north
+    return vec / np.linalg.norm(vec, axis=1, keepdims=True)
 
 
 def lognormal_delta_map(
@@ -91,6 +182,10 @@ class SkyModel:
         Gaussian-field variance of each shell, ``field_variance / (1 + z_mid)**2``.
     shell_delta : ndarray float32, shape (n_shells, n_footprint_pixels)
         Lognormal overdensity of each shell in the footprint pixels.
+    halo_vectors : list of (n_halos, 3) arrays, or None
+        Per shell, the unit vectors of the halo centres of the satellites (None without
+        satellites): ``round(satellite_halos_per_deg2 × footprint area)`` per shell, drawn as the
+        shell's objects are (∝ 1 + δ) from the shell's own stream.
     """
 
     def __init__(self, cfg: MockConfig) -> None:
@@ -110,6 +205,16 @@ class SkyModel:
         cdf /= cdf[:, -1:]
         cdf[:, -1] = 1.0
         self._shell_cdf = cdf
+        self.satellite_fraction = float(cfg.satellite_fraction)
+        self.satellite_radius_mpc = float(cfg.satellite_radius_mpc)
+        self.halo_vectors = None
+        if self.satellite_fraction > 0:
+            n_halos = max(1, round(cfg.satellite_halos_per_deg2 * self.footprint_area_deg2))
+            self.halo_vectors = []
+            for s in range(len(self._shell_cdf)):
+                rng = streams.generator(cfg.seed, streams.HALO, s)
+                ra, dec = self._field_positions(rng, np.full(n_halos, s))
+                self.halo_vectors.append(hp.ang2vec(ra, dec, lonlat=True))
 
     def _shell_fields(self, cfg: MockConfig) -> np.ndarray:
         """Lognormal overdensity of every shell in the footprint pixels (float32)."""
@@ -128,11 +233,31 @@ class SkyModel:
         The object's shell s is picked from z; its pixel is drawn with probability
         ``∝ 1 + δ_s(p)`` over the footprint pixels; the position is the centre of a
         uniformly chosen nested sub-pixel at HEALPix order 29 (~0.4 mas), i.e.
-        uniform within the pixel to far better than any use here.
+        uniform within the pixel to far better than any use here. With satellites, each object
+        is one with probability ``satellite_fraction`` and is then moved to a Gaussian offset of
+        ``satellite_radius_mpc / D_A(z)`` per axis from a halo centre of its shell picked at random
+        (the draws come after the field's, so without satellites the positions are unchanged).
         """
-        n = z.size
+        z = np.asarray(z, dtype=np.float64)
         shell = np.searchsorted(self.shell_edges, z, side="right") - 1
         shell = np.clip(shell, 0, len(self._shell_cdf) - 1)
+        ra, dec = self._field_positions(rng, shell)
+        if self.halo_vectors is None:
+            return ra, dec
+        sat = np.flatnonzero(rng.random(z.size) < self.satellite_fraction)
+        centres = np.empty((sat.size, 3))
+        for s in np.unique(shell[sat]):
+            m = shell[sat] == s
+            halos = self.halo_vectors[s]
+            centres[m] = halos[rng.integers(0, len(halos), int(m.sum()))]
+        sigma = self.satellite_radius_mpc / angular_diameter_distance_mpc(np.maximum(z[sat], 1e-3))
+        vec = _offset_on_sphere(centres, rng.standard_normal((sat.size, 2)) * sigma[:, None])
+        ra[sat], dec[sat] = hp.vec2ang(vec, lonlat=True)
+        return ra, dec
+
+    def _field_positions(self, rng: np.random.Generator, shell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions [deg] drawn ∝ 1 + δ of each object's shell, uniform within the pixel."""
+        n = shell.size
         u = rng.random(n)
         ipix = np.empty(n, dtype=np.int64)
         for s in np.unique(shell):

@@ -18,6 +18,7 @@ SPECZ = 3  # spectroscopic training sample
 DEEP = 4  # deep reference field
 CLUSTERING = 5  # clustering reference
 FIELD = 6  # lognormal density field of a redshift shell
+HALO = 7  # halo centres of a redshift shell (satellite clumping)
 
 
 def generator(seed: int, purpose: int, k: int, j: int = 0) -> np.random.Generator:

@@ -29,7 +29,7 @@ def _table(header: Sequence[str], body: Sequence[Sequence]) -> list[str]:
 
 _DZ_COLUMNS = ["bin", "z_range", "method", "delta_z", "sigma", "sigma_total", "sigma_bootstrap",
                "sigma_sample_variance", "sigma_zero_point", "truth", "pull", "n", "n_science", "mean_z_ref",
-               "mean_z_true", "mean_z_phot", "note"]
+               "mean_z_true", "mean_z_phot", "cosmos_vs_wz_sigma", "tension", "note"]
 
 
 def _row_table(rows: Sequence[Mapping], preferred: Sequence[str] = ()) -> list[str]:

@@ -43,6 +43,7 @@ class SummaryInputs:
     clustering: str | None = None
     truth: str | None = None
     leaderboard: str | None = None
+    nz_products: str | None = None
     #: figure name -> path of the training stages' figures (shown on the Markdown page)
     training_figures: Mapping[str, str] = field(default_factory=dict)
 
@@ -65,6 +66,7 @@ class Products:
     clustering: dict | None
     truth: dict | None
     leaderboard: dict | None
+    nz_products: dict | None = None
 
     @classmethod
     def read(cls, paths: SummaryInputs) -> Products:
@@ -76,7 +78,8 @@ class Products:
                    representativeness=read_json(paths.representativeness), anomalies=read_json(paths.anomalies),
                    selection=read_json(paths.selection), delta_z=optional(paths.delta_z),
                    delta_z_table=optional(paths.delta_z_table), clustering=optional(paths.clustering),
-                   truth=optional(paths.truth), leaderboard=optional(paths.leaderboard))
+                   truth=optional(paths.truth), leaderboard=optional(paths.leaderboard),
+                   nz_products=optional(paths.nz_products))
 
 
 def stage_notes(p: Products) -> list[str]:
@@ -90,6 +93,12 @@ def stage_notes(p: Products) -> list[str]:
                      "or validation.clustering.enabled is false).")
     if p.truth is None:
         notes.append("Validation against true redshifts: switched off (no truth catalogue configured).")
+    table = p.delta_z_table or {}
+    if table.get("tension_bins"):
+        rows = {int(r["bin"]): r for r in table["bins"]}
+        where = ", ".join(f"bin {b + 1} ({rows[b]['consistency']['n_sigma']:+.1f}σ)" for b in table["tension_bins"])
+        notes.append(f"Δz: the deep-field and clustering estimates disagree by more than {table['tension_sigma']:g}σ "
+                     f"in {where}; the combined Δz there is their inverse-variance mean all the same.")
     if p.leaderboard is None:
         notes.append("Model zoo: switched off (zoo.enabled is false); the model is the configured xgboost.")
     if p.manifest["plan"]["oversized_shards"]:
@@ -134,8 +143,24 @@ def summary_metrics(p: Products, source: str) -> dict:
          **({"mean_z_true": true_bins[i].get("mean_z_true")} if i in true_bins else {})}
         for i in range(len(edges) - 1)]
     metrics["delta_z"] = delta_z_rows(p.delta_z_table, deep=p.delta_z, clustering=p.clustering, truth=p.truth)
+    if p.nz_products:
+        metrics[NZ_PRODUCTS_KEY] = nz_products_rows(p.nz_products)
     metrics.update(summary_sections(p.representativeness, p.anomalies, p.selection, p.leaderboard, p.model))
     return metrics
+
+
+#: The metrics' entry of the n(z) products (rule nz_products): the Δz prior and realisations per bin.
+NZ_PRODUCTS_KEY = "n(z) products: Δz priors and realisations"
+
+
+def nz_products_rows(products: Mapping) -> list[dict]:
+    """Per bin of ``nz/nz_products.json``: the shift prior and the realisations' measured spread."""
+    return [{"bin": r["bin"], "z_range": "{:.2f}–{:.2f}".format(*r["z_range"]), "mean_z": r["mean_z"],
+             "delta_z": r["delta_z"], "sigma": r["delta_z_sigma"], "mean_z_calibrated": r["mean_z_calibrated"],
+             "realisations: mean of mean_z": r["realisations_mean_z_mean"],
+             "realisations: std of mean_z": r["realisations_mean_z_std"],
+             "shard bootstrap: std of mean_z": r["realisations_sigma_mean_z_shards"]}
+            for r in products["bins"]]
 
 
 _HEADLINE_POINT = ("nmad", "sigma68", "bias_median", "outlier_fraction")
@@ -188,8 +213,16 @@ def report_tables(p: Products, metrics: Mapping, notes: list[str]) -> dict[str, 
         photoz.append(Section(f"Science sample against the truth ({p.truth.get('n_matched')} objects)",
                               metrics["science sample vs truth"]))
     tables["photoz_metrics"] = ("", photoz)
+    nz_sections = [Section("Tomographic bins", metrics["n(z) per bin"])]
+    if NZ_PRODUCTS_KEY in metrics:
+        nz_sections.append(Section(
+            "For an analysis: the Δz priors and the n(z) realisations", metrics[NZ_PRODUCTS_KEY],
+            f"nz/nz_products.sacc.fits holds each bin's n(z), its Gaussian Δz prior (the combined estimate) and "
+            f"{p.nz_products['n_realisations']} n(z) realisations (shapes bootstrapped over the shards, means "
+            f"drawn from the prior); nz/cosmosis_values.ini and nz/cosmosis_priors.ini hold the shift parameters "
+            f"(section {p.nz_products['cosmosis_section']})."))
     tables["nz_bins"] = ("n(z) per bin: the calibrated p(z) of the bin's objects, stacked over every shard.",
-                         [Section("Tomographic bins", metrics["n(z) per bin"])])
+                         nz_sections)
     rows = metrics["delta_z"]
     deep_rows = [r for r in rows if r["method"] == "deep reference"]
     notes_per_bin = [f"bin {r['bin'] + 1}, {r['method']}: {r['note']}" for r in rows if r.get("note")]
@@ -198,8 +231,10 @@ def report_tables(p: Products, metrics: Mapping, notes: list[str]) -> dict[str, 
         [Section("Δz per bin and method", rows or "not computed: no method ran",
                  "σ total: for the deep reference field the quadrature sum of the terms below; for clustering "
                  "redshifts a jackknife over sky patches, Δz measured inside the WZ window; combined: their "
-                 "inverse-variance mean.",
-                 columns=("bin", "z_range", "method", "delta_z", "sigma", "truth", "pull", "n", "window")),
+                 "inverse-variance mean; cosmos_vs_wz_sigma: the two methods' difference in units of their joint "
+                 "σ (tension: beyond validation.tension_sigma).",
+                 columns=("bin", "z_range", "method", "delta_z", "sigma", "truth", "pull", "n", "window",
+                          "cosmos_vs_wz_sigma", "tension")),
          *([Section("Deep reference field: the error terms", deep_rows,
                     columns=("bin", "z_range", "delta_z", "sigma_bootstrap", "sigma_sample_variance",
                              "sigma_zero_point", "sigma"))] if deep_rows else []),

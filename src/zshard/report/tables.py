@@ -77,7 +77,9 @@ def delta_z_rows(table: Mapping | None, deep: Mapping | None = None, clustering:
     that ran) and ``truth`` (where known), each with ``bin`` (0-based), ``z_range``, ``method``,
     ``delta_z``, ``sigma`` (the total error; None for the truth), for the deep reference also
     ``sigma_bootstrap``, ``sigma_sample_variance``, ``sigma_zero_point``, for WZ its redshift
-    ``window``; ``truth`` (the bin's true Δz) and ``pull`` ((Δz − truth) / σ) where the truth is
+    ``window``, for the combined estimate ``cosmos_vs_wz_sigma`` ((Δz_cosmos − Δz_wz) / their joint
+    σ, where both methods gave a value) and ``tension`` (True above the configured limit);
+    ``truth`` (the bin's true Δz) and ``pull`` ((Δz − truth) / σ) where the truth is
     known; ``n`` (reference objects; objects of the bin for WZ; matched objects for the truth) and
     ``note`` (why a value is missing, where the stage said so).
     """
@@ -113,6 +115,11 @@ def delta_z_rows(table: Mapping | None, deep: Mapping | None = None, clustering:
                 if m.get("z_range"):
                     row["window"] = "{:.2f}–{:.2f}".format(*m["z_range"])
                 note = w.get("note") or ""
+            elif key == "combined" and (entry.get("consistency") or {}).get("tension") is not None:
+                row.update(cosmos_vs_wz_sigma=entry["consistency"]["n_sigma"],
+                           tension=entry["consistency"]["tension"])
+                if entry["consistency"]["tension"]:
+                    note = "the deep-field and clustering estimates disagree"
             if finite_num(true_dz):
                 row["truth"] = true_dz
                 if finite_num(row["delta_z"]) and finite_num(row["sigma"]) and row["sigma"] > 0:
