@@ -23,17 +23,17 @@ result = {"mode": mode}
 if mode == "fixed":
     edges = np.asarray(cfg["edges"], dtype=np.float64)
 else:
-    from zshard.calibration import apply_calibration, load_calibration
+    from zshard.calibration import load_calibration
+    from zshard.fanout import calibrated_pdfs
     from zshard.models import PhotozModel
 
     model = PhotozModel.load(snakemake.input.model, threads=snakemake.threads)
     sample = pd.read_parquet(snakemake.input.science)
-    quantiles, z_phot = model.predict(sample)
-    # as rule fanout_shard does, and float32 like the per-shard PDF tables, so that the sample's
-    # point estimates are those its objects get in the shards
     calibration = load_calibration(snakemake.input.calibration)
-    quantiles = np.asarray(apply_calibration(quantiles, model.levels, calibration, model.z_min, model.z_max),
-                           dtype=np.float32)
+    # as rule fanout_shard computes them, and float32 like the per-shard PDF tables, so that the
+    # sample's point estimates are those its objects get in the shards
+    quantiles, z_phot, coverage = calibrated_pdfs(sample, model, calibration)
+    quantiles = np.asarray(quantiles, dtype=np.float32)
     levels = calibration.levels_for(model.levels)
     if cfg["point_estimate"] == "z_phot":
         z_point = np.asarray(z_phot, dtype=np.float32).astype(np.float64)
@@ -41,7 +41,6 @@ else:
         z_point = summaries(quantiles, levels, model.z_min, model.z_max)[cfg["point_estimate"]]
         z_point = np.asarray(z_point, dtype=np.float32).astype(np.float64)
     cuts = cfg["cuts"]
-    coverage = model.assess_coverage(sample) if cuts["in_coverage"] else None
     keep, failed = selection_cuts_from_config(cuts, sample, None if coverage is None else coverage["in_coverage"])
     edges = equal_number_edges(z_point, cfg["n_bins"], cfg["z_range"], mask=keep)
     bins = assign_bins(z_point, edges, mask=keep)

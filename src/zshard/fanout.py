@@ -28,7 +28,7 @@ from zshard.tomography.binning import assign_bins
 from zshard.tomography.cuts import selection_cuts_from_config
 from zshard.tomography.partial import NzPartial, partial_nz_from_pdfs
 
-__all__ = ["ShardOutputs", "read_shard", "run_shard"]
+__all__ = ["ShardOutputs", "calibrated_pdfs", "read_shard", "run_shard"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,16 @@ def read_shard(path: str, bands: list[str]) -> pd.DataFrame:
     return pd.read_parquet(path, columns=[name for name in wanted if name in present])
 
 
+def calibrated_pdfs(catalog: pd.DataFrame, model, calibration: PitCalibration
+                    ) -> tuple[np.ndarray, np.ndarray, dict | None]:
+    """Each object's calibrated p(z) quantiles (at ``calibration.levels_for(model.levels)``), its
+    ``z_phot``, and the model's coverage values (None without a coverage model): what every shard's
+    objects get, and what rule ``tomography_edges`` computes for the science sample."""
+    raw, z_phot = model.predict(catalog)
+    coverage = model.assess_coverage(catalog)
+    return apply_calibration(raw, model.levels, calibration, model.z_min, model.z_max), z_phot, coverage
+
+
 def run_shard(catalog: pd.DataFrame, model, calibration: PitCalibration, edges: np.ndarray, tomography: dict,
               bands: list[str], seed: int, outputs: ShardOutputs) -> dict:
     """Predict, calibrate, bin and stack one shard's objects, and write its four products.
@@ -62,13 +72,10 @@ def run_shard(catalog: pd.DataFrame, model, calibration: PitCalibration, edges: 
     Returns counts for the job's log: objects, objects per bin, cut failures, sample size.
     """
     ids = catalog["id"].to_numpy()
-    raw, z_phot = model.predict(catalog)
+    calibrated, z_phot, coverage = calibrated_pdfs(catalog, model, calibration)
     extra = {"z_phot": z_phot}
-    coverage = model.assess_coverage(catalog)
     if coverage is not None:
         extra.update(in_coverage=coverage["in_coverage"], coverage_weight=coverage["coverage_weight"])
-    calibrated = apply_calibration(raw, model.levels, calibration, model.z_min, model.z_max)
-    del raw
     table = write_pdf_table(outputs.pdf, ids, calibrated, calibration.levels_for(model.levels), model.z_min,
                             model.z_max, metadata={"model_version": model.manifest["version"], "calibrated": "true"},
                             extra_columns=extra)
