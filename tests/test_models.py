@@ -129,3 +129,46 @@ def test_knn_quantile_model_recovers_the_neighbours_redshift_distribution():
     np.testing.assert_allclose(q[1], [1.15, 1.20, 1.25], atol=0.012)
     # a missing feature is imputed with the training median (x ~ 0.5)
     np.testing.assert_allclose(q[2, 1], 1.0, atol=0.02)
+
+
+def test_binned_softmax_model_holds_a_bimodal_p_z_that_quantiles_regression_would_blur():
+    from zshard.models import BinnedSoftmaxModel
+
+    rng = np.random.default_rng(3)
+    # x < 0.5: z ~ N(0.5, 0.05); x >= 0.5: half at N(0.4, 0.05), half at N(1.5, 0.05) (a colour degeneracy)
+    n = 20000
+    x = rng.uniform(0, 1, n)
+    far = (x >= 0.5) & (rng.uniform(size=n) < 0.5)
+    z = np.where(far, rng.normal(1.5, 0.05, n), rng.normal(np.where(x >= 0.5, 0.4, 0.5), 0.05))
+    levels = np.array([0.1, 0.25, 0.4, 0.45, 0.55, 0.6, 0.75, 0.9])
+    params = {"n_estimators": 60, "learning_rate": 0.2, "max_depth": 3, "min_child_weight": 5.0, "subsample": 1.0,
+              "colsample_bytree": 1.0}
+    model = BinnedSoftmaxModel(levels, 0.0, 3.0, n_bins=40, params=params, seed=0).fit(x[:, None], z)
+    q = model.predict(np.array([[0.25], [0.75]]))
+    assert q.shape == (2, 8) and q.dtype == np.float32 and np.all(np.diff(q, axis=1) >= 0)
+    # unimodal side: the quantiles of N(0.5, 0.05)
+    from scipy.stats import norm
+
+    np.testing.assert_allclose(q[0], norm.ppf(levels, 0.5, 0.05), atol=0.025)
+    # bimodal side: the lower half of the levels in the low mode, the upper half in the high one, and
+    # (almost) no probability in the gap between them
+    np.testing.assert_allclose(q[1, :3], norm.ppf(levels[:3] * 2, 0.4, 0.05), atol=0.03)
+    np.testing.assert_allclose(q[1, 5:], norm.ppf(levels[5:] * 2 - 1, 1.5, 0.05), atol=0.04)
+    assert q[1, 3] < 0.6 and q[1, 4] > 1.3
+    # the PIT of held-out objects is close to uniform
+    x_test = rng.uniform(0, 1, 4000)
+    far = (x_test >= 0.5) & (rng.uniform(size=4000) < 0.5)
+    z_test = np.where(far, rng.normal(1.5, 0.05, 4000), rng.normal(np.where(x_test >= 0.5, 0.4, 0.5), 0.05))
+    q_test = model.predict(x_test[:, None])
+    pit = metrics.pit_values(q_test, levels, z_test, 0.0, 3.0)
+    assert metrics.pit_ks(pit)[0] < 0.05
+
+
+def test_quantiles_of_a_piecewise_linear_cdf_step_over_empty_bins():
+    from zshard.models import quantiles_of_piecewise_cdf
+
+    knots = np.array([0.0, 1.0, 2.0, 3.0])
+    cdf = np.array([[0.0, 0.5, 0.5, 1.0],      # empty middle bin
+                    [0.0, 0.25, 0.75, 1.0]])
+    q = quantiles_of_piecewise_cdf(cdf, knots, np.array([0.25, 0.4, 0.6, 0.75]))
+    np.testing.assert_allclose(q, [[0.5, 0.8, 2.2, 2.5], [1.0, 1.3, 1.7, 2.0]])

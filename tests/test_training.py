@@ -67,20 +67,22 @@ def test_the_pdf_estimator_with_the_lower_validation_cde_loss_is_kept_and_saved(
     config = _config()
     config["zoo"]["enabled"] = False
     chosen = {}
-    for estimators in (["xgboost_quantile", "knn_quantile"], ["knn_quantile"]):
+    for estimators in (["xgboost_quantile", "xgboost_bins", "knn_quantile"], ["knn_quantile"], ["xgboost_bins"]):
         config["model"]["pdf_estimators"] = estimators
         model = training.train_chain(train, _survey(1000, 3), config, validation=validation, log=lambda m: None).model
         choice = model.manifest["pdf_estimator"]
         chosen[tuple(estimators)] = choice["chosen"]
-        if len(estimators) == 2:
+        if len(estimators) == 3:
             scores = choice["candidates"]
-            assert set(scores) == {"xgboost_quantile", "knn_quantile"}
+            assert set(scores) == {"xgboost_quantile", "xgboost_bins", "knn_quantile"}
+            assert choice["params"]["xgboost_bins"]["n_bins"] > 2
             # 400 validation objects: decided by the CDE loss after a cross-fitted calibration
             assert choice["rank_by"].startswith("cde_loss_calibrated")
             assert choice["chosen"] == min(scores, key=lambda k: scores[k]["cde_loss_calibrated"])
-        assert (model.pdf_model is not None) == (choice["chosen"] == "knn_quantile")
+        assert (model.pdf_model is not None) == (choice["chosen"] != "xgboost_quantile")
         path = tmp_path / "model.json"
         model.save(str(path))
         loaded = PhotozModel.load(str(path))
         np.testing.assert_allclose(loaded.predict_quantiles(test), model.predict_quantiles(test))
     assert chosen[("knn_quantile",)] == "knn_quantile"
+    assert chosen[("xgboost_bins",)] == "xgboost_bins"

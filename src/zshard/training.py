@@ -43,7 +43,7 @@ from zshard import anomalies, metrics, representativeness, selection, zoo  # noq
 from zshard.config import with_defaults  # noqa: E402
 from zshard.features import FeatureSpec, build_features, build_pool, fit_pca, pool_summary  # noqa: E402
 from zshard.io.ids import derive_seed, subset_mask  # noqa: E402
-from zshard.models import KnnQuantileModel, PhotozModel, library_versions, train_quantile_model  # noqa: E402
+from zshard.models import BinnedSoftmaxModel, KnnQuantileModel, PhotozModel, library_versions, train_quantile_model  # noqa: E402
 from zshard.pdf.summary import summaries  # noqa: E402
 
 REDSHIFT = "z_spec"
@@ -261,7 +261,7 @@ def build_model(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSp
     model.recentre = bool(model_cfg["recentre_pdf"]) and model.point_model is not None
     budget = ((leaderboard or {}).get("fanout_budget_us") or {}).get("pdf")
     model.manifest["pdf_estimator"] = choose_pdf_estimator(model, train, weights, spec, model_cfg, validation,
-                                                           derive_seed(seed, "model.pdf_estimator"), budget)
+                                                           derive_seed(seed, "model.pdf_estimator"), budget, threads)
     model.manifest.update({
         "quantile_model_params_from": origin,
         "point_estimate": point,
@@ -305,11 +305,13 @@ def _cross_fitted_calibrated_cde(quantiles: np.ndarray, levels: np.ndarray, z: n
 
 def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSpec,
                          model_cfg: dict, validation: pd.DataFrame | None, seed: int = 0,
-                         budget_us: float | None = None) -> dict:
+                         budget_us: float | None = None, threads: int = 1) -> dict:
     """Fit the configured p(z) estimators and keep the one with the lowest CDE loss on the validation sample.
 
-    Candidates (``model.pdf_estimators``): ``xgboost_quantile`` (the booster already in ``model``) and
-    ``knn_quantile`` (:class:`zshard.models.KnnQuantileModel`). Each is scored on the validation
+    Candidates (``model.pdf_estimators``): ``xgboost_quantile`` (the booster already in ``model``),
+    ``xgboost_bins`` (:class:`zshard.models.BinnedSoftmaxModel`, ``model.xgboost_bins``, its rounds cut to
+    the fan-out budget as the zoo's boosters are) and ``knn_quantile``
+    (:class:`zshard.models.KnnQuantileModel`). Each is scored on the validation
     sample as the fan-out will deliver it: its p(z) (re-centred on z_phot when the model re-centres)
     after a PIT calibration (:func:`zshard.calibration.fit_calibration`, the schema's default settings) that is
     cross-fitted on id-hashed halves; the CDE loss (Izbicki & Lee 2017) decides, as it rewards both
@@ -330,11 +332,22 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
                                    f"of {budget_us} µs (zoo.fanout_budget_us.pdf)")
     if not estimators:
         raise ValueError(f"no p(z) estimator within the fan-out budget: {skipped}")
-    knn = None
-    if "knn_quantile" in estimators:
-        knn = KnnQuantileModel(model.levels, int(model_cfg["knn_quantile"]["n_neighbors"]))
-        knn.fit(build_features(train, spec), train[REDSHIFT].to_numpy(dtype=np.float64), weights)
-    candidates = {name: (knn if name == "knn_quantile" else None) for name in estimators}
+    X = build_features(train, spec)
+    z_train = train[REDSHIFT].to_numpy(dtype=np.float64)
+    candidates = {}
+    for name in estimators:
+        if name == "xgboost_quantile":
+            candidates[name] = None  # the booster already in ``model``
+        elif name == "knn_quantile":
+            candidates[name] = KnnQuantileModel(model.levels, int(model_cfg["knn_quantile"]["n_neighbors"]))
+        else:
+            bins_cfg = dict(model_cfg["xgboost_bins"])
+            n_bins = bins_cfg.pop("n_bins")
+            candidates[name] = BinnedSoftmaxModel(model.levels, model.z_min, model.z_max, n_bins,
+                                                  zoo.clamp_to_budget("xgboost_bins", bins_cfg, budget_us),
+                                                  seed=derive_seed(seed, "model.xgboost_bins"), threads=threads)
+        if candidates[name] is not None:
+            candidates[name].fit(X, z_train, weights)
     if len(candidates) == 1 or validation is None or not len(validation):
         if len(candidates) > 1:
             raise ValueError(f"choosing between p(z) estimators {estimators} needs a validation sample")
@@ -358,7 +371,14 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
     best = min(scores, key=lambda name: scores[name][key])
     model.pdf_model = candidates[best]
     return {"chosen": best, "rank_by": f"{key} on the validation sample", "n_validation": int(len(z)),
-            "candidates": scores, **({"skipped": skipped} if skipped else {})}
+            "candidates": scores, **_estimator_params(candidates), **({"skipped": skipped} if skipped else {})}
+
+
+def _estimator_params(candidates: dict) -> dict:
+    """The fitted parameters of the binned p(z) candidate (its rounds after the budget cut, its bins), if any."""
+    binned = {name: c for name, c in candidates.items() if isinstance(c, BinnedSoftmaxModel)}
+    return {"params": {name: {**c.params, "n_bins": int(c.edges_.size - 1), "seed": c.seed}
+                       for name, c in binned.items()}} if binned else {}
 
 
 def evaluate(model: PhotozModel, sample: pd.DataFrame) -> dict:

@@ -96,7 +96,10 @@ DEFAULT_SPACES: dict[str, dict[str, Any]] = {
 #: Prediction cost per tree level and object [µs], on one core of the development machine (xgboost
 #: 3.2 inplace predict with 15 outputs: 4.6 s for 1M objects × 203 trees of depth 6; scikit-learn
 #: 1.9's random forest: 6.9 s for 1M × 119 trees of depth 12).
-_US_PER_TREE_LEVEL = {"xgboost": 0.0038, "xgboost_quantile": 0.0038, "random_forest": 0.0049, "adaboost": 0.0049}
+#: The binned p(z) booster (zshard.models.BinnedSoftmaxModel, 50 classes per leaf) costs about as much per
+#: level: 3.4 µs per object for 150 trees of depth 6 against 5.5 µs for 300 quantile trees (DES, loaded machine).
+_US_PER_TREE_LEVEL = {"xgboost": 0.0038, "xgboost_quantile": 0.0038, "xgboost_bins": 0.0038, "random_forest": 0.0049,
+                      "adaboost": 0.0049}
 #: xgboost's cost per level grows with the depth: measured 2.3 µs per object for 65 trees of depth
 #: 6 and 6.4 µs for 73 trees of depth 9 (the 100M run of make bench-scale), i.e. (9/6)^1.3 more per level.
 _XGB_DEPTH_EXPONENT = 1.3
@@ -106,6 +109,7 @@ _UNLIMITED_DEPTH = 25
 #: for a search space that leaves the size of the ensemble unset.
 _ENSEMBLE_DEFAULTS = {"xgboost": {"n_estimators": 100, "max_depth": 6},
                       "xgboost_quantile": {"n_estimators": 100, "max_depth": 6},
+                      "xgboost_bins": {"n_estimators": 100, "max_depth": 6},
                       "random_forest": {"n_estimators": 100, "max_depth": None},
                       "adaboost": {"n_estimators": 50, "max_depth": 3}}
 #: kNN: a k-d tree query in ~10 dimensions against a few thousand labelled objects (~60 µs measured).
