@@ -261,7 +261,11 @@ def build_model(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSp
     model.recentre = bool(model_cfg["recentre_pdf"]) and model.point_model is not None
     budget = ((leaderboard or {}).get("fanout_budget_us") or {}).get("pdf")
     model.manifest["pdf_estimator"] = choose_pdf_estimator(model, train, weights, spec, model_cfg, validation,
-                                                           derive_seed(seed, "model.pdf_estimator"), budget, threads)
+                                                           derive_seed(seed, "model.pdf_estimator"), budget, threads,
+                                                           (leaderboard or {}).get("rank_by", "nmad"))
+    if winner is not None and model.point_model is None and winner["algorithm"] != "xgboost_quantile":
+        point = {"algorithm": "pdf_median", "zoo_winner": point,
+                 "source": "the chosen p(z)'s median, better than the zoo winner on the validation sample"}
     model.manifest.update({
         "quantile_model_params_from": origin,
         "point_estimate": point,
@@ -305,7 +309,7 @@ def _cross_fitted_calibrated_cde(quantiles: np.ndarray, levels: np.ndarray, z: n
 
 def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSpec,
                          model_cfg: dict, validation: pd.DataFrame | None, seed: int = 0,
-                         budget_us: float | None = None, threads: int = 1) -> dict:
+                         budget_us: float | None = None, threads: int = 1, rank_by: str = "nmad") -> dict:
     """Fit the configured p(z) estimators and keep the one with the lowest CDE loss on the validation sample.
 
     Candidates (``model.pdf_estimators``): ``xgboost_quantile`` (the booster already in ``model``),
@@ -318,7 +322,10 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
     sharpness and calibration (the raw p(z)'s CDE loss, PIT KS, catastrophic PIT fraction and CRPS
     are recorded beside it). Scoring the raw p(z) would favour an estimator that is calibrated by
     nature over a sharper one that the calibration fixes. With fewer than 200 validation objects
-    the raw CDE loss decides. Sets ``model.pdf_model`` and returns the manifest entry. Without a
+    the raw CDE loss decides. When the model re-centres its p(z) on the zoo winner's z_phot, each
+    candidate is scored re-centred and as estimated, and keeps the better; when the chosen p(z) is not
+    re-centred, z_phot becomes its median if that beats the zoo winner on the validation sample
+    (``rank_by``, the zoo's metric). Sets ``model.pdf_model`` and returns the manifest entry. Without a
     validation sample a single configured estimator is used as is, and two are an error.
     ``budget_us`` (``zoo.fanout_budget_us.pdf``): ``knn_quantile`` (a k-d tree query per object,
     ~60 µs) is not a candidate when it would exceed it; the returned entry says so.
@@ -358,20 +365,47 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
     ok = np.isfinite(z)
     sample, z = validation[ok], z[ok]
     cross_fit = len(z) >= 200
-    scores = {}
+    key = "cde_loss_calibrated" if cross_fit else "cde_loss"
+    # re-centring on the zoo winner's z_phot is a choice per candidate: it sharpens a unimodal p(z)'s
+    # location, and moves a multimodal one's probability off its peaks
+    recentre_options = [True, False] if model.recentre else [False]
+    scores, recentre_of = {}, {}
     for name, candidate in candidates.items():
         model.pdf_model = candidate
-        quantiles = model.predict_quantiles(sample)
-        m = metrics.pdf_metrics(quantiles, model.levels, z, model.z_min, model.z_max)
-        scores[name] = {key: m[key] for key in ("cde_loss", "pit_ks_stat", "pit_catastrophic_fraction", "crps")}
-        if cross_fit:
-            scores[name]["cde_loss_calibrated"] = _cross_fitted_calibrated_cde(
-                quantiles, model.levels, z, sample["id"].to_numpy(), model.z_min, model.z_max, seed)
-    key = "cde_loss_calibrated" if cross_fit else "cde_loss"
+        for recentre in recentre_options:
+            model.recentre = recentre
+            quantiles = model.predict_quantiles(sample)
+            m = metrics.pdf_metrics(quantiles, model.levels, z, model.z_min, model.z_max)
+            score = {k: m[k] for k in ("cde_loss", "pit_ks_stat", "pit_catastrophic_fraction", "crps")}
+            if cross_fit:
+                score["cde_loss_calibrated"] = _cross_fitted_calibrated_cde(
+                    quantiles, model.levels, z, sample["id"].to_numpy(), model.z_min, model.z_max, seed)
+            if name not in scores or score[key] < scores[name][key]:
+                scores[name], recentre_of[name] = score, recentre
+            if len(recentre_options) > 1:
+                scores[name].setdefault(f"{key}_by_recentre", {})[str(recentre).lower()] = score[key]
     best = min(scores, key=lambda name: scores[name][key])
-    model.pdf_model = candidates[best]
-    return {"chosen": best, "rank_by": f"{key} on the validation sample", "n_validation": int(len(z)),
-            "candidates": scores, **_estimator_params(candidates), **({"skipped": skipped} if skipped else {})}
+    model.pdf_model, model.recentre = candidates[best], recentre_of[best]
+    for name in scores:
+        scores[name]["recentred"] = recentre_of[name]
+    entry = {"chosen": best, "recentred": model.recentre, "rank_by": f"{key} on the validation sample",
+             "n_validation": int(len(z)), "candidates": scores, **_estimator_params(candidates),
+             **({"skipped": skipped} if skipped else {})}
+    if model.point_model is not None and not model.recentre:
+        entry["z_phot"] = _choose_point_source(model, sample, z, rank_by)
+    return entry
+
+
+def _choose_point_source(model: PhotozModel, sample: pd.DataFrame, z: np.ndarray, rank_by: str) -> dict:
+    """z_phot from the zoo winner or from the chosen p(z)'s median, whichever has the better ``rank_by``
+    (the zoo's ranking metric) on the validation sample; the median drops the point model."""
+    winner = model.predict_point(sample)
+    median = summaries(model.predict_quantiles(sample), model.levels, model.z_min, model.z_max)["z_median"]
+    scores = {"zoo_winner": zoo.rank_metric(winner, z, rank_by), "pdf_median": zoo.rank_metric(median, z, rank_by)}
+    chosen = min(scores, key=scores.get)
+    if chosen == "pdf_median":
+        model.point_model = None
+    return {"chosen": chosen, "rank_by": f"{rank_by} on the validation sample", "scores": scores}
 
 
 def _estimator_params(candidates: dict) -> dict:

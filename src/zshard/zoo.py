@@ -363,6 +363,11 @@ _UNWEIGHTED_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "nmad": metrics.nmad, "sigma68": metrics.sigma68, "outlier_fraction": metrics.outlier_fraction}
 
 
+def rank_metric(prediction: np.ndarray, z: np.ndarray, rank_by: str) -> float:
+    """The unweighted ranking metric ``rank_by`` (one of :data:`RANK_METRICS`) of point predictions."""
+    return _metric(prediction, z, None, rank_by)
+
+
 def _metric(prediction: np.ndarray, z: np.ndarray, weights: np.ndarray | None, rank_by: str) -> float:
     """The ranking metric ``rank_by`` (one of :data:`RANK_METRICS`) of predictions, by :mod:`zshard.metrics`."""
     if weights is None:
