@@ -86,3 +86,33 @@ def test_the_pdf_estimator_with_the_lower_validation_cde_loss_is_kept_and_saved(
         np.testing.assert_allclose(loaded.predict_quantiles(test), model.predict_quantiles(test))
     assert chosen[("knn_quantile",)] == "knn_quantile"
     assert chosen[("xgboost_bins",)] == "xgboost_bins"
+
+
+class _BiasedPoint:
+    """A point model off by +0.3 in z: re-centring the p(z) on it, or using it for z_phot, can only hurt."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def predict(self, X):
+        return self.model.booster.predict(__import__("xgboost").DMatrix(X, feature_names=self.model.features.names)
+                                          ).reshape(len(X), -1)[:, 7] + 0.3
+
+
+def test_a_bad_point_model_is_neither_the_p_z_centre_nor_z_phot():
+    from zshard.features import FeatureSpec
+
+    config = _config()
+    train, validation = _survey(1500, 1), _survey(600, 2)
+    spec = FeatureSpec(("g", "r", "i", "z"), "all")
+    model = training.train_quantile_model(train, spec, config["model"]["quantile_levels"], params={"n_estimators": 40},
+                                          z_min=0.0, z_max=3.0, max_density=50.0, multi_output_tree=True)
+    model.point_model, model.recentre = _BiasedPoint(model), True
+    choice = training.choose_pdf_estimator(model, train, None, spec, {**config["model"],
+                                                                      "pdf_estimators": ["xgboost_quantile"]},
+                                           validation, seed=1)
+    assert choice["recentred"] is False and model.recentre is False
+    by_recentre = choice["candidates"]["xgboost_quantile"]["cde_loss_calibrated_by_recentre"]
+    assert by_recentre["false"] < by_recentre["true"]
+    assert choice["z_phot"]["chosen"] == "pdf_median" and model.point_model is None
+    assert choice["z_phot"]["scores"]["pdf_median"] < choice["z_phot"]["scores"]["zoo_winner"]

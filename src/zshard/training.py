@@ -355,7 +355,7 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
                                                   seed=derive_seed(seed, "model.xgboost_bins"), threads=threads)
         if candidates[name] is not None:
             candidates[name].fit(X, z_train, weights)
-    if len(candidates) == 1 or validation is None or not len(validation):
+    if validation is None or not len(validation):
         if len(candidates) > 1:
             raise ValueError(f"choosing between p(z) estimators {estimators} needs a validation sample")
         (name, chosen), = candidates.items()
@@ -369,7 +369,7 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
     # re-centring on the zoo winner's z_phot is a choice per candidate: it sharpens a unimodal p(z)'s
     # location, and moves a multimodal one's probability off its peaks
     recentre_options = [True, False] if model.recentre else [False]
-    scores, recentre_of = {}, {}
+    scores, recentre_of, by_recentre = {}, {}, {}
     for name, candidate in candidates.items():
         model.pdf_model = candidate
         for recentre in recentre_options:
@@ -382,12 +382,13 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
                     quantiles, model.levels, z, sample["id"].to_numpy(), model.z_min, model.z_max, seed)
             if name not in scores or score[key] < scores[name][key]:
                 scores[name], recentre_of[name] = score, recentre
-            if len(recentre_options) > 1:
-                scores[name].setdefault(f"{key}_by_recentre", {})[str(recentre).lower()] = score[key]
+            by_recentre.setdefault(name, {})[str(recentre).lower()] = score[key]
     best = min(scores, key=lambda name: scores[name][key])
     model.pdf_model, model.recentre = candidates[best], recentre_of[best]
     for name in scores:
         scores[name]["recentred"] = recentre_of[name]
+        if len(recentre_options) > 1:
+            scores[name][f"{key}_by_recentre"] = by_recentre[name]
     entry = {"chosen": best, "recentred": model.recentre, "rank_by": f"{key} on the validation sample",
              "n_validation": int(len(z)), "candidates": scores, **_estimator_params(candidates),
              **({"skipped": skipped} if skipped else {})}
