@@ -164,11 +164,13 @@ def test_binned_softmax_model_holds_a_bimodal_p_z_that_quantiles_regression_woul
     assert metrics.pit_ks(pit)[0] < 0.05
 
 
-def test_quantiles_of_a_piecewise_linear_cdf_step_over_empty_bins():
-    from zshard.models import quantiles_of_piecewise_cdf
+def test_quantiles_of_centre_masses_step_over_empty_bins():
+    from zshard.models import quantiles_of_centre_masses
 
-    knots = np.array([0.0, 1.0, 2.0, 3.0])
-    cdf = np.array([[0.0, 0.5, 0.5, 1.0],      # empty middle bin
-                    [0.0, 0.25, 0.75, 1.0]])
-    q = quantiles_of_piecewise_cdf(cdf, knots, np.array([0.25, 0.4, 0.6, 0.75]))
-    np.testing.assert_allclose(q, [[0.5, 0.8, 2.2, 2.5], [1.0, 1.3, 1.7, 2.0]])
+    knots = np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    # masses at the centres 1, 2, 3, 4: the CDF at the knots is 0, .25, .5, .5, .75, 1 (flat from 2 to 3)
+    p = np.array([[0.5, 0.0, 0.0, 0.5],
+                  [0.25, 0.25, 0.25, 0.25]])
+    q = quantiles_of_centre_masses(p, knots, np.array([0.25, 0.4, 0.6, 0.75]))
+    assert q.dtype == np.float32
+    np.testing.assert_allclose(q, [[1.0, 1.6, 3.4, 4.0], [1.5, 2.1, 2.9, 3.5]], atol=1e-5)
