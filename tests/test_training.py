@@ -76,6 +76,8 @@ def test_the_pdf_estimator_with_the_lower_validation_cde_loss_is_kept_and_saved(
             scores = choice["candidates"]
             assert set(scores) == {"xgboost_quantile", "xgboost_bins", "knn_quantile"}
             assert choice["params"]["xgboost_bins"]["n_bins"] > 2
+            # the binned p(z) reads the whole candidate pool, a superset of the selected features
+            assert set(model.features.names) <= set(choice["params"]["xgboost_bins"]["features"])
             # 400 validation objects: decided by the CDE loss after a cross-fitted calibration
             assert choice["rank_by"].startswith("cde_loss_calibrated")
             assert choice["chosen"] == min(scores, key=lambda k: scores[k]["cde_loss_calibrated"])
@@ -110,7 +112,7 @@ def test_a_bad_point_model_is_neither_the_p_z_centre_nor_z_phot():
     model.point_model, model.recentre = _BiasedPoint(model), True
     choice = training.choose_pdf_estimator(model, train, None, spec, {**config["model"],
                                                                       "pdf_estimators": ["xgboost_quantile"]},
-                                           validation, seed=1)
+                                           validation, seed=1, rank_by="nmad")
     assert choice["recentred"] is False and model.recentre is False
     by_recentre = choice["candidates"]["xgboost_quantile"]["cde_loss_calibrated_by_recentre"]
     assert by_recentre["false"] < by_recentre["true"]

@@ -135,7 +135,8 @@ class PhotozModel:
         for start in range(0, len(catalog), batch_rows):
             part = catalog.iloc[start:start + batch_rows]
             X = build_features(part, self.features)
-            raw = self.raw_quantiles(X)
+            own = getattr(self.pdf_model, "features", None)
+            raw = self.raw_quantiles(X if own is None else build_features(part, own))
             q = sanitize_quantiles(raw.reshape(len(part), len(self.levels)), self.z_min, self.z_max,
                                    levels=self.levels, max_density=self.max_density)
             if self.point_model is not None:
@@ -343,9 +344,13 @@ class BinnedSoftmaxModel:
       density at each end).
     * **Output**: the quantiles at ``levels`` of that CDF, (n, K) float32, so the rest of the chain
       (sanitising, calibration, storage, ``to_qp``) is that of the quantile booster.
+    * **Features**: its own ``features`` when given (the workflow gives it the whole candidate pool,
+      ``model.xgboost_bins.features``), else those of the model it belongs to.
     """
 
-    def __init__(self, levels, z_min: float, z_max: float, n_bins: int, params: dict, seed: int, threads: int = 1):
+    def __init__(self, levels, z_min: float, z_max: float, n_bins: int, params: dict, seed: int, threads: int = 1,
+                 features: FeatureSpec | None = None):
+        self.features = features  # its own feature set (None: the model's), built by PhotozModel.predict
         self.levels = np.asarray(levels, dtype=np.float64)
         self.z_min, self.z_max = float(z_min), float(z_max)
         self.n_bins = int(n_bins)

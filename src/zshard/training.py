@@ -262,7 +262,7 @@ def build_model(train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSp
     budget = ((leaderboard or {}).get("fanout_budget_us") or {}).get("pdf")
     model.manifest["pdf_estimator"] = choose_pdf_estimator(model, train, weights, spec, model_cfg, validation,
                                                            derive_seed(seed, "model.pdf_estimator"), budget, threads,
-                                                           (leaderboard or {}).get("rank_by", "nmad"))
+                                                           rank_by=(leaderboard or {}).get("rank_by"))
     if winner is not None and model.point_model is None and winner["algorithm"] != "xgboost_quantile":
         point = {"algorithm": "pdf_median", "zoo_winner": point,
                  "source": "the chosen p(z)'s median, better than the zoo winner on the validation sample"}
@@ -309,7 +309,7 @@ def _cross_fitted_calibrated_cde(quantiles: np.ndarray, levels: np.ndarray, z: n
 
 def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.ndarray | None, spec: FeatureSpec,
                          model_cfg: dict, validation: pd.DataFrame | None, seed: int = 0,
-                         budget_us: float | None = None, threads: int = 1, rank_by: str = "nmad") -> dict:
+                         budget_us: float | None = None, threads: int = 1, *, rank_by: str | None) -> dict:
     """Fit the configured p(z) estimators and keep the one with the lowest CDE loss on the validation sample.
 
     Candidates (``model.pdf_estimators``): ``xgboost_quantile`` (the booster already in ``model``),
@@ -325,7 +325,7 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
     the raw CDE loss decides. When the model re-centres its p(z) on the zoo winner's z_phot, each
     candidate is scored re-centred and as estimated, and keeps the better; when the chosen p(z) is not
     re-centred, z_phot becomes its median if that beats the zoo winner on the validation sample
-    (``rank_by``, the zoo's metric). Sets ``model.pdf_model`` and returns the manifest entry. Without a
+    (``rank_by``, the zoo's metric; None without a zoo, where there is no point model). Sets ``model.pdf_model`` and returns the manifest entry. Without a
     validation sample a single configured estimator is used as is, and two are an error.
     ``budget_us`` (``zoo.fanout_budget_us.pdf``): ``knn_quantile`` (a k-d tree query per object,
     ~60 µs) is not a candidate when it would exceed it; the returned entry says so.
@@ -339,22 +339,24 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
                                    f"of {budget_us} µs (zoo.fanout_budget_us.pdf)")
     if not estimators:
         raise ValueError(f"no p(z) estimator within the fan-out budget: {skipped}")
-    X = build_features(train, spec)
     z_train = train[REDSHIFT].to_numpy(dtype=np.float64)
     candidates = {}
     for name in estimators:
         if name == "xgboost_quantile":
             candidates[name] = None  # the booster already in ``model``
-        elif name == "knn_quantile":
+            continue
+        if name == "knn_quantile":
             candidates[name] = KnnQuantileModel(model.levels, int(model_cfg["knn_quantile"]["n_neighbors"]))
+            own = spec
         else:
             bins_cfg = dict(model_cfg["xgboost_bins"])
             n_bins = bins_cfg.pop("n_bins")
+            own = spec.with_selection(None) if bins_cfg.pop("features") == "pool" else spec
             candidates[name] = BinnedSoftmaxModel(model.levels, model.z_min, model.z_max, n_bins,
                                                   zoo.clamp_to_budget("xgboost_bins", bins_cfg, budget_us),
-                                                  seed=derive_seed(seed, "model.xgboost_bins"), threads=threads)
-        if candidates[name] is not None:
-            candidates[name].fit(X, z_train, weights)
+                                                  seed=derive_seed(seed, "model.xgboost_bins"), threads=threads,
+                                                  features=None if own == spec else own)
+        candidates[name].fit(build_features(train, own), z_train, weights)
     if validation is None or not len(validation):
         if len(candidates) > 1:
             raise ValueError(f"choosing between p(z) estimators {estimators} needs a validation sample")
@@ -412,7 +414,8 @@ def _choose_point_source(model: PhotozModel, sample: pd.DataFrame, z: np.ndarray
 def _estimator_params(candidates: dict) -> dict:
     """The fitted parameters of the binned p(z) candidate (its rounds after the budget cut, its bins), if any."""
     binned = {name: c for name, c in candidates.items() if isinstance(c, BinnedSoftmaxModel)}
-    return {"params": {name: {**c.params, "n_bins": int(c.edges_.size - 1), "seed": c.seed}
+    return {"params": {name: {**c.params, "n_bins": int(c.edges_.size - 1), "seed": c.seed,
+                              "features": (c.features.names if c.features is not None else "the model's")}
                        for name, c in binned.items()}} if binned else {}
 
 
