@@ -326,7 +326,8 @@ def choose_pdf_estimator(model: PhotozModel, train: pd.DataFrame, weights: np.nd
     candidate is scored re-centred and as estimated, and keeps the better; when the chosen p(z) is not
     re-centred, z_phot becomes its median if that beats the zoo winner on the validation sample
     (``rank_by``, the zoo's metric; None without a zoo, where there is no point model). Sets
-    ``model.pdf_model`` and returns the manifest entry. Without a validation sample a single configured estimator is used as is, and two are an error.
+    ``model.pdf_model`` and returns the manifest entry. Without a validation sample a single
+    configured estimator is used as is, and two are an error.
     ``budget_us`` (``zoo.fanout_budget_us.pdf``): ``knn_quantile`` (a k-d tree query per object,
     ~60 µs) is not a candidate when it would exceed it; the returned entry says so.
     """
