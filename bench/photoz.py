@@ -192,7 +192,9 @@ def mock(data: Path, config: dict, out: Path) -> tuple[pd.DataFrame, pd.DataFram
     section = {"columns": {"redshift": "z_spec"}, "sentinels": MOCK_SENTINELS}
     specz = read_catalog([str(folder / "specz.parquet")], CatalogSpec.from_config(with_defaults(section,
                                                                                                "inputs.specz"), bands))
-    splits, _ = split_labelled(specz, config["samples"]["fractions"], seed=int(config["seed"]))
+    splits, _, _ = split_labelled(specz, config["samples"]["fractions"], seed=int(config["seed"]),
+                                  z_min=config["model"]["z_min"], z_max=config["model"]["z_max"],
+                                  min_train=config["samples"]["min_train"])
     train = pd.concat([splits["train"], splits["validation"]], ignore_index=True)
     return train, splits["test"], bands
 
@@ -368,6 +370,8 @@ def run(name, key, loader, data, threads, config, out, rail, throughput_rows, sh
                      "zoo": [{k: r[k] for k in ("algorithm", "nmad", "outlier_fraction")}
                              for r in result.reports["zoo"]["ranking"]],
                      "anomalies_removed": result.reports["anomalies"]["n_removed"],
+                     "anomalies_decision": result.reports["anomalies"]["decision"],
+                     "weights_decision": result.reports["representativeness"]["weights"]["decision"],
                      "science_in_coverage": result.reports["representativeness"]["coverage"][
                          "science_fraction_in_coverage"]}
         else:
@@ -393,6 +397,9 @@ def run(name, key, loader, data, threads, config, out, rail, throughput_rows, sh
     print(f"zshard: z_phot from {extra['winner']}; {len(extra['features'])} features {extra['features']}; "
           f"{extra['anomalies_removed']} training anomalies removed; "
           f"{100 * extra['science_in_coverage']:.1f}% of the evaluation objects in coverage")
+    weights = extra["weights_decision"]
+    print(f"zshard corrections: anomalies {extra['anomalies_decision']['reason']}; Lima weights "
+          f"{'applied' if weights['applied'] else 'not applied'}: {weights['reason']}")
     print("zshard zoo (CV): " + ", ".join(f"{r['algorithm']} {r['nmad']:.4f}" for r in extra["zoo"]))
     choice = manifest.get("pdf_estimator", {})
     extra["pdf_estimator"] = choice
