@@ -74,6 +74,8 @@ def test_removal_decision_removes_only_what_the_validation_sample_says_helps():
     assert not traded["remove"] and "outlier_fraction worse" in traded["reason"]
     assert traded["relative_improvement"]["nmad"] == pytest.approx(1 / 6)
     assert decide(_effect((0.030, 0.0), (0.027, 0.0)), "auto", min_improvement)["remove"]         # no outliers at all
+    from_zero = decide(_effect((0.030, 0.0), (0.027, 0.01)), "auto", min_improvement)
+    assert not from_zero["remove"] and from_zero["relative_improvement"]["outlier_fraction"] == -1.0
     assert not decide(None, "auto", min_improvement)["remove"]                                    # nothing measured
     assert decide(_effect((0.03, 0.05), (0.04, 0.06)), True, min_improvement)["remove"]           # forced
     assert not decide(_effect((0.03, 0.05), (0.02, 0.01)), False, min_improvement)["remove"]

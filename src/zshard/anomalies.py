@@ -139,7 +139,7 @@ def removal_decision(effect: dict | None, setting: bool | str, min_improvement: 
     gains = {}
     for name in DECISION_METRICS:
         b, a = float(before[name]), float(after[name])
-        gains[name] = (1.0 - a / b) if b > 0 else (0.0 if a <= b else -np.inf)
+        gains[name] = (1.0 - a / b) if b > 0 else (0.0 if a <= b else -1.0)  # -1: it rises from 0
     worse = [name for name, gain in gains.items() if gain < 0]
     better = [name for name, gain in gains.items() if gain >= min_improvement]
     evidence = {"relative_improvement": gains, "min_improvement": float(min_improvement),
