@@ -7,6 +7,8 @@ RESULTS ?= results
 SNAKEMAKE := $(BIN)/snakemake
 # profiles/local or profiles/slurm (README, "Run on a cluster")
 PROFILE ?= local
+# The demo's smaller training search over config/config.yaml's real-data defaults (config/demo.yaml says why).
+DEMO_CONFIG ?= --configfile config/demo.yaml
 
 .PHONY: install demo plan test test-fast test-slurm lint dry-run report verify clean bench-partition bench-dag bench-photoz bench-deltaz bench-scale bench-mock-wz
 
@@ -22,8 +24,8 @@ install: $(VENV)/.installed
 # The workflow, then Snakemake's HTML report of it (every stage's figures and tables, by category).
 demo: install
 	@start=$$(date +%s); \
-	$(SNAKEMAKE) --profile profiles/local --cores $(CORES) --config results=$(RESULTS) && \
-	$(SNAKEMAKE) --profile profiles/local --cores $(CORES) --config results=$(RESULTS) \
+	$(SNAKEMAKE) --profile profiles/local --cores $(CORES) $(DEMO_CONFIG) --config results=$(RESULTS) && \
+	$(SNAKEMAKE) --profile profiles/local --cores $(CORES) $(DEMO_CONFIG) --config results=$(RESULTS) \
 		--report $(RESULTS)/report.html && \
 	echo "" && echo "zshard demo finished in $$(( $$(date +%s) - start )) s." && \
 	echo "Results: $(RESULTS)/   Summary: $(RESULTS)/summary/summary.md   Metrics: $(RESULTS)/summary/metrics.json" && \
@@ -47,13 +49,13 @@ lint: install
 
 # The splits and the partition plan only: after it, `make dry-run` lists every per-shard job.
 plan: install
-	$(SNAKEMAKE) --profile profiles/$(PROFILE) --cores $(CORES) --config results=$(RESULTS) --until partition_plan
+	$(SNAKEMAKE) --profile profiles/$(PROFILE) --cores $(CORES) $(DEMO_CONFIG) --config results=$(RESULTS) --until partition_plan
 
 dry-run: install
-	$(SNAKEMAKE) -n --profile profiles/$(PROFILE) --cores $(CORES) --config results=$(RESULTS)
+	$(SNAKEMAKE) -n --profile profiles/$(PROFILE) --cores $(CORES) $(DEMO_CONFIG) --config results=$(RESULTS)
 
 report: install
-	$(SNAKEMAKE) --profile profiles/local --cores $(CORES) --config results=$(RESULTS) --report $(RESULTS)/report.html
+	$(SNAKEMAKE) --profile profiles/local --cores $(CORES) $(DEMO_CONFIG) --config results=$(RESULTS) --report $(RESULTS)/report.html
 	@echo "Report: $$(cd $(RESULTS) && pwd)/report.html"
 
 # Products damaged on disk after the run (truncated, altered): checked against their manifests'
@@ -90,7 +92,7 @@ bench-photoz: install bench/out/rail-venv/.installed
 # Δz per tomographic bin against the mock's truth, for 3 seeds (SEEDS="42 43 44"): coverage and errors.
 SEEDS ?= 42 43 44
 bench-deltaz: install
-	$(BIN)/python bench/delta_z.py --seeds $(SEEDS) --cores $(CORES)
+	$(BIN)/python bench/delta_z.py --seeds $(SEEDS) --cores $(CORES) --configfile config/demo.yaml
 
 # The mock's w(θ) with and without satellites against the one-halo model, and WZ on both skies.
 bench-mock-wz: install
@@ -101,4 +103,4 @@ bench-mock-wz: install
 N ?= 1000000
 SCALE_ARGS ?=
 bench-scale: install
-	$(BIN)/python bench/scale.py --n $(N) --cores $(CORES) $(SCALE_ARGS)
+	$(BIN)/python bench/scale.py --n $(N) --cores $(CORES) --configfile config/demo.yaml $(SCALE_ARGS)

@@ -21,7 +21,7 @@ Data (``../shared/data``, see its MANIFEST.md; nothing is copied):
   duplicate rows dropped), evaluate on ``boss_dr10_eval{0,1}.csv``. Bands ugriz, model magnitudes.
 * DES (DNF examples): ``des_specz_valid.fits`` split by an id hash (seed 7) into halves, as in
   ``config/des_specz.yaml``: train on ``keep: above``, evaluate on ``keep: below``. Bands grizY,
-  sentinels −9.999e9, 99, −99.
+  sentinels −9999, −9.999e9, 99, −99 (:data:`DES_SENTINELS`).
 * DEEP2/3 + 3D-HST (photoz_template_learning): ``deep2_3dhst_ugrizy.fits`` split the same way
   (row numbers as ids, seed 7). Bands ugrizy (CFHTLS/Subaru; ``i2`` left out), sentinels 99, −99,
   z up to 3.3 (``model.z_max: 4`` for this set, :data:`SET_OVERRIDES`). The deep, LSST-like set.
@@ -121,10 +121,15 @@ def boss(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     return train, evaluation, ["u", "g", "r", "i", "z"]
 
 
+#: DES's missing magnitudes: −9999 (45 rows of des_specz_valid.fits, in every band) and −9.999e9 (one row),
+#: as in config/des_specz.yaml; 99 and −99 for safety.
+DES_SENTINELS = (-9999.0, -9.999e9, 99.0, -99.0)
+
+
 def des(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     bands = ["g", "r", "i", "z", "y"]
     section = {"columns": {"id": "COADD_OBJECT_ID", "ra": "RA", "dec": "DEC", "magnitude": "MAG_{BAND}",
-                           "error": "MAG_ERR_{BAND}", "redshift": "Z"}, "sentinels": [-9.999e9, 99.0, -99.0]}
+                           "error": "MAG_ERR_{BAND}", "redshift": "Z"}, "sentinels": list(DES_SENTINELS)}
     spec = CatalogSpec.from_config(with_defaults(section, "inputs.specz"), bands)
     frame = read_catalog([str(data / "des_specz/des_specz_valid.fits")], spec)
     frame = frame[np.isfinite(frame["z_spec"]) & (frame["z_spec"] >= 0)].reset_index(drop=True)
@@ -392,6 +397,8 @@ def run(name, key, loader, data, threads, config, out, rail, throughput_rows, sh
                      "zoo": [{k: r[k] for k in ("algorithm", "nmad", "outlier_fraction")}
                              for r in result.reports["zoo"]["ranking"]],
                      "anomalies_removed": result.reports["anomalies"]["n_removed"],
+                     "anomalies_decision": result.reports["anomalies"]["decision"],
+                     "weights_decision": result.reports["representativeness"]["weights"]["decision"],
                      "science_in_coverage": result.reports["representativeness"]["coverage"][
                          "science_fraction_in_coverage"]}
         else:
@@ -417,6 +424,9 @@ def run(name, key, loader, data, threads, config, out, rail, throughput_rows, sh
     print(f"zshard: z_phot from {extra['winner']}; {len(extra['features'])} features {extra['features']}; "
           f"{extra['anomalies_removed']} training anomalies removed; "
           f"{100 * extra['science_in_coverage']:.1f}% of the evaluation objects in coverage")
+    weights = extra["weights_decision"]
+    print(f"zshard corrections: anomalies {extra['anomalies_decision']['reason']}; Lima weights "
+          f"{'applied' if weights['applied'] else 'not applied'}: {weights['reason']}")
     print("zshard zoo (CV): " + ", ".join(f"{r['algorithm']} {r['nmad']:.4f}" for r in extra["zoo"]))
     choice = manifest.get("pdf_estimator", {})
     extra["pdf_estimator"] = choice

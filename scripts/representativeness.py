@@ -23,7 +23,7 @@ with atomic_path(out.cells) as tmp:
     rep.cells.to_csv(tmp, index=False)
 write_parquet(out.weights, pd.DataFrame({"id": train["id"].to_numpy(), "weight": rep.weights,
                                          "weight_raw": rep.weights_raw,
-                                         "enabled": np.full(len(train), bool(params.cfg["weights"]["enabled"]))}))
+                                         "enabled": np.full(len(train), rep.report["weights"]["applied"])}))
 with atomic_path(out.coverage) as tmp:
     with open(tmp, "wb") as handle:
         handle.write(rep.coverage.to_bytes())

@@ -23,7 +23,8 @@ selection = read_json(inp.selection)
 extra = {
     "representativeness": {"classifier_auc": representativeness["classifier_two_sample_test"],
                            "coverage": representativeness["coverage"], "weights": representativeness["weights"]},
-    "anomalies": {k: anomalies[k] for k in ("n_train", "n_flagged", "n_removed", "remove")},
+    "anomalies": {k: anomalies[k] for k in ("n_train", "n_flagged", "n_removed", "remove", "remove_setting",
+                                            "decision")},
     "selection": {"ranking_used": selection.get("ranking_used"), "chosen": selection.get("chosen"),
                   "pool": selection.get("pool")},
 }

@@ -1,7 +1,8 @@
 import numpy as np
 import pandas as pd
+import pytest
 
-from zshard import anomalies
+from zshard import anomalies, training
 from zshard.config import with_defaults
 from zshard.features import FeatureSpec
 
@@ -54,3 +55,44 @@ def test_removal_effect_is_measured_on_an_untouched_validation_sample():
     flags = anomalies.AnomalyFlags(np.zeros(len(frame)), wrong, 0.0)
     summary = anomalies.describe_flagged(frame, flags, ("g", "r", "i"))
     assert summary["n_flagged"] == 60 and summary["z_quartiles_flagged"][0] > 1.9
+
+
+def _effect(all_metrics, cleaned_metrics):
+    return {"all": dict(zip(anomalies.DECISION_METRICS, all_metrics)),
+            "cleaned": dict(zip(anomalies.DECISION_METRICS, cleaned_metrics)), "n_removed": 10}
+
+
+def test_removal_decision_removes_only_what_the_validation_sample_says_helps():
+    decide = anomalies.removal_decision
+    min_improvement = SETTINGS["min_improvement"]
+    assert SETTINGS["remove"] == "auto"
+    assert decide(_effect((0.030, 0.05), (0.027, 0.05)), "auto", min_improvement)["remove"]       # NMAD -10%
+    assert decide(_effect((0.030, 0.05), (0.030, 0.04)), "auto", min_improvement)["remove"]       # outliers -20%
+    same = decide(_effect((0.030, 0.05), (0.02999, 0.05)), "auto", min_improvement)               # within noise
+    assert not same["remove"] and "improves no validation metric" in same["reason"]
+    traded = decide(_effect((0.030, 0.05), (0.025, 0.051)), "auto", min_improvement)              # one worse
+    assert not traded["remove"] and "outlier_fraction worse" in traded["reason"]
+    assert traded["relative_improvement"]["nmad"] == pytest.approx(1 / 6)
+    assert decide(_effect((0.030, 0.0), (0.027, 0.0)), "auto", min_improvement)["remove"]         # no outliers at all
+    from_zero = decide(_effect((0.030, 0.0), (0.027, 0.01)), "auto", min_improvement)
+    assert not from_zero["remove"] and from_zero["relative_improvement"]["outlier_fraction"] == -1.0
+    assert not decide(None, "auto", min_improvement)["remove"]                                    # nothing measured
+    assert decide(_effect((0.03, 0.05), (0.04, 0.06)), True, min_improvement)["remove"]           # forced
+    assert not decide(_effect((0.03, 0.05), (0.02, 0.01)), False, min_improvement)["remove"]
+    with pytest.raises(ValueError, match="true, false or auto"):
+        decide(None, "sometimes", min_improvement)
+
+
+def test_auto_removal_follows_the_validation_sample_through_the_stage():
+    """Wrong redshifts (10% of the training sample) are removed; a clean sample keeps its 2% tail."""
+    validation, _ = _sample(n=800, seed=2, n_wrong=0)
+    quick = {"n_estimators": 60, "learning_rate": 0.1, "max_depth": 4}
+    dirty, _ = _sample(seed=1, n_wrong=200)
+    cfg = with_defaults({"neighbour_redshift": {"fraction": 0.1}}, "anomalies")
+    removed, table, report = training.stage_anomalies(dirty, validation, cfg, ("g", "r", "i"), 5, quick_params=quick)
+    assert report["remove_setting"] == "auto" and report["decision"]["remove"] and removed.sum() == 200
+    assert table["removed"].sum() == 200
+    clean, _ = _sample(seed=3, n_wrong=0)
+    removed, _, report = training.stage_anomalies(clean, validation, SETTINGS, ("g", "r", "i"), 5, quick_params=quick)
+    assert report["n_flagged"] == 40 and not report["decision"]["remove"] and not removed.any()
+    assert report["n_removed"] == 0 and "effect_on_validation" in report

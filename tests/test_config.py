@@ -151,3 +151,24 @@ def test_clustering_settings_are_the_config_section():
     assert config.to_dict() == {key: value for key, value in settings.items()
                                 if key not in ("enabled", "max_unknown")}
     assert all(field.default is dataclasses.MISSING for field in dataclasses.fields(clustering.ClusteringConfig))
+
+
+def test_the_defaults_are_for_real_data_and_the_demo_says_where_its_search_is_smaller():
+    """config/config.yaml's search is the schema's (sized for real data); config/demo.yaml, which make demo
+    adds, shrinks only the zoo, and both it and config/des_specz.yaml validate over config/config.yaml."""
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    defaults = with_defaults({}, "zoo")
+    assert {k: config["zoo"][k] for k in ("n_draws", "folds", "time_budget_s")} == {
+        k: defaults[k] for k in ("n_draws", "folds", "time_budget_s")}
+    assert defaults["n_draws"] >= 20 and defaults["folds"] >= 5 and defaults["time_budget_s"] > 0
+    demo = yaml.safe_load((ROOT / "config/demo.yaml").read_text())
+    assert set(demo) == {"zoo"} and demo["zoo"]["n_draws"] < defaults["n_draws"]
+    assert "demo" in (ROOT / "config/demo.yaml").read_text().splitlines()[0]
+    demo_target = (ROOT / "Makefile").read_text().split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert demo_target.count("$(DEMO_CONFIG)") == 2 and "DEMO_CONFIG ?= --configfile config/demo.yaml" in (
+        ROOT / "Makefile").read_text()
+    for overlay in ("demo.yaml", "des_specz.yaml"):
+        merged = copy.deepcopy(config)
+        for key, value in yaml.safe_load((ROOT / "config" / overlay).read_text()).items():
+            merged[key] = {**merged[key], **value} if isinstance(value, dict) and key in merged else value
+        with_defaults(merged)

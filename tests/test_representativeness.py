@@ -109,3 +109,46 @@ def test_density_ratio_weights_make_a_labelled_sample_look_like_the_science_samp
     assert np.average(r, weights=w) < r.mean() - 0.2    # moved towards the science sample's 20.5
     same = coverage.density_ratio_weights(_frame(1500, 4, shift=-0.5), floor=0.0, maximum=20.0)
     assert np.std(same) < np.std(w)                     # an already science-like sample needs less weighting
+
+
+def test_auc_null_sigma_is_the_spread_of_the_auc_of_one_distribution():
+    """2000 AUCs (Mann-Whitney: the rank sum of the labelled scores) of scores from one distribution."""
+    from scipy.stats import rankdata
+
+    n1, n0 = 300, 500
+    ranks = rankdata(np.random.default_rng(4).normal(size=(2000, n1 + n0)), axis=1)
+    aucs = (ranks[:, :n1].sum(axis=1) - n1 * (n1 + 1) / 2) / (n1 * n0)
+    assert np.std(aucs) == pytest.approx(rep.auc_null_sigma(n1, n0), rel=0.06)
+    assert np.mean(aucs) == pytest.approx(0.5, abs=0.002)
+    assert rep.auc_null_sigma(0, 10) == float("inf")
+
+
+def test_weights_decision_needs_a_shift_that_the_weights_reduce():
+    def auc(value, weighted, n=2000):
+        return {"auc": value, "auc_weighted_lima": weighted, "n_train": n, "n_science": n}
+
+    sigma = rep.auc_null_sigma(2000, 2000)  # 0.0091
+    k = SETTINGS["weights"]["min_auc_sigma"]
+    agree = rep.weights_decision(auc(0.5 + 0.9 * k * sigma, 0.5), k)
+    assert not agree["applied"] and "the samples agree" in agree["reason"]
+    assert agree["auc_significance"] == pytest.approx(0.9 * k)
+    assert rep.weights_decision(auc(0.5 + 1.1 * k * sigma, 0.5), k)["applied"]
+    useless = rep.weights_decision(auc(0.70, 0.71), k)
+    assert not useless["applied"] and "closer to 0.5" in useless["reason"]
+    assert rep.weights_decision(auc(0.70, 0.55), k)["applied"]
+    assert rep.weights_decision(auc(0.50, 0.60), 0.0)["applied"]   # 0: always
+
+
+def test_the_weights_are_applied_only_to_a_sample_that_differs():
+    train = _frame(2000, 1)
+    same = _assess(train, _frame(2000, 2), 5, n_cells=10)
+    assert not same.report["weights"]["applied"] and np.all(same.weights == 1.0)
+    assert same.report["weights"]["decision"]["auc_significance"] < SETTINGS["weights"]["min_auc_sigma"]
+    shifted = _assess(train, _frame(2000, 2, shift=0.5), 5, n_cells=10)
+    assert shifted.report["weights"]["applied"] and shifted.weights.std() > 0.1
+    decision = shifted.report["weights"]["decision"]
+    assert abs(decision["auc_weighted"] - 0.5) < abs(decision["auc"] - 0.5)
+    forced = _assess(train, _frame(2000, 2), 5, n_cells=10, weights={"min_auc_sigma": 0.0})
+    assert forced.report["weights"]["applied"] and forced.weights.std() > 0
+    off = _assess(train, _frame(2000, 2, shift=0.5), 5, n_cells=10, weights={"enabled": False})
+    assert not off.report["weights"]["applied"] and np.all(off.weights == 1.0)

@@ -63,3 +63,21 @@ def test_the_mock_rule_never_names_the_users_files():
                                                             "specz": {"paths": ["/data/specz.fits"],
                                                                       "columns": {"redshift": "Z"}}})
     assert all(path.startswith("out/mock/photometry/") for path in mock_photometry_files(config))
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared/data/des_specz").is_dir(), reason="../shared/data/des_specz is absent")
+def test_the_des_example_reads_every_missing_magnitude_as_missing():
+    """config/des_specz.yaml's sentinels cover DES's missing magnitudes (−9999 in 45 rows, −9.999e9 in one):
+    no magnitude read from the file is negative or absurdly faint, and those 46 rows have no photometry."""
+    import numpy as np
+
+    from zshard.io.catalogs import read_catalog
+
+    config = yaml.safe_load((ROOT / "config/des_specz.yaml").read_text())
+    config["inputs"]["specz"]["paths"] = [str(ROOT.parent / "shared/data/des_specz/des_specz_valid.fits")]
+    config["inputs"]["specz"].pop("subset")
+    section = with_defaults(config["inputs"]["specz"], "inputs.specz")
+    frame = read_catalog(section["paths"], CatalogSpec.from_config(section, config["bands"]))
+    mags = frame[[f"mag_{band}" for band in config["bands"]]].to_numpy(dtype=np.float64)
+    assert np.nanmin(mags) > 0 and np.nanmax(mags) < 50
+    assert int(np.isnan(mags).all(axis=1).sum()) == 46

@@ -43,7 +43,14 @@ def test_the_artefact_manifest_and_the_shards_carry_the_new_columns(mock_run):
                 "validation_metrics", "selection", "representativeness", "anomalies"):
         assert key in manifest, key
     weights = pd.read_parquet(results / "representativeness/train_weights.parquet")
-    assert weights["weight"].mean() == pytest.approx(1.0) and manifest["n_train"] < len(weights)  # anomalies out
+    assert weights["weight"].mean() == pytest.approx(1.0)
+    # the corrections' decisions, with their evidence, and the training sample they left
+    anomalies, applied = manifest["anomalies"], manifest["representativeness"]["weights"]["applied"]
+    assert anomalies["remove_setting"] == "auto" and anomalies["decision"]["remove"] == anomalies["remove"]
+    assert "relative_improvement" in anomalies["decision"] and anomalies["n_flagged"] > 0
+    assert manifest["n_train"] == len(weights) - anomalies["n_removed"]
+    assert weights["enabled"].all() == applied and manifest["weighted"] == applied
+    assert "auc_significance" in manifest["representativeness"]["weights"]["decision"]
     shard = sorted((results / "pdf/calibrated").glob("*.parquet"))[0]
     table = pq.read_table(shard).to_pandas()
     assert {"z_phot", "in_coverage", "coverage_weight"} <= set(table.columns)

@@ -80,7 +80,17 @@ def test_time_budget_stops_drawing_but_keeps_one_draw():
     settings = with_defaults({"algorithms": ["knn"], "n_draws": 20, "folds": 2, "time_budget_s": 1e-9, "stack": False},
                              "zoo")
     result = zoo.run_zoo(X, z, ids, settings, seed=0, log=lambda m: None)
-    assert result.leaderboard["algorithms"]["knn"]["n_evaluated"] == 1
+    board = result.leaderboard
+    knn = board["algorithms"]["knn"]
+    assert knn["n_evaluated"] == 1 and knn["stopped_by"] == "time_budget_s"
+    assert board["time_budget_s"] == 1e-9
+    # the budget only cuts the fixed sequence of draws: the draw that ran is the first of an unbudgeted search
+    unbudgeted = zoo.run_zoo(X, z, ids, {**settings, "n_draws": 2, "time_budget_s": 0}, seed=0, log=lambda m: None)
+    assert unbudgeted.leaderboard["algorithms"]["knn"] | {"best": None} == {
+        "n_draws": 2, "n_evaluated": 2, "stopped_by": "n_draws", "best": None,
+        "seconds": unbudgeted.leaderboard["algorithms"]["knn"]["seconds"]}
+    first = unbudgeted.leaderboard["draws"][0]
+    assert (first["params"], first["nmad"]) == (board["draws"][0]["params"], board["draws"][0]["nmad"])
 
 
 def test_stack_weights_ignore_catastrophic_outliers_and_the_winner_refits():

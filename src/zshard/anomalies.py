@@ -19,7 +19,10 @@ improves machine-learning photo-z. Two detectors, each flagging a configured fra
 
 The stage measures, honestly, what removing the flagged objects does: the same quick model trained
 with and without them is scored on the untouched validation sample (flagged objects are never
-removed from a validation sample — that would flatter the metrics).
+removed from a validation sample — that would flatter the metrics). Removal is a correction for
+samples that need it: a fixed fraction is always flagged, and on a clean sample (exact redshifts)
+removing it only cuts the tails that the p(z) must hold. So by default (``remove: auto``) the
+objects are removed only where that measurement says it helps (:func:`removal_decision`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,10 @@ from zshard.representativeness import RobustScaling
 from zshard.selection import quick_model
 
 __all__ = ["AnomalyFlags", "flag_anomalies", "neighbour_redshift_scores", "isolation_forest_scores", "removal_effect",
-           "describe_flagged"]
+           "removal_decision", "describe_flagged"]
+
+#: The validation metrics of :func:`removal_effect` that :func:`removal_decision` compares (lower is better).
+DECISION_METRICS = ("nmad", "outlier_fraction")
 
 
 @dataclass
@@ -112,6 +118,41 @@ def removal_effect(train: pd.DataFrame, validation: pd.DataFrame, flagged: np.nd
         out[name] = metrics.point_metrics(model.predict(Xv), zv) if len(zv) else {}
     out["n_removed"] = int(flagged.sum())
     return out
+
+
+def removal_decision(effect: dict | None, setting: bool | str, min_improvement: float) -> dict:
+    """Whether the flagged objects are removed from training, and the evidence (``anomalies.remove``).
+
+    ``setting`` ``True`` or ``False`` decides alone. ``"auto"``: removed only when the quick model
+    trained without them (``effect``, :func:`removal_effect`) is better on the validation sample —
+    one of :data:`DECISION_METRICS` lower by at least the relative ``min_improvement`` and none
+    higher. Without a measurement (no validation sample, nothing flagged) nothing is removed.
+    """
+    if setting is True or setting is False:
+        return {"remove": setting, "reason": f"anomalies.remove is {str(setting).lower()}"}
+    if setting != "auto":
+        raise ValueError(f"anomalies.remove must be true, false or auto, not {setting!r}")
+    if not effect:
+        return {"remove": False, "reason": "auto: no validation measurement (no validation sample or nothing "
+                                           "flagged), so nothing says removal helps"}
+    before, after = effect["all"], effect["cleaned"]
+    gains = {}
+    for name in DECISION_METRICS:
+        b, a = float(before[name]), float(after[name])
+        gains[name] = (1.0 - a / b) if b > 0 else (0.0 if a <= b else -1.0)  # -1: it rises from 0
+    worse = [name for name, gain in gains.items() if gain < 0]
+    better = [name for name, gain in gains.items() if gain >= min_improvement]
+    evidence = {"relative_improvement": gains, "min_improvement": float(min_improvement),
+                "validation_all": {name: before[name] for name in DECISION_METRICS},
+                "validation_cleaned": {name: after[name] for name in DECISION_METRICS}}
+    if worse:
+        return {"remove": False, "reason": f"auto: removal makes {', '.join(worse)} worse on the validation sample",
+                **evidence}
+    if not better:
+        return {"remove": False, "reason": f"auto: removal improves no validation metric by {min_improvement:g} "
+                                           "or more", **evidence}
+    return {"remove": True, "reason": f"auto: removal improves {', '.join(better)} on the validation sample "
+                                      f"by {min_improvement:g} or more, and none is worse", **evidence}
 
 
 def describe_flagged(train: pd.DataFrame, flags: AnomalyFlags, bands, redshift_column: str = "z_spec") -> dict:

@@ -18,7 +18,10 @@ This module measures the mismatch and corrects for what can be corrected:
   and validation they correct for covariate shift (Shimodaira 2000, JSPI 90, 227; Sugiyama,
   Krauledat & Müller 2007, JMLR 8, 985). Importance weights have a heavy tail, so they are
   clipped to ``[floor, max]`` times their mean (Cortes, Mansour & Mohri 2010, NeurIPS) and
-  renormalised to mean 1;
+  renormalised to mean 1. They are a correction for samples that need one: when the classifier
+  cannot tell the samples apart (AUC within ``min_auc_sigma`` standard errors of 0.5) or the weights
+  do not bring the AUC closer to 0.5, every object weighs 1 (:func:`weights_decision`), since
+  importance weights only add variance where there is no shift to correct;
 * **coverage of each science object**: its distance to the k-th nearest labelled object, against
   the same distance of labelled objects among themselves (leave-one-out); beyond the
   ``coverage_quantile`` of the latter the object is outside the labelled sample's coverage (the
@@ -63,6 +66,8 @@ __all__ = [
     "classifier_auc",
     "lima_weights",
     "normalise_weights",
+    "auc_null_sigma",
+    "weights_decision",
     "fit_coverage",
     "completeness_cells",
     "assess",
@@ -196,6 +201,46 @@ def normalise_weights(raw: np.ndarray, floor: float, maximum: float | None) -> n
     w /= mean
     w = np.clip(w, floor, maximum if maximum else np.inf)
     return w / w.mean()
+
+
+def auc_null_sigma(n_labelled: int, n_science: int) -> float:
+    """Standard deviation of the ROC AUC of two samples drawn from one distribution.
+
+    The AUC is the Mann–Whitney U statistic over n₁n₀ (Mann & Whitney 1947; Hanley & McNeil 1982,
+    Radiology 143, 29); under the null hypothesis its variance is (n₁ + n₀ + 1) / (12 n₁ n₀).
+    """
+    n1, n0 = int(n_labelled), int(n_science)
+    if n1 < 1 or n0 < 1:
+        return float("inf")
+    return float(np.sqrt((n1 + n0 + 1) / (12.0 * n1 * n0)))
+
+
+def weights_decision(auc: dict, min_auc_sigma: float) -> dict:
+    """Whether the Lima weights are applied, and the evidence (``representativeness.weights.min_auc_sigma``).
+
+    ``auc`` is :func:`classifier_auc`'s result with ``auc_weighted_lima`` (the AUC of the same
+    scores with the clipped weights). The weights are applied when the samples differ — the AUC
+    exceeds 0.5 by more than ``min_auc_sigma`` times :func:`auc_null_sigma` — and the weights make
+    them less distinguishable (the weighted AUC is closer to 0.5 than the unweighted one). Otherwise
+    every object weighs 1: importance weights correct a covariate shift (Shimodaira 2000) but add
+    variance (Cortes, Mansour & Mohri 2010), so without a shift they can only do harm.
+    ``min_auc_sigma`` 0 applies them always.
+    """
+    sigma = auc_null_sigma(auc["n_train"], auc["n_science"])
+    significance = (auc["auc"] - 0.5) / sigma
+    weighted = auc["auc_weighted_lima"]
+    evidence = {"auc": auc["auc"], "auc_null_sigma": sigma, "auc_significance": float(significance),
+                "auc_weighted": weighted, "min_auc_sigma": float(min_auc_sigma)}
+    if min_auc_sigma <= 0:
+        return {"applied": True, "reason": "min_auc_sigma is 0: always applied", **evidence}
+    if significance <= min_auc_sigma:
+        return {"applied": False, "reason": f"AUC {auc['auc']:.3f} is within {min_auc_sigma:g} sigma "
+                                            f"({sigma:.4f}) of 0.5: the samples agree", **evidence}
+    if abs(weighted - 0.5) >= abs(auc["auc"] - 0.5):
+        return {"applied": False, "reason": f"the weights do not bring the AUC closer to 0.5 "
+                                            f"({auc['auc']:.3f} -> {weighted:.3f})", **evidence}
+    return {"applied": True, "reason": f"AUC {auc['auc']:.3f} is {significance:.1f} sigma above 0.5 and "
+                                       f"{weighted:.3f} weighted", **evidence}
 
 
 @dataclass
@@ -422,12 +467,13 @@ class Representativeness:
 
 def assess(train: pd.DataFrame, science: pd.DataFrame, bands, *, seed: int, colours: str, n_neighbors: int,
            coverage_quantile: float, classifier_folds: int, weights_enabled: bool, weight_floor: float,
-           weight_max: float | None, n_cells: int, science_fraction: float | None = None,
+           weight_max: float | None, weight_min_auc_sigma: float, n_cells: int, science_fraction: float | None = None,
            redshift_column: str = "z_spec", emulator: dict | None = None) -> Representativeness:
     """Every measurement of the stage for one labelled and one science sample (canonical frames).
 
-    The settings are those of ``representativeness`` in the config (``weights.floor`` and
-    ``weights.max`` as ``weight_floor`` and ``weight_max``); :func:`zshard.training.stage_representativeness`
+    The settings are those of ``representativeness`` in the config (``weights.floor``,
+    ``weights.max`` and ``weights.min_auc_sigma`` as ``weight_floor``, ``weight_max`` and
+    ``weight_min_auc_sigma``: :func:`weights_decision`); :func:`zshard.training.stage_representativeness`
     passes them. Seeds (``seed`` is the master seed): the classifier folds and k-means derive their own.
     ``emulator``: ``representativeness.coverage_emulator`` (``enabled``, ``n_estimators``,
     ``max_depth``, ``learning_rate``); enabled, the coverage model gets its fast emulator
@@ -442,10 +488,15 @@ def assess(train: pd.DataFrame, science: pd.DataFrame, bands, *, seed: int, colo
     train_S, science_S = scaling.transform(train_X), scaling.transform(science_X)
 
     raw = lima_weights(train_S, science_S, n_neighbors)
-    weights = normalise_weights(raw, weight_floor, weight_max) if weights_enabled else np.ones(len(train))
-    ks = ks_table(train_X, science_X, space.names, weights)
+    lima = normalise_weights(raw, weight_floor, weight_max)
     auc = classifier_auc(train_X, science_X, derive_seed(seed, "representativeness.classifier"), classifier_folds,
-                         {"raw": raw, "used": weights} if weights_enabled else None)
+                         {"raw": raw, "lima": lima} if weights_enabled else None)
+    decision = (weights_decision(auc, weight_min_auc_sigma) if weights_enabled else
+                {"applied": False, "reason": "representativeness.weights.enabled is false"})
+    weights = lima if decision["applied"] else np.ones(len(train))
+    if weights_enabled:
+        auc["auc_weighted_used"] = auc["auc_weighted_lima"] if decision["applied"] else auc["auc"]
+    ks = ks_table(train_X, science_X, space.names, weights)
     coverage, train_distance = fit_coverage(train_S, science_S, space, scaling, n_neighbors, coverage_quantile)
     science_assessment = coverage.assess_exact(science)
     if emulator and emulator["enabled"]:
@@ -466,7 +517,8 @@ def assess(train: pd.DataFrame, science: pd.DataFrame, bands, *, seed: int, colo
         "coverage": {**coverage.summary(),
                      "science_fraction_in_coverage": float(science_assessment["in_coverage"].mean()),
                      "science_mean_coverage_weight": float(science_assessment["coverage_weight"].mean())},
-        "weights": {"enabled": bool(weights_enabled), "method": "kNN density ratio (Lima et al. 2008)",
+        "weights": {"enabled": bool(weights_enabled), "applied": bool(decision["applied"]), "decision": decision,
+                    "method": "kNN density ratio (Lima et al. 2008)",
                     "k": int(n_neighbors), "floor": weight_floor, "max": weight_max,
                     "fraction_zero_raw": float(np.mean(raw == 0)),
                     "effective_sample_size": float(w.sum() ** 2 / np.sum(w * w)),

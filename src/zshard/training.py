@@ -79,7 +79,8 @@ def stage_representativeness(train: pd.DataFrame, science: pd.DataFrame, cfg: di
         train, science, bands, seed=seed, colours=cfg["colours"], n_neighbors=int(cfg["n_neighbors"]),
         coverage_quantile=float(cfg["coverage_quantile"]), classifier_folds=int(cfg["classifier_folds"]),
         weights_enabled=bool(weights["enabled"]), weight_floor=float(weights["floor"]),
-        weight_max=float(weights["max"]), n_cells=int(cfg["n_cells"]), science_fraction=science_fraction,
+        weight_max=float(weights["max"]), weight_min_auc_sigma=float(weights["min_auc_sigma"]),
+        n_cells=int(cfg["n_cells"]), science_fraction=science_fraction,
         emulator=cfg["coverage_emulator"])
 
 
@@ -89,10 +90,11 @@ def stage_representativeness(train: pd.DataFrame, science: pd.DataFrame, cfg: di
 def stage_anomalies(train: pd.DataFrame, validation: pd.DataFrame | None, cfg: dict, bands, seed: int, *,
                     quick_params: dict, weights: np.ndarray | None = None,
                     threads: int = 1) -> tuple[np.ndarray, pd.DataFrame, dict]:
-    """Flags (bool per training row), a per-object table and the report (what, and its effect).
+    """Removal flags (bool per training row), a per-object table and the report (what, its effect, the decision).
 
     ``quick_params`` is ``selection.quick_model`` of the config: the model of the effect on the
-    validation sample.
+    validation sample, which decides the removal when ``cfg["remove"]`` is ``auto``
+    (:func:`zshard.anomalies.removal_decision`).
     """
     space = representativeness.comparison_space(bands, "adjacent")
     n = len(train)
@@ -118,15 +120,21 @@ def stage_anomalies(train: pd.DataFrame, validation: pd.DataFrame | None, cfg: d
         table["isolation_forest_score"] = score
         flagged |= flags.flagged
         methods["isolation_forest"] = anomalies.describe_flagged(train, flags, bands)
-    table["flagged"] = flagged
-    remove = bool(enabled and cfg["remove"])
-    table["removed"] = flagged & remove
-    report = {"enabled": bool(enabled), "remove": remove, "n_train": int(n), "n_flagged": int(flagged.sum()),
-              "n_removed": int((flagged & remove).sum()), "methods": methods}
+    effect = None
     if validation is not None and len(validation) and flagged.any():
-        report["effect_on_validation"] = anomalies.removal_effect(
+        effect = anomalies.removal_effect(
             train, validation, flagged, FeatureSpec(tuple(bands), "all"), params=quick_params,
             seed=derive_seed(seed, "anomalies.effect"), weights=weights, threads=threads)
+    decision = (anomalies.removal_decision(effect, cfg["remove"], float(cfg["min_improvement"])) if enabled else
+                {"remove": False, "reason": "anomalies.enabled is false"})
+    remove = bool(decision["remove"])
+    table["flagged"] = flagged
+    table["removed"] = flagged & remove
+    report = {"enabled": bool(enabled), "remove": remove, "remove_setting": cfg["remove"], "decision": decision,
+              "n_train": int(n), "n_flagged": int(flagged.sum()), "n_removed": int((flagged & remove).sum()),
+              "methods": methods}
+    if effect is not None:
+        report["effect_on_validation"] = effect
     return flagged & remove, table, report
 
 
@@ -456,10 +464,11 @@ def train_chain(train: pd.DataFrame, science: pd.DataFrame, config: dict, *, val
     bands, seed = list(config["bands"]), int(config["seed"])
     reports = {}
     rep = stage_representativeness(train, science, config["representativeness"], bands, seed, science_fraction)
-    weights = rep.weights if config["representativeness"]["weights"]["enabled"] else None
+    weights = rep.weights if rep.report["weights"]["applied"] else None
     reports["representativeness"] = rep.report
     log(f"representativeness: AUC {rep.report['classifier_two_sample_test']['auc']:.3f}, "
-        f"in coverage {rep.report['coverage']['science_fraction_in_coverage']:.3f}")
+        f"in coverage {rep.report['coverage']['science_fraction_in_coverage']:.3f}; weights "
+        f"{'applied' if weights is not None else 'not applied'} ({rep.report['weights']['decision']['reason']})")
     removed, _, reports["anomalies"] = stage_anomalies(train, validation, config["anomalies"], bands, seed,
                                                        weights=weights,
                                                        quick_params=config["selection"]["quick_model"],

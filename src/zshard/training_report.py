@@ -191,6 +191,13 @@ def _rows(values: Mapping) -> list[dict]:
     return [{"quantity": k, "value": v} for k, v in values.items() if v is not None]
 
 
+def _decision(decision: Mapping | None, key: str, word: str) -> str | None:
+    """A correction's decision as a table value: 'applied (reason)' or 'not applied (reason)'."""
+    if not decision:
+        return None
+    return f"{'' if decision[key] else 'not '}{word} ({decision['reason']})"
+
+
 def summary_sections(rep: Mapping, anomalies: Mapping, selection: Mapping, leaderboard: Mapping | None,
                      model_manifest: Mapping) -> dict:
     """Entries for :func:`zshard.report.write_summary_markdown`: one table (a list of rows) per
@@ -205,8 +212,10 @@ def summary_sections(rep: Mapping, anomalies: Mapping, selection: Mapping, leade
             "science mean coverage weight": rep["coverage"]["science_mean_coverage_weight"],
             "science fraction in cells without spec-z": rep["cells"]["science_fraction_in_cells_without_specz"],
             "training weights effective N": rep["weights"]["effective_sample_size"],
+            "training weights": _decision(rep["weights"].get("decision"), "applied", "applied"),
         },
         "training: anomalies": {"flagged": anomalies["n_flagged"], "removed": anomalies["n_removed"],
+                                "removal": _decision(anomalies.get("decision"), "remove", "removed"),
                                 **{f"{name}: flagged": m["n_flagged"] for name, m in anomalies["methods"].items()}},
     }
     effect = anomalies.get("effect_on_validation")

@@ -541,9 +541,11 @@ def _run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Seque
         fit_seed = derive_seed(seed, f"zoo.{algorithm}.fit")
         start = time.perf_counter()
         best = None
+        stopped_by = "n_draws"
         for i, params in enumerate(candidates):
             if i > 0 and time_budget_s and time.perf_counter() - start > time_budget_s:
                 log(f"{algorithm}: time budget of {time_budget_s} s spent after {i} of {n} draws")
+                stopped_by = "time_budget_s"
                 break
             t0 = time.perf_counter()
             oof = _oof(algorithm, params, X, z, w, fold, fit_seed, threads)
@@ -560,11 +562,14 @@ def _run_zoo(X: np.ndarray, z: np.ndarray, ids: np.ndarray, *, algorithms: Seque
             # the best draw within the budget; the best over it only while none fits
             if best is None or (fits(row), -row[rank_by]) > (fits(best), -best[rank_by]):
                 best, oofs[algorithm] = row, oof
+        # the draws are a fixed sequence (draw_params), so the budget only decides how many of them ran
         per_algorithm[algorithm] = {"n_draws": n, "n_evaluated": sum(1 for d in draws if d["algorithm"] == algorithm),
-                                    "seconds": round(time.perf_counter() - start, 3), "best": best}
+                                    "stopped_by": stopped_by, "seconds": round(time.perf_counter() - start, 3),
+                                    "best": best}
 
     ranking = sorted((entry["best"] for entry in per_algorithm.values()), key=lambda r: r[rank_by])
-    result = {"rank_by": rank_by, "folds": int(folds), "n_train": int(len(z)), "weighted": w is not None,
+    result = {"rank_by": rank_by, "folds": int(folds), "time_budget_s": time_budget_s, "n_train": int(len(z)),
+              "weighted": w is not None,
               "features": list(feature_names), "algorithms": per_algorithm, "draws": draws}
     eligible = [r for r in ranking if fits(r)]
     winner = dict(eligible[0]) if eligible else None
