@@ -129,3 +129,18 @@ def test_knn_quantile_model_recovers_the_neighbours_redshift_distribution():
     np.testing.assert_allclose(q[1], [1.15, 1.20, 1.25], atol=0.012)
     # a missing feature is imputed with the training median (x ~ 0.5)
     np.testing.assert_allclose(q[2, 1], 1.0, atol=0.02)
+
+
+def test_the_version_ignores_float_noise_in_the_manifest_but_not_a_real_change():
+    from zshard.models import content_version
+
+    manifest = {"params": {"eta": 0.05, "seed": 3}, "training_data_sha256": "ab" * 32,
+                "point_estimate": {"cv": {"nmad": 0.031234567891234}}, "version": "old"}
+    members = ["11" * 32, "none"]
+    version = content_version(manifest, members)
+    noisy = {**manifest, "point_estimate": {"cv": {"nmad": 0.031234567891234 + 7e-16}}, "version": "other"}
+    assert content_version(noisy, members) == version
+    changed = {**manifest, "point_estimate": {"cv": {"nmad": 0.03124}}}
+    assert content_version(changed, members) != version
+    assert content_version({**manifest, "params": {"eta": 0.05, "seed": 4}}, members) != version
+    assert content_version(manifest, ["12" * 32, "none"]) != version

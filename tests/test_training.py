@@ -84,3 +84,35 @@ def test_the_pdf_estimator_with_the_lower_validation_cde_loss_is_kept_and_saved(
         loaded = PhotozModel.load(str(path))
         np.testing.assert_allclose(loaded.predict_quantiles(test), model.predict_quantiles(test))
     assert chosen[("knn_quantile",)] == "knn_quantile"
+
+
+def test_the_model_version_identifies_content_and_inputs_not_float_noise():
+    """Two trainings on the same data with the same seed: byte-identical members and one version, even
+    when the zoo's CV metrics differ in the last digits (as a random forest's out-of-fold predictions
+    do with n_jobs > 1); another seed or other data: another version."""
+    from zshard.features import FeatureSpec
+
+    config = _config()
+    config["zoo"]["algorithms"] = ["random_forest"]  # the winner is refit and pickled: a point-model member
+    train, validation = _survey(800, 1), _survey(300, 2)
+    spec = FeatureSpec(("g", "r", "i", "z"))
+    leaderboard = training.stage_zoo(train, None, spec, config["zoo"], 5, threads=2, log=lambda m: None).leaderboard
+    assert leaderboard["winner"]["algorithm"] == "random_forest"
+    noisy = json.loads(json.dumps(leaderboard))
+    for entry in (noisy["winner"], *noisy["ranking"]):
+        entry["nmad"] = float(np.nextafter(entry["nmad"], 1.0))
+
+    def artefact(data, seed, board):
+        return training.build_model(data, None, spec, config["model"], seed, leaderboard=board, threads=2,
+                                    validation=validation).artefact_payload()
+
+    first, second = artefact(train, 5, leaderboard), artefact(train, 5, noisy)
+    for member in ("quantile_model", "point_model", "pdf_model"):
+        assert (first[member] or {}).get("sha256") == (second[member] or {}).get("sha256"), member
+    assert first["point_model"] is not None
+    assert first["manifest"]["point_estimate"]["cv"] != second["manifest"]["point_estimate"]["cv"]
+    assert first["manifest"]["version"] == second["manifest"]["version"]
+    assert artefact(train, 6, leaderboard)["manifest"]["version"] != first["manifest"]["version"]
+    other = train.copy()
+    other.loc[0, "z_spec"] += 0.01
+    assert artefact(other, 5, leaderboard)["manifest"]["version"] != first["manifest"]["version"]

@@ -30,7 +30,17 @@ representativeness and anomaly summaries), the quantile booster (xgboost UBJSON,
 point model if any (pickle, base64) and the coverage model of :mod:`zshard.representativeness`
 (npz, base64), each with its SHA-256, checked before loading. The pickle makes the artefact as
 trustworthy as its origin: load only artefacts you (or your workflow) wrote; the manifest's
-library versions say which scikit-learn unpickles it. ``version`` is a hash of everything.
+library versions say which scikit-learn unpickles it.
+
+**The version** (:func:`content_version`) identifies the model's content and inputs: the SHA-256 of
+each member (the booster, the pickled point and p(z) models, the coverage model) and the manifest
+(training-data hash, parameters, features, settings, library versions), with every float rounded
+to ``VERSION_DIGITS`` significant digits. Two trainings on the same data with the same seed give
+byte-identical members (tested), but their CV metrics may differ in the last digits: scikit-learn's
+random forest with ``n_jobs`` > 1 sums its trees' predictions in the order the threads finish, so
+out-of-fold predictions, and the metrics from them, change at ~1e-16 from run to run. Rounding keeps
+that noise out of the version while any real change of a metric (or of anything else) still
+changes it.
 """
 
 from __future__ import annotations
@@ -57,6 +67,8 @@ from zshard.pdf.summary import summaries
 
 ARTEFACT_FORMAT = "zshard.photoz_model"
 ARTEFACT_VERSION = 2
+# significant digits of the manifest's floats in the version hash (see the module docstring)
+VERSION_DIGITS = 6
 
 DEFAULT_XGB_PARAMS = {
     "n_estimators": 400,
@@ -76,6 +88,31 @@ def training_data_hash(features: np.ndarray, z: np.ndarray, weights: np.ndarray 
     if weights is not None:
         digest.update(np.ascontiguousarray(weights, dtype=np.float64).tobytes())
     return digest.hexdigest()
+
+
+def _rounded(value, digits: int):
+    """``value`` (nested dicts, lists, scalars) with every float rounded to ``digits`` significant digits."""
+    if isinstance(value, dict):
+        return {str(key): _rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(item, digits) for item in value]
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return float(f"{value:.{digits - 1}e}") if np.isfinite(value) else repr(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def content_version(manifest: dict, member_digests: list[str] | None = None) -> str:
+    """The version of a model: 16 hex digits of a SHA-256 over its manifest (without ``version``;
+    floats rounded to ``VERSION_DIGITS`` significant digits, so that float noise in the metrics does
+    not change it) and the SHA-256 of each member (``"none"`` for an absent one)."""
+    identity = _rounded({key: item for key, item in manifest.items() if key != "version"}, VERSION_DIGITS)
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode())
+    for member in member_digests or []:
+        digest.update(member.encode())
+    return digest.hexdigest()[:16]
 
 
 def _blob(data: bytes, encoding: str) -> dict:
@@ -193,11 +230,8 @@ class PhotozModel:
                    "pdf_model": None if self.pdf_model is None else
                    _blob(zlib.compress(pickle.dumps(self.pdf_model, protocol=5), 6), "pickle+zlib/base64")}
         manifest = self.manifest_payload()
-        digest = hashlib.sha256(json.dumps({k: v for k, v in manifest.items() if k != "version"}, sort_keys=True,
-                                           default=str).encode())
-        for entry in members.values():
-            digest.update((entry or {}).get("sha256", "none").encode())
-        manifest["version"] = digest.hexdigest()[:16]
+        manifest["version"] = content_version(manifest, [(entry or {}).get("sha256", "none")
+                                                         for entry in members.values()])
         self.manifest["version"] = manifest["version"]
         return {"format": ARTEFACT_FORMAT, "format_version": ARTEFACT_VERSION, "manifest": manifest, **members}
 
@@ -373,5 +407,5 @@ def train_quantile_model(train: pd.DataFrame, features: FeatureSpec, levels: np.
         "training_data_sha256": training_data_hash(X, z, w),
         "library_versions": library_versions(),
     }
-    manifest["version"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
+    manifest["version"] = content_version(manifest)
     return PhotozModel(booster, features, levels, z_min, z_max, max_density, manifest)
