@@ -159,13 +159,15 @@ class PhotozModel:
     recentre: bool = False
     pdf_model: object | None = None
 
-    def predict(self, catalog: pd.DataFrame, batch_rows: int = 500_000) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, catalog: pd.DataFrame, batch_rows: int = 500_000,
+                progress=None) -> tuple[np.ndarray, np.ndarray]:
         """Sanitised quantiles (n, K) and z_phot (n,), float32, for a canonical catalogue frame.
 
         With a point model and ``recentre``, each p(z) is shifted so that its median is the point
         model's z_phot (the quantile model gives the shape, the zoo's winner the location), then
         sanitised again (clipped to [z_min, z_max]); the PIT calibration is fitted on these.
-        Without a point model z_phot is the p(z) median.
+        Without a point model z_phot is the p(z) median. ``progress`` (a
+        :class:`zshard.progress.Progress`) is advanced by each batch's rows.
         """
         out = np.empty((len(catalog), len(self.levels)), dtype=np.float32)
         z_out = np.empty(len(catalog), dtype=np.float32)
@@ -185,6 +187,8 @@ class PhotozModel:
                 z_phot = summaries(q, self.levels, self.z_min, self.z_max)["z_median"]
             out[start:start + len(part)] = q
             z_out[start:start + len(part)] = z_phot
+            if progress is not None:
+                progress.advance(len(part))
         return out, z_out
 
     def raw_quantiles(self, X: np.ndarray) -> np.ndarray:
