@@ -112,6 +112,11 @@ def test_the_model_version_identifies_content_and_inputs_not_float_noise():
     assert first["point_model"] is not None
     assert first["manifest"]["point_estimate"]["cv"] != second["manifest"]["point_estimate"]["cv"]
     assert first["manifest"]["version"] == second["manifest"]["version"]
+    # on one thread (--cores 1): the pickled forest records n_jobs=1, the version is the same
+    one_thread = training.build_model(train, None, spec, config["model"], 5, leaderboard=leaderboard, threads=1,
+                                      validation=validation).artefact_payload()
+    assert one_thread["point_model"]["sha256"] != first["point_model"]["sha256"]
+    assert one_thread["manifest"]["version"] == first["manifest"]["version"]
     assert artefact(train, 6, leaderboard)["manifest"]["version"] != first["manifest"]["version"]
     other = train.copy()
     other.loc[0, "z_spec"] += 0.01

@@ -32,15 +32,21 @@ point model if any (pickle, base64) and the coverage model of :mod:`zshard.repre
 trustworthy as its origin: load only artefacts you (or your workflow) wrote; the manifest's
 library versions say which scikit-learn unpickles it.
 
-**The version** (:func:`content_version`) identifies the model's content and inputs: the SHA-256 of
-each member (the booster, the pickled point and p(z) models, the coverage model) and the manifest
-(training-data hash, parameters, features, settings, library versions), with every float rounded
-to ``VERSION_DIGITS`` significant digits. Two trainings on the same data with the same seed give
-byte-identical members (tested), but their CV metrics may differ in the last digits: scikit-learn's
-random forest with ``n_jobs`` > 1 sums its trees' predictions in the order the threads finish, so
-out-of-fold predictions, and the metrics from them, change at ~1e-16 from run to run. Rounding keeps
-that noise out of the version while any real change of a metric (or of anything else) still
-changes it.
+**The version** (:func:`content_version`) identifies the model's content and inputs: a hash of each
+member (the booster's and the coverage model's bytes; the pickled point and p(z) models by
+:func:`pickled_identity`) and of the manifest (training-data hash, parameters, features, settings,
+library versions), with every float rounded to ``VERSION_DIGITS`` significant digits. Two trainings
+on the same data with the same seed give the same booster, trees and coverage model, but:
+
+- their CV metrics may differ in the last digits: scikit-learn's random forest with ``n_jobs`` > 1
+  sums its trees' predictions in the order the threads finish, so out-of-fold predictions, and the
+  metrics from them, change at ~1e-16 from run to run. Rounding keeps that noise out of the version
+  while any real change of a metric (or of anything else) still changes it;
+- their pickles may differ although the estimators are equal: a pickle records the thread setting
+  (``n_jobs``, the rule's threads, so ``--cores 1`` and ``--cores 2`` differ) and which equal
+  strings are one object (pickle writes a shared string once and refers to it after; measured:
+  equal trees, equal parameters but ``n_jobs``, 167 bytes apart). The version therefore hashes a
+  pickled member with its threads set to 1 by ``joblib.hash``, which pickles strings by value.
 """
 
 from __future__ import annotations
@@ -107,12 +113,23 @@ def _rounded(value, digits: int):
 def content_version(manifest: dict, member_digests: list[str] | None = None) -> str:
     """The version of a model: 16 hex digits of a SHA-256 over its manifest (without ``version``;
     floats rounded to ``VERSION_DIGITS`` significant digits, so that float noise in the metrics does
-    not change it) and the SHA-256 of each member (``"none"`` for an absent one)."""
+    not change it) and a hash of each member (``"none"`` for an absent one)."""
     identity = _rounded({key: item for key, item in manifest.items() if key != "version"}, VERSION_DIGITS)
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode())
     for member in member_digests or []:
         digest.update(member.encode())
     return digest.hexdigest()[:16]
+
+
+def pickled_identity(model) -> str:
+    """A hash of an estimator's content for the version: independent of its thread setting and of
+    which equal strings its object graph shares (``joblib.hash`` does not memoise strings), unlike
+    its pickle's bytes (see the module docstring)."""
+    import joblib
+
+    probe = pickle.loads(pickle.dumps(model, protocol=5))  # a copy (copy.deepcopy's hashes unstably)
+    set_threads(probe, 1)
+    return joblib.hash(probe, hash_name="sha1")
 
 
 def _blob(data: bytes, encoding: str) -> dict:
@@ -234,8 +251,11 @@ class PhotozModel:
                    "pdf_model": None if self.pdf_model is None else
                    _blob(zlib.compress(pickle.dumps(self.pdf_model, protocol=5), 6), "pickle+zlib/base64")}
         manifest = self.manifest_payload()
-        manifest["version"] = content_version(manifest, [(entry or {}).get("sha256", "none")
-                                                         for entry in members.values()])
+        identities = [members["quantile_model"]["sha256"],
+                      "none" if self.point_model is None else pickled_identity(self.point_model),
+                      (members["coverage"] or {}).get("sha256", "none"),
+                      "none" if self.pdf_model is None else pickled_identity(self.pdf_model)]
+        manifest["version"] = content_version(manifest, identities)
         self.manifest["version"] = manifest["version"]
         return {"format": ARTEFACT_FORMAT, "format_version": ARTEFACT_VERSION, "manifest": manifest, **members}
 
