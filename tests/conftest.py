@@ -35,15 +35,22 @@ def tiny_config(results: Path) -> dict:
     return config
 
 
-def run_snakemake(workdir: Path, config: dict, *args: str, check: bool = True,
-                  timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run the workflow's Snakefile in ``workdir`` with ``config`` written to a file there."""
+def snakemake_command(workdir: Path, config: dict, *args: str) -> tuple[list[str], dict]:
+    """The command line and environment that run the workflow's Snakefile in ``workdir`` with
+    ``config`` written to a file there (``--cores 2`` unless ``args`` give ``--cores`` again)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "XDG_CACHE_HOME": str(workdir / ".cache")}
     command = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
                "--configfile", str(config_path), "--cores", "2", *args]
+    return command, env
+
+
+def run_snakemake(workdir: Path, config: dict, *args: str, check: bool = True,
+                  timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run the workflow's Snakefile in ``workdir`` with ``config`` written to a file there."""
+    command, env = snakemake_command(workdir, config, *args)
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed ({' '.join(args)}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
@@ -65,38 +72,3 @@ def mock_run(tmp_path_factory):
     run_snakemake(workdir, config)
     (workdir / "wall_s.txt").write_text(f"{time.monotonic() - start:.1f}")
     return workdir, config, Path(config["results"])
-
-
-def product_digests(results: Path) -> dict[str, str]:
-    """SHA-256 of the content of a run's products, to compare two runs of one config.
-
-    Shards and p(z) tables: their rows sorted by id, without the file's metadata (which names the
-    model version); n(z): the text table and the summary; Δz: the combined table, as JSON; the n(z)
-    products' summary (priors and the realisations' spread), as JSON.
-    """
-    import hashlib
-    import json
-
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    def table_digest(path: Path) -> str:
-        table = pq.read_table(path).sort_by("id").combine_chunks().replace_schema_metadata(None)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
-
-    digests = {}
-    for pattern in ("catalog/dataset/Norder=*/Dir=*/Npix=*.parquet",
-                    "pdf/calibrated/*.parquet", "tomography/bins/*.parquet"):
-        for path in sorted(results.glob(pattern)):
-            digests[str(path.relative_to(results))] = table_digest(path)
-    for name in ("nz/nz.txt", "nz/nz.json", "validation/delta_z_table.json", "nz/nz_products.json"):
-        path = results / name
-        if name.endswith(".json"):
-            canonical = json.dumps(json.loads(path.read_text()), sort_keys=True)
-            digests[name] = hashlib.sha256(canonical.encode()).hexdigest()
-        else:
-            digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digests

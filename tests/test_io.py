@@ -95,6 +95,23 @@ def test_atomic_path_starts_without_a_stale_temporary(tmp_path):
     assert os.listdir(tmp_path) == ["out.fits"] and target.read_text() == "new"
 
 
+def test_the_temporaries_of_killed_writers_of_an_output_are_removed_by_its_next_writer(tmp_path):
+    target = tmp_path / "Npix=107.parquet"
+    (tmp_path / ".Npix=107.tmp4242.parquet").write_text("a killed job's half-written file")
+    (tmp_path / ".Npix=107.tmp77.parquet").mkdir()  # a killed atomic_directory of the same name
+    others = [".Npix=1070.tmp4242.parquet", ".Npix=107.tmp4242.npz", "Npix=108.parquet"]
+    for name in others:
+        (tmp_path / name).write_text("another output's")
+    with atomic.atomic_path(target) as tmp:
+        pq.write_table(pa.table({"a": [1]}), tmp)
+    assert sorted(os.listdir(tmp_path)) == sorted(["Npix=107.parquet", *others])
+    record = tmp_path / "Npix=108"
+    (tmp_path / ".Npix=108.tmp4242").mkdir()
+    with atomic.atomic_directory(record) as tmp:
+        (tmp / "stats.json").write_text("{}")
+    assert not (tmp_path / ".Npix=108.tmp4242").exists() and (record / "stats.json").exists()
+
+
 def test_glob_that_matches_nothing_is_an_error(tmp_path):
     with pytest.raises(catalogs.CatalogError, match="no input file"):
         catalogs.expand_paths([str(tmp_path / "*.fits")])

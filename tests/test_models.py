@@ -174,3 +174,18 @@ def test_quantiles_of_centre_masses_step_over_empty_bins():
     q = quantiles_of_centre_masses(p, knots, np.array([0.25, 0.4, 0.6, 0.75]))
     assert q.dtype == np.float32
     np.testing.assert_allclose(q, [[1.0, 1.6, 3.4, 4.0], [1.5, 2.1, 2.9, 3.5]], atol=1e-5)
+
+
+def test_the_version_ignores_float_noise_in_the_manifest_but_not_a_real_change():
+    from zshard.models import content_version
+
+    manifest = {"params": {"eta": 0.05, "seed": 3}, "training_data_sha256": "ab" * 32,
+                "point_estimate": {"cv": {"nmad": 0.031234567891234}}, "version": "old"}
+    members = ["11" * 32, "none"]
+    version = content_version(manifest, members)
+    noisy = {**manifest, "point_estimate": {"cv": {"nmad": 0.031234567891234 + 7e-16}}, "version": "other"}
+    assert content_version(noisy, members) == version
+    changed = {**manifest, "point_estimate": {"cv": {"nmad": 0.03124}}}
+    assert content_version(changed, members) != version
+    assert content_version({**manifest, "params": {"eta": 0.05, "seed": 4}}, members) != version
+    assert content_version(manifest, ["12" * 32, "none"]) != version

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, dry_run_jobs, product_digests, run_snakemake, tiny_config
+from conftest import ROOT, dry_run_jobs, run_snakemake, tiny_config
+
+from zshard.verify import content_digests
 
 pytestmark = [pytest.mark.slurm, pytest.mark.integration]
 
@@ -110,8 +112,8 @@ def slurm_run(cluster, mock_run, tmp_path_factory):
 
 
 def test_products_equal_the_local_run(slurm_run, mock_run):
-    local = product_digests(mock_run[2])
-    remote = product_digests(slurm_run["results"])
+    local = content_digests(mock_run[2])
+    remote = content_digests(slurm_run["results"])
     assert set(remote) == set(local)
     assert len([name for name in local if name.startswith("catalog/")]) == len(slurm_run["shards"])
     assert [name for name in local if remote[name] != local[name]] == []
@@ -171,4 +173,4 @@ def test_a_hard_failure_names_its_log_and_the_rerun_submits_only_what_is_missing
     chains = chain_jobs(jobs)
     assert len(chains) == 1 and chains[0]["JobState"] == "COMPLETED"
     print(f"\nrerun after the hard failure: {len(jobs)} SLURM jobs, {wall:.0f} s")
-    assert product_digests(results) == product_digests(mock_run[2])
+    assert content_digests(results) == content_digests(mock_run[2])

@@ -118,3 +118,40 @@ def test_a_bad_point_model_is_neither_the_p_z_centre_nor_z_phot():
     assert by_recentre["false"] < by_recentre["true"]
     assert choice["z_phot"]["chosen"] == "pdf_median" and model.point_model is None
     assert choice["z_phot"]["scores"]["pdf_median"] < choice["z_phot"]["scores"]["zoo_winner"]
+
+
+def test_the_model_version_identifies_content_and_inputs_not_float_noise():
+    """Two trainings on the same data with the same seed: byte-identical members and one version, even
+    when the zoo's CV metrics differ in the last digits (as a random forest's out-of-fold predictions
+    do with n_jobs > 1); another seed or other data: another version."""
+    from zshard.features import FeatureSpec
+
+    config = _config()
+    config["zoo"]["algorithms"] = ["random_forest"]  # the winner is refit and pickled: a point-model member
+    train, validation = _survey(800, 1), _survey(300, 2)
+    spec = FeatureSpec(("g", "r", "i", "z"))
+    leaderboard = training.stage_zoo(train, None, spec, config["zoo"], 5, threads=2, log=lambda m: None).leaderboard
+    assert leaderboard["winner"]["algorithm"] == "random_forest"
+    noisy = json.loads(json.dumps(leaderboard))
+    for entry in (noisy["winner"], *noisy["ranking"]):
+        entry["nmad"] = float(np.nextafter(entry["nmad"], 1.0))
+
+    def artefact(data, seed, board):
+        return training.build_model(data, None, spec, config["model"], seed, leaderboard=board, threads=2,
+                                    validation=validation).artefact_payload()
+
+    first, second = artefact(train, 5, leaderboard), artefact(train, 5, noisy)
+    for member in ("quantile_model", "point_model", "pdf_model"):
+        assert (first[member] or {}).get("sha256") == (second[member] or {}).get("sha256"), member
+    assert first["point_model"] is not None
+    assert first["manifest"]["point_estimate"]["cv"] != second["manifest"]["point_estimate"]["cv"]
+    assert first["manifest"]["version"] == second["manifest"]["version"]
+    # on one thread (--cores 1): the pickled forest records n_jobs=1, the version is the same
+    one_thread = training.build_model(train, None, spec, config["model"], 5, leaderboard=leaderboard, threads=1,
+                                      validation=validation).artefact_payload()
+    assert one_thread["point_model"]["sha256"] != first["point_model"]["sha256"]
+    assert one_thread["manifest"]["version"] == first["manifest"]["version"]
+    assert artefact(train, 6, leaderboard)["manifest"]["version"] != first["manifest"]["version"]
+    other = train.copy()
+    other.loc[0, "z_spec"] += 0.01
+    assert artefact(other, 5, leaderboard)["manifest"]["version"] != first["manifest"]["version"]

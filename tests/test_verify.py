@@ -49,6 +49,30 @@ def test_a_truncated_an_altered_and_a_missing_shard_are_named_with_how_to_regene
     assert f"{checked} files checked against their manifests, 3 problems" in capsys.readouterr().out
 
 
+def test_a_job_refuses_a_truncated_or_altered_shard_naming_it_and_how_to_regenerate_it(tmp_path):
+    """The check before downstream use (rule fanout_shard): the shard against its reduce's record."""
+    from zshard.partition import REDUCE_STATS, reduce_record
+
+    results, manifest = _catalog(tmp_path)
+    intact, truncated, altered = ((str(results / "catalog" / shard["path"]),
+                                   reduce_record(str(results / "reduce" / shard["shard"] / REDUCE_STATS)))
+                                  for shard in manifest["shards"][:3])
+    assert intact[1] == {k: manifest["shards"][0][k] for k in ("rows", "sha256", "bytes")}
+    verify.require_intact(*intact, "partition_reduce")
+    path, expected = truncated
+    with open(path, "r+b") as handle:
+        handle.truncate(expected["bytes"] - 100)
+    with pytest.raises(verify.DamagedInput, match="truncated") as error:
+        verify.require_intact(path, expected, "partition_reduce")
+    assert str(error.value).startswith(f"damaged input: {path}: ")
+    assert f"--forcerun {path} (-R): its partition_reduce job" in str(error.value)
+    path, expected = altered
+    table = pq.read_table(path)
+    pq.write_table(table.slice(1), path)
+    with pytest.raises(verify.DamagedInput, match=f"{table.num_rows - 1} rows, the manifest recorded"):
+        verify.require_intact(path, expected, "partition_reduce")
+
+
 @pytest.mark.integration
 def test_the_workflow_records_what_verify_checks(mock_run):
     _, _, results = mock_run
@@ -56,6 +80,31 @@ def test_the_workflow_records_what_verify_checks(mock_run):
     assert not problems, problems
     manifest = json.loads((results / "catalog" / "manifest.json").read_text())
     assert checked >= len(manifest["shards"]) > 0
+
+
+@pytest.mark.integration
+def test_the_content_digest_ignores_row_order_file_layout_and_metadata(mock_run, tmp_path, capsys):
+    """What the determinism and crash tests compare (zshard.verify.content_digests)."""
+    import shutil
+
+    _, _, results = mock_run
+    digests = verify.content_digests(results)
+    assert {"nz/nz.txt", "validation/delta_z_table.json"} <= set(digests)
+    assert sum(name.startswith("pdf/calibrated/") for name in digests) == len(list(results.glob("pdf/calibrated/*")))
+    copy = tmp_path / "results"
+    for name in digests:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(results / name, copy / name)
+    shard = next(name for name in digests if name.startswith("catalog/"))
+    table = pq.read_table(results / shard)
+    pq.write_table(table.take(list(range(table.num_rows))[::-1]).replace_schema_metadata({"x": "y"}), copy / shard,
+                   row_group_size=max(1, table.num_rows // 3))
+    (copy / ".hidden.tmp1.parquet").write_bytes(b"a killed writer's")
+    assert verify.content_digests(copy) == digests
+    pq.write_table(table.slice(1), copy / shard)
+    assert verify.content_digests(copy)[shard] != digests[shard]
+    assert verify.main([str(results), "--digest"]) == 0
+    assert f"{len(digests)} products of {results}" in capsys.readouterr().out
 
 
 def test_a_damaged_pdf_table_is_named_with_the_rule_that_remakes_it(tmp_path):
@@ -88,3 +137,7 @@ def test_pdf_tables_conserve_their_shards_rows():
     assert verify.pdf_rows_problems(shards, tables) == [
         "shard o1_p3: no table in pdf/calibrated/",
         "pdf/calibrated/o1_p2.parquet (fanout_shard): 9 rows, its shard has 10"]
+    partials = [{"path": "tomography/partials/o1_p2.npz", "rule": "fanout_shard", "rows": 10},
+                {"path": "tomography/partials/o1_p3.npz", "rule": "fanout_shard", "rows": 6}]
+    assert verify.pdf_rows_problems(shards, partials) == [
+        "tomography/partials/o1_p3.npz (fanout_shard): 6 rows, its shard has 5"]

@@ -24,6 +24,7 @@ from zshard.calibration import PitCalibration, apply_calibration
 from zshard.io.atomic import write_parquet
 from zshard.io.ids import derive_seed, subset_mask
 from zshard.io.pdf_table import write_pdf_table
+from zshard.progress import Progress
 from zshard.tomography.binning import assign_bins
 from zshard.tomography.cuts import selection_cuts_from_config
 from zshard.tomography.partial import NzPartial, partial_nz_from_pdfs
@@ -52,27 +53,29 @@ def read_shard(path: str, bands: list[str]) -> pd.DataFrame:
     return pd.read_parquet(path, columns=[name for name in wanted if name in present])
 
 
-def calibrated_pdfs(catalog: pd.DataFrame, model, calibration: PitCalibration
+def calibrated_pdfs(catalog: pd.DataFrame, model, calibration: PitCalibration, progress: Progress | None = None
                     ) -> tuple[np.ndarray, np.ndarray, dict | None]:
     """Each object's calibrated p(z) quantiles (at ``calibration.levels_for(model.levels)``), its
     ``z_phot``, and the model's coverage values (None without a coverage model): what every shard's
-    objects get, and what rule ``tomography_edges`` computes for the science sample."""
-    raw, z_phot = model.predict(catalog)
+    objects get, and what rule ``tomography_edges`` computes for the science sample. ``progress``
+    counts the objects predicted, batch by batch."""
+    raw, z_phot = model.predict(catalog, progress=progress)
     coverage = model.assess_coverage(catalog)
     return apply_calibration(raw, model.levels, calibration, model.z_min, model.z_max), z_phot, coverage
 
 
 def run_shard(catalog: pd.DataFrame, model, calibration: PitCalibration, edges: np.ndarray, tomography: dict,
-              bands: list[str], seed: int, outputs: ShardOutputs) -> dict:
+              bands: list[str], seed: int, outputs: ShardOutputs, progress: Progress | None = None) -> dict:
     """Predict, calibrate, bin and stack one shard's objects, and write its four products.
 
     ``model`` is a :class:`zshard.models.PhotozModel`; ``tomography`` holds the config keys
     ``point_estimate``, ``grid_step``, ``sample_fraction`` and ``cuts``; ``seed`` is the master
     seed (the matching sample is an id-hashed subset, :func:`zshard.io.ids.subset_mask`).
     Returns counts for the job's log: objects, objects per bin, cut failures, sample size.
+    ``progress`` counts the objects predicted (the bulk of the time).
     """
     ids = catalog["id"].to_numpy()
-    calibrated, z_phot, coverage = calibrated_pdfs(catalog, model, calibration)
+    calibrated, z_phot, coverage = calibrated_pdfs(catalog, model, calibration, progress)
     extra = {"z_phot": z_phot}
     if coverage is not None:
         extra.update(in_coverage=coverage["in_coverage"], coverage_weight=coverage["coverage_weight"])

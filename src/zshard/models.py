@@ -30,7 +30,23 @@ representativeness and anomaly summaries), the quantile booster (xgboost UBJSON,
 point model if any (pickle, base64) and the coverage model of :mod:`zshard.representativeness`
 (npz, base64), each with its SHA-256, checked before loading. The pickle makes the artefact as
 trustworthy as its origin: load only artefacts you (or your workflow) wrote; the manifest's
-library versions say which scikit-learn unpickles it. ``version`` is a hash of everything.
+library versions say which scikit-learn unpickles it.
+
+**The version** (:func:`content_version`) identifies the model's content and inputs: a hash of each
+member (the booster's and the coverage model's bytes; the pickled point and p(z) models by
+:func:`pickled_identity`) and of the manifest (training-data hash, parameters, features, settings,
+library versions), with every float rounded to ``VERSION_DIGITS`` significant digits. Two trainings
+on the same data with the same seed give the same booster, trees and coverage model, but:
+
+- their CV metrics may differ in the last digits: scikit-learn's random forest with ``n_jobs`` > 1
+  sums its trees' predictions in the order the threads finish, so out-of-fold predictions, and the
+  metrics from them, change at ~1e-16 from run to run. Rounding keeps that noise out of the version
+  while any real change of a metric (or of anything else) still changes it;
+- their pickles may differ although the estimators are equal: a pickle records the thread setting
+  (``n_jobs``, the rule's threads, so ``--cores 1`` and ``--cores 2`` differ) and which equal
+  strings are one object (pickle writes a shared string once and refers to it after; measured:
+  equal trees, equal parameters but ``n_jobs``, 167 bytes apart). The version therefore hashes a
+  pickled member with its threads set to 1 by ``joblib.hash``, which pickles strings by value.
 """
 
 from __future__ import annotations
@@ -57,6 +73,8 @@ from zshard.pdf.summary import summaries
 
 ARTEFACT_FORMAT = "zshard.photoz_model"
 ARTEFACT_VERSION = 2
+# significant digits of the manifest's floats in the version hash (see the module docstring)
+VERSION_DIGITS = 6
 
 DEFAULT_XGB_PARAMS = {
     "n_estimators": 400,
@@ -76,6 +94,42 @@ def training_data_hash(features: np.ndarray, z: np.ndarray, weights: np.ndarray 
     if weights is not None:
         digest.update(np.ascontiguousarray(weights, dtype=np.float64).tobytes())
     return digest.hexdigest()
+
+
+def _rounded(value, digits: int):
+    """``value`` (nested dicts, lists, scalars) with every float rounded to ``digits`` significant digits."""
+    if isinstance(value, dict):
+        return {str(key): _rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(item, digits) for item in value]
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return float(f"{value:.{digits - 1}e}") if np.isfinite(value) else repr(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def content_version(manifest: dict, member_digests: list[str] | None = None) -> str:
+    """The version of a model: 16 hex digits of a SHA-256 over its manifest (without ``version``;
+    floats rounded to ``VERSION_DIGITS`` significant digits, so that float noise in the metrics does
+    not change it) and a hash of each member (``"none"`` for an absent one)."""
+    identity = _rounded({key: item for key, item in manifest.items() if key != "version"}, VERSION_DIGITS)
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode())
+    for member in member_digests or []:
+        digest.update(member.encode())
+    return digest.hexdigest()[:16]
+
+
+def pickled_identity(model) -> str:
+    """A hash of an estimator's content for the version: independent of its thread setting and of
+    which equal strings its object graph shares (``joblib.hash`` does not memoise strings), unlike
+    its pickle's bytes (see the module docstring)."""
+    import joblib
+
+    probe = pickle.loads(pickle.dumps(model, protocol=5))  # a copy (copy.deepcopy's hashes unstably)
+    set_threads(probe, 1)
+    return joblib.hash(probe, hash_name="sha1")
 
 
 def _blob(data: bytes, encoding: str) -> dict:
@@ -122,13 +176,15 @@ class PhotozModel:
     recentre: bool = False
     pdf_model: object | None = None
 
-    def predict(self, catalog: pd.DataFrame, batch_rows: int = 500_000) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, catalog: pd.DataFrame, batch_rows: int = 500_000,
+                progress=None) -> tuple[np.ndarray, np.ndarray]:
         """Sanitised quantiles (n, K) and z_phot (n,), float32, for a canonical catalogue frame.
 
         With a point model and ``recentre``, each p(z) is shifted so that its median is the point
         model's z_phot (the quantile model gives the shape, the zoo's winner the location), then
         sanitised again (clipped to [z_min, z_max]); the PIT calibration is fitted on these.
-        Without a point model z_phot is the p(z) median.
+        Without a point model z_phot is the p(z) median. ``progress`` (a
+        :class:`zshard.progress.Progress`) is advanced by each batch's rows.
         """
         out = np.empty((len(catalog), len(self.levels)), dtype=np.float32)
         z_out = np.empty(len(catalog), dtype=np.float32)
@@ -149,6 +205,8 @@ class PhotozModel:
                 z_phot = summaries(q, self.levels, self.z_min, self.z_max)["z_median"]
             out[start:start + len(part)] = q
             z_out[start:start + len(part)] = z_phot
+            if progress is not None:
+                progress.advance(len(part))
         return out, z_out
 
     def raw_quantiles(self, X: np.ndarray) -> np.ndarray:
@@ -194,11 +252,11 @@ class PhotozModel:
                    "pdf_model": None if self.pdf_model is None else
                    _blob(zlib.compress(pickle.dumps(self.pdf_model, protocol=5), 6), "pickle+zlib/base64")}
         manifest = self.manifest_payload()
-        digest = hashlib.sha256(json.dumps({k: v for k, v in manifest.items() if k != "version"}, sort_keys=True,
-                                           default=str).encode())
-        for entry in members.values():
-            digest.update((entry or {}).get("sha256", "none").encode())
-        manifest["version"] = digest.hexdigest()[:16]
+        identities = [members["quantile_model"]["sha256"],
+                      "none" if self.point_model is None else pickled_identity(self.point_model),
+                      (members["coverage"] or {}).get("sha256", "none"),
+                      "none" if self.pdf_model is None else pickled_identity(self.pdf_model)]
+        manifest["version"] = content_version(manifest, identities)
         self.manifest["version"] = manifest["version"]
         return {"format": ARTEFACT_FORMAT, "format_version": ARTEFACT_VERSION, "manifest": manifest, **members}
 
@@ -239,8 +297,7 @@ class PhotozModel:
         pdf_model = None
         if payload.get("pdf_model"):
             pdf_model = pickle.loads(zlib.decompress(_unblob(payload["pdf_model"], path)))
-            if hasattr(pdf_model, "set_threads"):
-                pdf_model.set_threads(threads)
+            set_threads(pdf_model, threads)
         coverage = None
         if payload.get("coverage"):
             from zshard.representativeness import CoverageModel
@@ -265,6 +322,9 @@ def _warn_on_version_change(path: str, saved: dict) -> None:
 
 def set_threads(model, threads: int) -> None:
     """Limit the threads of a loaded estimator (and of a stack's members) for the fan-out."""
+    if isinstance(model, BinnedSoftmaxModel):
+        model.set_threads(threads)
+        return
     members = getattr(model, "members", None)
     for member in members if members is not None else [model]:
         estimator = member.steps[-1][1] if hasattr(member, "steps") else member
@@ -375,11 +435,14 @@ class BinnedSoftmaxModel:
         rounds = int(params.pop("n_estimators"))
         eta = params.pop("learning_rate")
         self.booster_ = xgb.train(
+            # one thread: with more, xgboost's multi-class histograms sum in another order and the model
+            # differs at ~1e-7 between --cores 1 and 2 (a different artefact version); prediction is threaded
             {"objective": "multi:softprob", "num_class": n_classes, "multi_strategy": "multi_output_tree",
-             "tree_method": "hist", "eta": eta, "seed": self.seed, "nthread": self.threads, **params},
+             "tree_method": "hist", "eta": eta, "seed": self.seed, "nthread": 1, **params},
             xgb.DMatrix(np.concatenate([X, X]), label=np.concatenate([j, j + 1]),
                         weight=np.concatenate([w * (1.0 - t), w * t]), missing=np.nan),
             num_boost_round=rounds)
+        self.booster_.set_param({"nthread": self.threads})
         return self
 
     def set_threads(self, threads: int) -> None:
@@ -478,5 +541,5 @@ def train_quantile_model(train: pd.DataFrame, features: FeatureSpec, levels: np.
         "training_data_sha256": training_data_hash(X, z, w),
         "library_versions": library_versions(),
     }
-    manifest["version"] = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:16]
+    manifest["version"] = content_version(manifest)
     return PhotozModel(booster, features, levels, z_min, z_max, max_density, manifest)

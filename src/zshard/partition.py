@@ -25,8 +25,9 @@ import pyarrow.parquet as pq
 
 from zshard import sky
 from zshard.io.atomic import atomic_directory, atomic_path, read_json, write_json, write_parquet
-from zshard.io.catalogs import CatalogSpec, iter_catalog
+from zshard.io.catalogs import CatalogSpec, count_rows, file_format, iter_catalog
 from zshard.io.checksums import file_digest
+from zshard.progress import Progress
 
 REJECT_COORDINATES_NOT_FINITE = "missing coordinates (ra or dec not finite)"
 REJECT_RA_OUT_OF_RANGE = "ra outside [0, 360)"
@@ -98,6 +99,17 @@ def coordinate_reject_reasons(ra_outside_range: str) -> dict[int, str]:
             sky.DEC_OUT_OF_RANGE: REJECT_DEC_OUT_OF_RANGE}
 
 
+def _rows_in_header(path: str) -> int | None:
+    """The rows of a Parquet or FITS file from its header, for the progress lines; None for a CSV
+    file (it would have to be read to count them) or an unreadable header (the reader names it)."""
+    if file_format(path) == "csv":
+        return None
+    try:
+        return count_rows(path)
+    except Exception:  # noqa: BLE001 - iter_catalog reports the file's damage with its name and row
+        return None
+
+
 def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out_dir: str, chunk_rows: int,
                rows_path: str | None = None, *, ra_outside_range: str) -> dict:
     """Read one input file once; write its valid rows sorted by ``_healpix_29``, and its histogram.
@@ -135,10 +147,12 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
     set_missing: dict[str, dict[str, int]] = {}
     reasons_of = coordinate_reject_reasons(ra_outside_range)
     writer = None
+    progress = Progress(f"partition_split {fid}", total=_rows_in_header(path))
     with atomic_directory(out_dir) as tmp, _rows_file(tmp / SPLIT_ROWS, rows_path) as rows_tmp:
         with pa.OSFile(rows_tmp, "wb") as sink:
             for chunk in iter_catalog(path, spec, chunk_rows):
                 n_rows += chunk.n_rows
+                progress.advance(chunk.n_rows)
                 table = chunk.table
                 for column, by_cause in chunk.set_missing.items():
                     for cause, n in by_cause.items():
@@ -195,6 +209,7 @@ def split_file(path: str, fid: str, spec: CatalogSpec, histogram_order: int, out
                  "values_set_missing": set_missing,
                  "rejected_by_reason": {str(r): int(c) for r, c in zip(reasons, reason_counts)}}
         write_json(tmp / SPLIT_STATS, stats)
+    progress.finish()
     return stats
 
 
@@ -353,9 +368,11 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
     rows_of = dict(zip(split_dirs, rows_paths)) if rows_paths is not None else {}
     if rows_paths is not None and len(rows_paths) != len(split_dirs):
         raise ValueError(f"{len(rows_paths)} rows files for {len(split_dirs)} splits")
+    progress = Progress(f"partition_reduce {shard.key}", total=len(split_dirs), unit="files")
     for directory in sorted(split_dirs, key=os.path.basename):
         part = shard_rows(directory, shard, rows_of.get(directory))
         rows_from[os.path.basename(directory)] = part.num_rows
+        progress.advance(1)
         if part.num_rows:
             if ROW_COLUMN not in part.schema.names:  # a run written before runs kept their rows
                 part = part.append_column(ROW_COLUMN, pa.array(np.full(part.num_rows, -1), pa.int64()))
@@ -395,6 +412,7 @@ def reduce_shard(shard: sky.Shard, split_dirs: list[str], out_path: str, record_
         write_parquet(tmp / REDUCE_CLOSE_PAIRS, pairs)
         np.save(tmp / REDUCE_IDS, ordered)
         write_json(tmp / REDUCE_STATS, stats)
+    progress.finish()
     return stats
 
 
@@ -522,10 +540,9 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
                             f"{stats['n_duplicates']} duplicates")
         shards.append({"shard": stats["shard"], "order": stats["order"], "pixel": stats["pixel"],
                        "path": sky.Shard(stats["order"], stats["pixel"]).hats_path(),
-                       "rows": stats["n_out"], "rows_duplicate": stats["n_duplicates"],
+                       "rows_duplicate": stats["n_duplicates"],
                        # absent from reduces of earlier versions:
-                       "close_pairs": stats.get("n_close_pairs", 0),
-                       "sha256": stats.get("sha256"), "bytes": stats.get("bytes")})
+                       "close_pairs": stats.get("n_close_pairs", 0), **shard_record(stats)})
     for key, n in planned_rows.items():
         problems.append(f"shard {key}: the plan counted {n} rows but it was never reduced")
     totals = {
@@ -541,6 +558,17 @@ def check_row_accounting(plan: dict, split_stats: list[dict], reduce_stats: list
     if problems:
         raise AccountingError(problems)
     return {"totals": totals, "files": files, "shards": shards}
+
+
+def shard_record(stats: dict) -> dict:
+    """What a reduce recorded of its shard (``stats.json``): ``rows``, ``sha256`` and ``bytes`` (the
+    last two None from reduces of earlier versions), as :mod:`zshard.verify` checks them."""
+    return {"rows": stats["n_out"], "sha256": stats.get("sha256"), "bytes": stats.get("bytes")}
+
+
+def reduce_record(stats_path: str) -> dict:
+    """:func:`shard_record` of a reduce's ``stats.json``."""
+    return shard_record(read_json(stats_path))
 
 
 def load_split_stats(split_dir: str) -> dict:

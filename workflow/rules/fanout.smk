@@ -9,6 +9,8 @@
 rule fanout_shard:
     input:
         shard=lambda wc: shard_path(wc.shard),
+        # the reduce's record of the shard (stats.json: SHA-256, bytes, rows), checked before the shard is read
+        record=lambda wc: shard_path(wc.shard, root=f"{R}/partition/reduce", suffix=""),
         model=f"{R}/model/photoz_model.json",
         calibration=f"{R}/calibration/pit_calibration.json",
         edges=f"{R}/tomography/edges.json",

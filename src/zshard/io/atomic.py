@@ -2,14 +2,18 @@
 
 Every writer goes through a hidden temporary sibling (same directory, same suffix, a leading dot and
 the process id) that is renamed into place with ``os.replace``, so a killed job leaves nothing that
-looks like a finished output.
+looks like a finished output. What a killed writer leaves (its temporary sibling) is removed by the
+next writer of the same output: Snakemake runs one job per output at a time, so any other temporary
+sibling of an output about to be written belongs to a writer that is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,13 +27,32 @@ if TYPE_CHECKING:  # pandas is imported where a frame is built: the partition jo
     import pandas as pd
 
 
+def _stem_and_suffix(path: Path) -> tuple[str, str]:
+    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
+    return (path.name[: len(path.name) - len(suffix)] if suffix else path.name), suffix
+
+
 def temporary_sibling(path: str | os.PathLike) -> Path:
     """A hidden temporary name beside ``path`` with the same suffix; creates the directory."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".gz") else path.suffix
-    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+    stem, suffix = _stem_and_suffix(path)
     return path.with_name(f".{stem}.tmp{os.getpid()}{suffix}")
+
+
+def remove_stale_siblings(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary siblings of ``path`` (files or directories) that killed writers left
+    behind, whatever their process id; returns what was removed."""
+    path = Path(path)
+    stem, suffix = _stem_and_suffix(path)
+    pattern = re.compile(rf"^\.{re.escape(stem)}\.tmp\d+{re.escape(suffix)}$")
+    stale = [entry for entry in path.parent.glob(f".{glob.escape(stem)}.tmp*") if pattern.match(entry.name)]
+    for entry in stale:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+    return stale
 
 
 @contextlib.contextmanager
@@ -38,12 +61,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
 
     The temporary name keeps the suffix (libraries pick the format from it) and starts with a dot,
     so a killed job leaves nothing that looks like the finished output. The block always starts
-    without a file there: one left by a killed process with the same id is removed first, since
-    some writers (astropy's FITS ``StreamingHDU``) append to an existing file.
+    without a file there, and without the temporary files of killed writers of ``path``
+    (:func:`remove_stale_siblings`): some writers (astropy's FITS ``StreamingHDU``) append to an
+    existing file.
     """
     path = Path(path)
     tmp = temporary_sibling(path)
-    tmp.unlink(missing_ok=True)
+    remove_stale_siblings(path)
     try:
         yield str(tmp)
         os.replace(tmp, path)
@@ -56,7 +80,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Yield an empty temporary directory beside ``path``; it replaces ``path`` only if the block succeeds."""
     tmp = temporary_sibling(path)
-    shutil.rmtree(tmp, ignore_errors=True)
+    remove_stale_siblings(path)
     tmp.mkdir()
     try:
         yield tmp

@@ -28,6 +28,7 @@ from zshard.mock.selection import (
     select_deep,
     select_specz,
 )
+from zshard.progress import Progress
 
 
 class MockSurvey:
@@ -138,6 +139,7 @@ def generate_survey(
     deep_path: str,
     clustering_path: str,
     truth_path: str,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Generate the mock survey and write all its files.
 
@@ -156,6 +158,8 @@ def generate_survey(
         deep field (photometric columns, deep photometry, + ``z_ref``), clustering
         reference (``id, ra, dec, z_spec``) and truth (``id, ra, dec, z_true,
         sed_type, mag_i_true``; one row group per batch).
+    progress : zshard.progress.Progress, optional
+        Advanced by each batch's rows (the rule's log says how far the mock is).
 
     Returns
     -------
@@ -177,7 +181,7 @@ def generate_survey(
     with writers.truth_writer(truth_path, meta) as truth:
         rows_per_file = file_row_counts(cfg.n_objects, cfg.n_files)
         for k, (path, n_rows) in enumerate(zip(paths, rows_per_file)):
-            record, drawn = _simulate_file(model, k, path, n_rows, first_id, truth, samples, meta)
+            record, drawn = _simulate_file(model, k, path, n_rows, first_id, truth, samples, meta, progress)
             files.append(record)
             n_drawn += drawn
             first_id += n_rows
@@ -212,6 +216,7 @@ def _simulate_file(
     truth: writers.ParquetStream,
     samples: DerivedSamples,
     meta: dict[str, str],
+    progress: Progress | None = None,
 ) -> tuple[dict[str, Any], int]:
     """Simulate and write photometric file ``k`` batch by batch, with its truth rows and derived
     samples; ids run from ``first_id``.
@@ -239,6 +244,8 @@ def _simulate_file(
             photometry.write(columns)
             truth.write(writers.truth_columns(ids, batch))
             samples.add_batch(k, j, ids, batch, columns)
+            if progress is not None:
+                progress.advance(n_batch)
     return {"path": path, "format": fmt, "n": int(n_rows)}, n_drawn
 
 
