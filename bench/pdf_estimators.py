@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import xgboost as xgb
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -34,22 +34,21 @@ from zshard.calibration import apply_calibration, fit_calibration  # noqa: E402
 from zshard.config import with_defaults  # noqa: E402
 from zshard.features import FeatureSpec, build_features  # noqa: E402
 from zshard.io.ids import subset_mask  # noqa: E402
-from zshard.models import BinnedSoftmaxModel  # noqa: E402
+from zshard.models import BinnedSoftmaxModel, train_quantile_model  # noqa: E402
 from zshard.pdf.representation import sanitize_quantiles  # noqa: E402
 
 KEYS = {"bins": "n_bins", "rounds": "n_estimators", "eta": "learning_rate", "depth": "max_depth",
         "mcw": "min_child_weight"}
 
 
-def fit_variant(variant: str, model_cfg: dict, X: np.ndarray, z: np.ndarray, z_max: float):
+def fit_variant(variant: str, model_cfg: dict, fit: pd.DataFrame, spec: FeatureSpec, z_max: float):
+    """The variant fitted on ``fit``; returns a function from a feature matrix to raw quantiles (n, K)."""
     levels = np.asarray(model_cfg["quantile_levels"])
     if variant == "quantile":
-        params = dict(model_cfg["xgboost"])
-        rounds, eta = params.pop("n_estimators"), params.pop("learning_rate")
-        booster = xgb.train({"objective": "reg:quantileerror", "quantile_alpha": levels.tolist(), "eta": eta,
-                             "multi_strategy": "multi_output_tree", "tree_method": "hist", "nthread": 1, "seed": 1,
-                             **params}, xgb.DMatrix(X, label=z, missing=np.nan), rounds)
-        return lambda Xn: booster.predict(xgb.DMatrix(Xn, missing=np.nan)).reshape(len(Xn), -1)
+        model = train_quantile_model(fit, spec, levels, z_min=model_cfg["z_min"], z_max=z_max,
+                                     max_density=model_cfg["max_density"], multi_output_tree=True,
+                                     params=model_cfg["xgboost"], seed=1)
+        return lambda Xn: model.raw_quantiles(Xn).reshape(len(Xn), -1)
     name, *overrides = variant.split(":")
     if name != "bins":
         raise SystemExit(f"unknown variant {variant!r}")
@@ -58,6 +57,7 @@ def fit_variant(variant: str, model_cfg: dict, X: np.ndarray, z: np.ndarray, z_m
         key, value = item.split("=")
         params[KEYS[key]] = float(value) if key in ("eta", "mcw") else int(value)
     n_bins = params.pop("n_bins")
+    X, z = build_features(fit, spec), fit["z_spec"].to_numpy()
     return BinnedSoftmaxModel(levels, model_cfg["z_min"], z_max, n_bins, params, seed=1).fit(X, z).predict
 
 
@@ -78,14 +78,13 @@ def main() -> None:
     spec = FeatureSpec(tuple(bands), "all")
     held = subset_mask(train["id"].to_numpy(), 0.2, 42, "below")
     fit, calibration_set = train[~held], train[held]
-    X, z = build_features(fit, spec), fit["z_spec"].to_numpy()
     Xc, zc = build_features(calibration_set, spec), calibration_set["z_spec"].to_numpy()
     Xe, ze = build_features(evaluation, spec), evaluation["z_spec"].to_numpy()
     print(f"{key}: {len(fit)} fit, {len(calibration_set)} calibration, {len(evaluation)} evaluation objects",
           flush=True)
     for variant in variants:
         start = time.perf_counter()
-        predict = fit_variant(variant, model_cfg, X, z, z_max)
+        predict = fit_variant(variant, model_cfg, fit, spec, z_max)
         fit_s = time.perf_counter() - start
         start = time.perf_counter()
         raw = predict(Xe)

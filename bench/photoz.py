@@ -79,6 +79,7 @@ GOAL_KS_OVER_FLOOR = 1.5
 GOAL_CATASTROPHIC = 0.005
 GOAL_BYTES = 40.0
 RAIL_VENV = ROOT / "bench" / "out" / "rail-venv"
+RAIL_METHODS = ("flexzboost", "knn")
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,11 +332,8 @@ def calibrated_ks_floor(n_eval: int, n_fit: int, n_knots: int, seed: int = 0, dr
 def run_rail(train, evaluation, throughput, bands, out, key, z_max, reuse=False):
     """RAIL's FlexZBoost and KNN in their own venv; {method: (grid, pdfs, timing)}. With ``reuse``, the
     p(z) an earlier run left in ``out`` are read back when they are for as many evaluation objects."""
-    if reuse and all((out / f"{key}_{m}.npz").exists() for m in ("flexzboost", "knn")):
-        results = {}
-        for method in ("flexzboost", "knn"):
-            with np.load(out / f"{key}_{method}.npz") as data:
-                results[method] = (data["grid"], data["pdfs"], json.loads(str(data["timing"])))
+    if reuse and all((out / f"{key}_{m}.npz").exists() for m in RAIL_METHODS):
+        results = read_rail(out, key)
         if all(len(pdfs) == len(evaluation) for _, pdfs, _ in results.values()):
             print(f"  [rail] reusing the FlexZBoost and KNN p(z) in {out}", flush=True)
             return results
@@ -353,8 +351,13 @@ def run_rail(train, evaluation, throughput, bands, out, key, z_max, reuse=False)
         done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode != 0:
         raise RuntimeError(f"RAIL peers failed (exit {done.returncode}); see {log_path}")
+    return read_rail(out, key)
+
+
+def read_rail(out, key):
+    """The p(z) ``bench/rail_peers.py`` wrote for set ``key`` in ``out``: {method: (grid, pdfs, timing)}."""
     results = {}
-    for method in ("flexzboost", "knn"):
+    for method in RAIL_METHODS:
         with np.load(out / f"{key}_{method}.npz") as data:
             results[method] = (data["grid"], data["pdfs"], json.loads(str(data["timing"])))
     return results
