@@ -121,6 +121,28 @@ def test_a_bin_outside_the_reference_range_is_flagged():
     assert "no overlap" in row["note"]
 
 
+def test_the_bias_evolution_term_is_the_half_difference_of_tilted_amplitudes():
+    edges = np.linspace(0.1, 1.5, 29)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    grid = np.arange(0.005, 3.0, 0.01)
+    nz = np.exp(-0.5 * ((grid - 0.7) / 0.12) ** 2)
+    nz /= nz.sum() * 0.01
+    amp = np.interp(centres, grid, nz)[None, :]
+    rng = np.random.default_rng(3)
+    samples = amp[:, None, :] * (1 + 0.02 * rng.standard_normal((1, 8, centres.size)))
+    result = WZResult(slice_edges=edges, amplitude=amp, samples=samples, w_rr=np.ones(28), w_rr_used=np.ones(28),
+                      w_ur=amp, n_reference=np.full(28, 100), n_unknown=np.array([1000]))
+    (plain,) = clustering_delta_z(result, grid, nz[None, :], _config(window_sigma=2.0, bias_evolution_sigma=0.0))
+    (tilted,) = clustering_delta_z(result, grid, nz[None, :], _config(window_sigma=2.0, bias_evolution_sigma=1.0))
+    assert plain["error_bias_evolution"] == 0 and plain["error"] == plain["error_jackknife"] > 0
+    assert tilted["delta_z"] == plain["delta_z"] and abs(plain["delta_z"]) < 2e-3
+    # (1+z)^±1 over a Gaussian of σ 0.12 at 0.7 moves its mean by about ±σ²/(1+z) = ±0.0085
+    assert tilted["error_bias_evolution"] == pytest.approx(0.12 ** 2 / 1.7, rel=0.25)
+    assert tilted["error"] == pytest.approx(math.hypot(tilted["error_jackknife"], tilted["error_bias_evolution"]))
+    with pytest.raises(ValueError, match="bias_evolution_sigma"):
+        _config(bias_evolution_sigma=-1.0)
+
+
 def test_shift_match_equals_the_mean_difference_inside_a_wide_window():
     grid = np.arange(0.005, 3.0, 0.01)
     edges = np.linspace(0.0, 3.0, 61)

@@ -120,6 +120,12 @@ class ClusteringConfig:
     min_overlap : float
         A bin whose photometric n(z) has less than this fraction of its mass in the slices' range
         gets no Δz ("no overlap with the reference").
+    bias_evolution_sigma : float
+        The uncorrected bias evolution as an error term: the amplitude is what the correction leaves,
+        ``n_u b_u / b_r`` (``ratio``), and ``b_u / b_r`` is not measured. Taking it as ``(1 + z)^γ``
+        with γ = 0 ± ``bias_evolution_sigma`` (the power-law marginalisation of Davis et al. 2018 and
+        Gatti et al. 2022), Δz is recomputed at γ = ±σ_γ and half the difference is added in
+        quadrature to the jackknife error. 0: no such term.
     """
 
     zmin: float
@@ -134,6 +140,7 @@ class ClusteringConfig:
     smooth_w_rr: bool
     window_sigma: float
     min_overlap: float
+    bias_evolution_sigma: float
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.zmin) and math.isfinite(self.zmax) and 0 <= self.zmin < self.zmax):
@@ -152,6 +159,8 @@ class ClusteringConfig:
             raise ValueError(f"bias_correction must be 'ratio' or 'sqrt', got {self.bias_correction!r}")
         if self.window_sigma < 0 or not 0 <= self.min_overlap <= 1:
             raise ValueError("need window_sigma >= 0 and 0 <= min_overlap <= 1")
+        if not self.bias_evolution_sigma >= 0:
+            raise ValueError(f"bias_evolution_sigma must be >= 0, got {self.bias_evolution_sigma}")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ClusteringConfig:
@@ -512,8 +521,10 @@ def clustering_delta_z(result: WZResult, grid_centres: np.ndarray, nz_phot: np.n
         One per bin: ``bin``, ``z_lo``, ``z_hi``, ``n_unknown``, ``z_range`` (the window [lo, hi]),
         ``overlap`` (photometric mass inside the slices' range), ``mean_z_wz``, ``mean_z_phot``
         (both inside the window), ``delta_z`` (the shift), ``delta_z_window_means``
-        (``mean_z_wz − mean_z_phot``), ``error`` (jackknife σ of ``delta_z``),
-        ``n_jackknife_failed``, ``nz_wz`` (normalised n(z) per slice, over the whole slice range),
+        (``mean_z_wz − mean_z_phot``), ``error`` (``error_jackknife`` and ``error_bias_evolution``
+        in quadrature), ``error_jackknife`` (jackknife σ of ``delta_z``), ``error_bias_evolution``
+        (the term of ``config.bias_evolution_sigma``), ``n_jackknife_failed``, ``nz_wz`` (normalised
+        n(z) per slice, over the whole slice range),
         ``nz_wz_error``, ``note``.
     """
     edges = result.slice_edges
@@ -534,7 +545,8 @@ def clustering_delta_z(result: WZResult, grid_centres: np.ndarray, nz_phot: np.n
                "z_hi": float(bin_edges[b + 1]) if bin_edges is not None else None,
                "n_unknown": int(result.n_unknown[b]), "z_range": None, "overlap": math.nan,
                "mean_z_wz": math.nan, "mean_z_phot": math.nan, "delta_z": math.nan,
-               "delta_z_window_means": math.nan, "error": math.nan, "n_jackknife_failed": 0,
+               "delta_z_window_means": math.nan, "error": math.nan, "error_jackknife": math.nan,
+               "error_bias_evolution": 0.0, "n_jackknife_failed": 0,
                "nz_wz": [], "nz_wz_error": [], "note": ""}
         rows.append(row)
         phot = nz_phot[b] * step  # mass per fine cell
@@ -581,7 +593,14 @@ def clustering_delta_z(result: WZResult, grid_centres: np.ndarray, nz_phot: np.n
         row["n_jackknife_failed"] = int(n_jk - ok.sum())
         if ok.sum() >= 3 and math.isfinite(row["delta_z"]):
             m = ok.sum()
-            row["error"] = float(np.sqrt((m - 1) / m * np.sum((jk_dz[ok] - jk_dz[ok].mean()) ** 2)))
+            row["error_jackknife"] = float(np.sqrt((m - 1) / m * np.sum((jk_dz[ok] - jk_dz[ok].mean()) ** 2)))
+            if config.bias_evolution_sigma > 0:
+                tilted = [shift_matched_delta_z(_window_mean((amp * (1 + centres) ** g)[window], centres[window]),
+                                                grid_centres, nz_phot[b], edges, window)
+                          for g in (config.bias_evolution_sigma, -config.bias_evolution_sigma)]
+                row["error_bias_evolution"] = (abs(tilted[0] - tilted[1]) / 2 if all(map(math.isfinite, tilted))
+                                               else math.nan)
+            row["error"] = float(np.hypot(row["error_jackknife"], row["error_bias_evolution"]))
         else:
             row["note"] = "the clustering mean could not be matched by a shift (noisy amplitude?)"
         if row["n_jackknife_failed"] and not row["note"]:
