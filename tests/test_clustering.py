@@ -13,6 +13,7 @@ from zshard.clustering import (
     clustering_nz,
     footprint_pixels,
     healpix_patches,
+    fit_power_law,
     shift_matched_delta_z,
     uniform_randoms,
 )
@@ -141,6 +142,20 @@ def test_the_bias_evolution_term_is_the_half_difference_of_tilted_amplitudes():
     assert tilted["error"] == pytest.approx(math.hypot(tilted["error_jackknife"], tilted["error_bias_evolution"]))
     with pytest.raises(ValueError, match="bias_evolution_sigma"):
         _config(bias_evolution_sigma=-1.0)
+
+
+def test_the_w_rr_fit_follows_a_slope_that_changes_with_z():
+    z = np.linspace(0.125, 1.475, 28)
+    x = np.log1p(z)
+    truth = np.exp(-1.0 + 3.0 * x - 2.5 * x ** 2)  # rises, then flattens: not a power law
+    sigma = 0.02 * truth
+    noisy = truth + sigma * np.random.default_rng(0).standard_normal(z.size)
+    curved, straight = fit_power_law(z, noisy, sigma, 2), fit_power_law(z, noisy, sigma, 1)
+    np.testing.assert_allclose(curved, truth, rtol=0.03)
+    assert np.max(np.abs(straight / truth - 1)) > 0.1
+    power = 0.5 * (1 + z) ** 1.3
+    np.testing.assert_allclose(fit_power_law(z, power, 0.01 * power, 1), power, rtol=1e-6)
+    assert np.all(np.isnan(fit_power_law(z[:3], power[:3], 0.01 * power[:3], 2)))
 
 
 def test_shift_match_equals_the_mean_difference_inside_a_wide_window():

@@ -115,6 +115,8 @@ class ClusteringConfig:
     smooth_w_rr : bool
         Use a power law ``A (1+z)**γ`` fitted to w_rr over the slices instead of the per-slice
         values (a thin slice's autocorrelation is the noisiest number of the estimate).
+    w_rr_fit_degree : int
+        1: that power law; 2: its log is quadratic in ln(1 + z) (:func:`fit_power_law`).
     window_sigma : float
         Half-width of the Δz window in units of the photometric n(z)'s σ (0: all slices).
     min_overlap : float
@@ -138,6 +140,7 @@ class ClusteringConfig:
     footprint_order: int
     bias_correction: str
     smooth_w_rr: bool
+    w_rr_fit_degree: int
     window_sigma: float
     min_overlap: float
     bias_evolution_sigma: float
@@ -159,6 +162,8 @@ class ClusteringConfig:
             raise ValueError(f"bias_correction must be 'ratio' or 'sqrt', got {self.bias_correction!r}")
         if self.window_sigma < 0 or not 0 <= self.min_overlap <= 1:
             raise ValueError("need window_sigma >= 0 and 0 <= min_overlap <= 1")
+        if int(self.w_rr_fit_degree) != self.w_rr_fit_degree or not 1 <= self.w_rr_fit_degree <= 3:
+            raise ValueError(f"w_rr_fit_degree must be 1, 2 or 3, got {self.w_rr_fit_degree}")
         if not self.bias_evolution_sigma >= 0:
             raise ValueError(f"bias_evolution_sigma must be >= 0, got {self.bias_evolution_sigma}")
 
@@ -259,25 +264,34 @@ def _tabulated_cosmology() -> FlatLambdaCDM:
                              m_nu=Planck15.m_nu, Ob0=Planck15.Ob0, name="Planck15 (tabulated D_A)")
 
 
-def fit_power_law(z: np.ndarray, w: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """``A (1+z)**γ`` fitted to ``w`` (weights 1/σ²) by non-linear least squares, evaluated at ``z``.
+def fit_power_law(z: np.ndarray, w: np.ndarray, sigma: np.ndarray, degree: int) -> np.ndarray:
+    """``exp(Σ_k a_k ln(1+z)^k)``, k ≤ ``degree``, fitted to ``w`` (weights 1/σ²) by non-linear least
+    squares, evaluated at ``z``: degree 1 is the power law ``A (1+z)**γ``, degree 2 lets its slope
+    change with z.
 
-    Used to smooth the reference autocorrelation across slices. Falls back to the weighted mean
-    (γ = 0) when the fit fails or fewer than 3 slices are usable.
+    Used to smooth the reference autocorrelation across slices. At fixed physical scales w_rr is
+    not a power law of 1 + z: the pairs inside one halo dominate the small scales at high z, where
+    0.3 Mpc is a small angle, and not at low z. Falls back to the weighted mean (a constant) when the
+    fit fails or fewer than ``degree + 2`` slices are usable.
     """
     from scipy.optimize import curve_fit
 
     ok = np.isfinite(w) & np.isfinite(sigma) & (sigma > 0)
-    if ok.sum() < 3:
+    if ok.sum() < int(degree) + 2:
         return np.full_like(z, np.nan, dtype=np.float64)
     weights = 1.0 / sigma[ok] ** 2
     mean = float(np.sum(w[ok] * weights) / np.sum(weights))
+    x = np.log1p(np.asarray(z, dtype=np.float64))
+
+    def model(xx: np.ndarray, *coeffs: float) -> np.ndarray:
+        return np.exp(np.polyval(coeffs, xx))
+
+    start = [0.0] * int(degree) + [math.log(mean) if mean > 0 else 0.0]
     try:
-        (amp, gamma), _ = curve_fit(lambda x, a, g: a * (1.0 + x) ** g, z[ok], w[ok], p0=[mean, 0.0],
-                                    sigma=sigma[ok], maxfev=2000)
+        coeffs, _ = curve_fit(model, x[ok], w[ok], p0=start, sigma=sigma[ok], maxfev=4000)
     except (RuntimeError, ValueError):
         return np.full_like(z, mean, dtype=np.float64)
-    return amp * (1.0 + z) ** gamma
+    return model(x, *coeffs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -427,8 +441,9 @@ def clustering_nz(ref_ra: np.ndarray, ref_dec: np.ndarray, ref_z: np.ndarray, un
         if config.smooth_w_rr:
             mids = 0.5 * (edges[1:] + edges[:-1])
             err = np.sqrt(np.diag(w_rr.covariance))
-            rr_data = fit_power_law(mids, rr_data, err)
-            rr_samples = np.array([fit_power_law(mids, smp, err) for smp in rr_samples])
+            degree = int(config.w_rr_fit_degree)
+            rr_data = fit_power_law(mids, rr_data, err, degree)
+            rr_samples = np.array([fit_power_law(mids, smp, err, degree) for smp in rr_samples])
         for b in range(n_bins):
             sel = unk_bin == b
             unk_frame = frame(unk_ra[sel], unk_dec[sel])
