@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from zshard.clustering import ClusteringConfig, clustering_delta_z, clustering_nz, uniform_randoms
+from zshard.clustering import ClusteringConfig, WZResult, clustering_delta_z, clustering_nz, uniform_randoms
 from zshard.io.atomic import write_json
 from zshard.mock import streams
 from zshard.mock.config import MockConfig
@@ -130,6 +130,44 @@ def wz_rows(sky: SkyModel, sample: dict[str, np.ndarray], settings: dict, seed: 
     return out
 
 
+def noise_free_rows(cfg: MockConfig, settings: dict, outlier_shape: str) -> dict[str, list[float]]:
+    """Δz − truth per bin of WZ without noise: the amplitude per slice is the bin's true fraction in it
+    (``shape``), or that times the mock's own b_u / b_r (``bias``: b_u the mean bias of the bin's
+    galaxies in the slice, linear bias, no satellites); the stack's outlier component is the sample's
+    n(z) (``parent``) or uniform in 0–2 (``uniform``). What is left is the estimator's own error."""
+    sample = mock_population(cfg, cfg.n_objects)
+    z, zp, bright = sample["z"], sample["zp"], sample["bright"]
+    tomo = np.searchsorted(EDGES, zp, side="right") - 1
+    tomo[(zp < EDGES[0]) | (zp >= EDGES[-1])] = -1
+    grid = np.linspace(0.0, 3.0, 301)
+    centres = 0.5 * (grid[:-1] + grid[1:])
+    shape = np.histogram(z, grid, density=True)[0] if outlier_shape == "parent" else (centres < 2.0) * 1.0
+    nz_phot = np.array([stacked_nz(zp[tomo == b], grid, shape) for b in range(len(EDGES) - 1)])
+    truth = [float(np.mean(z[tomo == b]) - np.sum(nz_phot[b] * centres) / np.sum(nz_phot[b]))
+             for b in range(len(EDGES) - 1)]
+    config = ClusteringConfig.from_dict(settings)
+    edges = config.slice_edges
+    mids = 0.5 * (edges[1:] + edges[:-1])
+    out = {}
+    for kind in ("shape", "bias"):
+        amp = np.zeros((len(EDGES) - 1, mids.size))
+        for b in range(len(EDGES) - 1):
+            sel = tomo == b
+            n = np.histogram(z[sel], edges)[0]
+            ratio = 1.0
+            if kind == "bias":
+                x = np.histogram(z[sel & bright], edges)[0] / np.maximum(n, 1)
+                b_u = x * cfg.galaxy_bias(mids, reference=True) + (1 - x) * cfg.galaxy_bias(mids, reference=False)
+                ratio = b_u / cfg.galaxy_bias(mids, reference=True)
+            amp[b] = n / sel.sum() / np.diff(edges) * ratio
+        result = WZResult(edges, amp, np.repeat(amp[:, None, :], 4, axis=1), np.ones(mids.size), np.ones(mids.size),
+                          amp, np.ones(mids.size), np.bincount(tomo[tomo >= 0], minlength=len(EDGES) - 1))
+        rows = clustering_delta_z(result, centres, nz_phot, config, EDGES)
+        out[kind] = [r["delta_z"] - t for r, t in zip(rows, truth)]
+        out[f"{kind} bias_evolution_term"] = [r["error_bias_evolution"] for r in rows]
+    return out
+
+
 def wz_summary(seeds: dict) -> dict:
     """Per sky, over every bin × seed: cases with an estimate, within 2σ of the truth (0), mean σ,
     the between-seed scatter of the estimates (standard deviation over seeds, pooled over bins) and
@@ -175,6 +213,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="WZ with each of these window_sigma (default: the configured one)")
     parser.add_argument("--skip-wz", action="store_true", help="only the w(θ) tables")
     parser.add_argument("--skip-wtheta", action="store_true", help="only WZ")
+    parser.add_argument("--noise-free", choices=["parent", "uniform"], default=None,
+                        help="instead of WZ on the sky, its noise-free Δz − truth (noise_free_rows) with this "
+                             "outlier component of the stacked p(z)")
     parser.add_argument("--out", default=str(ROOT / "bench/out/mock_wz/results.json"))
     args = parser.parse_args(argv)
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
@@ -201,6 +242,12 @@ def main(argv: list[str] | None = None) -> None:
                 for r in table:
                     print(f"{r['r_mpc']:>11} {r['theta_deg']:>12} {r['w_field']:9.4f} {r['field_model']:9.4f} "
                           f"{r['w_with_satellites']:9.4f} {r['excess']:9.4f} {r['one_halo_model']:9.4f}")
+        if args.noise_free:
+            rows = noise_free_rows(cfg, settings, args.noise_free)
+            out["seeds"][seed]["noise free"] = rows
+            for kind, values in rows.items():
+                print(f" noise-free {kind}: " + " ".join(f"{v:+.4f}" for v in values))
+            continue
         if args.skip_wz:
             continue
         t0 = time.perf_counter()
@@ -233,7 +280,11 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{r['r_mpc']:>11}  field {mean['w_field'][i]:.4f} ({spread['w_field'][i]:.4f}) model "
                       f"{mean['field_model'][i]:.4f}   excess {mean['excess'][i]:.4f} ({spread['excess'][i]:.4f}) "
                       f"model {mean['one_halo_model'][i]:.4f}")
-    if not args.skip_wz:
+    if args.noise_free and len(args.seeds) > 1:
+        for kind in out["seeds"][args.seeds[0]]["noise free"]:
+            mean = np.mean([out["seeds"][sd]["noise free"][kind] for sd in args.seeds], axis=0)
+            print(f"noise-free {kind}, mean over seeds: " + " ".join(f"{v:+.4f}" for v in mean))
+    if not args.skip_wz and not args.noise_free:
         out["summary"] = wz_summary(out["seeds"])
         print(f"\nWZ over seeds {args.seeds} (goals: σ ≤ 0.03, ≥ 90% within 2σ, every bin, "
               "σ / scatter in 0.7–1.5)")

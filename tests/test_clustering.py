@@ -11,9 +11,9 @@ from zshard.clustering import (
     WZResult,
     clustering_delta_z,
     clustering_nz,
+    fit_power_law,
     footprint_pixels,
     healpix_patches,
-    fit_power_law,
     shift_matched_delta_z,
     uniform_randoms,
 )
