@@ -1,21 +1,21 @@
-"""The mock's small-scale clustering and what clustering redshifts (WZ) make of it.
+"""The mock's clustering and what clustering redshifts (WZ) make of it.
 
-Run with ``.venv/bin/python bench/mock_wz.py [--seeds 7 8] [--satellite-fraction 0.3]``. For each
-seed, the sky of the default mock (300 deg², nside 256, shells of ``--shell-width``) is built twice,
-without satellites and with ``--satellite-fraction`` of them (``zshard.mock.fields``), and
+Run with ``.venv/bin/python bench/mock_wz.py [--seeds 7 8] [--mock key=value ...] [--clustering key=value ...]``.
+For each seed, the demo's mock (``config/config.yaml``'s ``mock``, the seed set) is built, and
 
-1. **w(θ)**: one thin redshift slice of objects is placed on each; their Landy–Szalay w(θ)
-   (``zshard.mock.correlation``) at 0.3–10 Mpc is printed with the excess over the satellite-free
-   sky and the one-halo model of that excess (``one_halo_wtheta_binned``);
-2. **WZ**: a photometric sample (a Smail-type n(z), photo-z scatter 0.05 (1 + z), 5% outliers,
-   binned by photo-z in the DES Y1 edges) and a spectroscopic reference (0.1 < z < 1.5, a tenth of
-   it) are placed on each sky from the same redshifts, and ``zshard.clustering`` (the workflow's
-   settings, ``n_slices`` matching the shells) estimates each bin's Δz against the bin's true n(z):
-   the truth is Δz = 0, so the estimate is its own error, printed with the quoted σ and the pull.
+1. **w(θ)**: 40k galaxies of one population (photometric, then reference) in a thin redshift slice are
+   placed on the sky without satellites and with them; their Landy–Szalay w(θ)
+   (``zshard.mock.correlation``) at 0.3–10 Mpc is printed against the field's model with the
+   population's bias (``lognormal_wtheta_binned``) and the one-halo model of the satellites' excess;
+2. **WZ**: the mock's own galaxies (``zshard.mock.population``: redshifts, magnitudes, which of them
+   belong to the reference's population and which the reference holds) are placed on the sky, given a
+   synthetic photo-z (scatter 0.05 (1 + z), 5% outliers), binned in the DES Y1 edges, and
+   ``zshard.clustering`` (the workflow's settings) estimates each bin's Δz against the bin's stacked
+   p(z) (:func:`stacked_nz`); the truth is the bin's mean true redshift minus the stack's mean.
+   ``--windows`` evaluates several ``window_sigma`` on one pair count; ``--noise-free`` replaces the
+   measurement by the bin's true n(z) (times the mock's own b_u/b_r): the estimator's own error.
 
-The redshifts and positions are not the full mock's (no magnitudes, no bias difference between the
-samples): the script isolates what the sky's structure does to WZ. Results to
-``bench/out/mock_wz/results.json``.
+Results to ``bench/out/mock_wz/results.json`` (``--out``).
 """
 
 from __future__ import annotations
