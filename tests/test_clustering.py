@@ -11,6 +11,7 @@ from zshard.clustering import (
     WZResult,
     clustering_delta_z,
     clustering_nz,
+    fit_power_law,
     footprint_pixels,
     healpix_patches,
     shift_matched_delta_z,
@@ -119,6 +120,42 @@ def test_a_bin_outside_the_reference_range_is_flagged():
     (row,) = clustering_delta_z(result, grid, nz / (nz.sum() * 0.01), _config())
     assert math.isnan(row["delta_z"]) and row["overlap"] < 0.01
     assert "no overlap" in row["note"]
+
+
+def test_the_bias_evolution_term_is_the_half_difference_of_tilted_amplitudes():
+    edges = np.linspace(0.1, 1.5, 29)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    grid = np.arange(0.005, 3.0, 0.01)
+    nz = np.exp(-0.5 * ((grid - 0.7) / 0.12) ** 2)
+    nz /= nz.sum() * 0.01
+    amp = np.interp(centres, grid, nz)[None, :]
+    rng = np.random.default_rng(3)
+    samples = amp[:, None, :] * (1 + 0.02 * rng.standard_normal((1, 8, centres.size)))
+    result = WZResult(slice_edges=edges, amplitude=amp, samples=samples, w_rr=np.ones(28), w_rr_used=np.ones(28),
+                      w_ur=amp, n_reference=np.full(28, 100), n_unknown=np.array([1000]))
+    (plain,) = clustering_delta_z(result, grid, nz[None, :], _config(window_sigma=2.0, bias_evolution_sigma=0.0))
+    (tilted,) = clustering_delta_z(result, grid, nz[None, :], _config(window_sigma=2.0, bias_evolution_sigma=1.0))
+    assert plain["error_bias_evolution"] == 0 and plain["error"] == plain["error_jackknife"] > 0
+    assert tilted["delta_z"] == plain["delta_z"] and abs(plain["delta_z"]) < 2e-3
+    # (1+z)^±1 over a Gaussian of σ 0.12 at 0.7 moves its mean by about ±σ²/(1+z) = ±0.0085
+    assert tilted["error_bias_evolution"] == pytest.approx(0.12 ** 2 / 1.7, rel=0.25)
+    assert tilted["error"] == pytest.approx(math.hypot(tilted["error_jackknife"], tilted["error_bias_evolution"]))
+    with pytest.raises(ValueError, match="bias_evolution_sigma"):
+        _config(bias_evolution_sigma=-1.0)
+
+
+def test_the_w_rr_fit_follows_a_slope_that_changes_with_z():
+    z = np.linspace(0.125, 1.475, 28)
+    x = np.log1p(z)
+    truth = np.exp(-1.0 + 3.0 * x - 2.5 * x ** 2)  # rises, then flattens: not a power law
+    sigma = 0.02 * truth
+    noisy = truth + sigma * np.random.default_rng(0).standard_normal(z.size)
+    curved, straight = fit_power_law(z, noisy, sigma, 2), fit_power_law(z, noisy, sigma, 1)
+    np.testing.assert_allclose(curved, truth, rtol=0.03)
+    assert np.max(np.abs(straight / truth - 1)) > 0.1
+    power = 0.5 * (1 + z) ** 1.3
+    np.testing.assert_allclose(fit_power_law(z, power, 0.01 * power, 1), power, rtol=1e-6)
+    assert np.all(np.isnan(fit_power_law(z[:3], power[:3], 0.01 * power[:3], 2)))
 
 
 def test_shift_match_equals_the_mean_difference_inside_a_wide_window():

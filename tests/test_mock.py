@@ -489,6 +489,6 @@ def test_default_caps_do_not_bind_on_the_demo(tmp_path):
     demo = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())["mock"]
     cfg = MockConfig.from_dict({**demo, "seed": 42})
     summary = _generate(cfg, tmp_path)["summary"]
-    assert (summary["n_specz"], summary["n_deep"], summary["n_clustering_ref"]) == (9646, 6690, 19537)
+    assert (summary["n_specz"], summary["n_deep"], summary["n_clustering_ref"]) == (9646, 6628, 24448)
     for name, cap_field in SAMPLE_CAPS.items():
         assert summary["n_selected_before_cap"][name] < getattr(cfg, cap_field)

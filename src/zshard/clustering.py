@@ -115,11 +115,19 @@ class ClusteringConfig:
     smooth_w_rr : bool
         Use a power law ``A (1+z)**γ`` fitted to w_rr over the slices instead of the per-slice
         values (a thin slice's autocorrelation is the noisiest number of the estimate).
+    w_rr_fit_degree : int
+        1: that power law; 2: its log is quadratic in ln(1 + z) (:func:`fit_power_law`).
     window_sigma : float
         Half-width of the Δz window in units of the photometric n(z)'s σ (0: all slices).
     min_overlap : float
         A bin whose photometric n(z) has less than this fraction of its mass in the slices' range
         gets no Δz ("no overlap with the reference").
+    bias_evolution_sigma : float
+        The uncorrected bias evolution as an error term: the amplitude is what the correction leaves,
+        ``n_u b_u / b_r`` (``ratio``), and ``b_u / b_r`` is not measured. Taking it as ``(1 + z)^γ``
+        with γ = 0 ± ``bias_evolution_sigma`` (the power-law marginalisation of Davis et al. 2018 and
+        Gatti et al. 2022), Δz is recomputed at γ = ±σ_γ and half the difference is added in
+        quadrature to the jackknife error. 0: no such term.
     """
 
     zmin: float
@@ -132,8 +140,10 @@ class ClusteringConfig:
     footprint_order: int
     bias_correction: str
     smooth_w_rr: bool
+    w_rr_fit_degree: int
     window_sigma: float
     min_overlap: float
+    bias_evolution_sigma: float
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.zmin) and math.isfinite(self.zmax) and 0 <= self.zmin < self.zmax):
@@ -152,6 +162,10 @@ class ClusteringConfig:
             raise ValueError(f"bias_correction must be 'ratio' or 'sqrt', got {self.bias_correction!r}")
         if self.window_sigma < 0 or not 0 <= self.min_overlap <= 1:
             raise ValueError("need window_sigma >= 0 and 0 <= min_overlap <= 1")
+        if int(self.w_rr_fit_degree) != self.w_rr_fit_degree or not 1 <= self.w_rr_fit_degree <= 3:
+            raise ValueError(f"w_rr_fit_degree must be 1, 2 or 3, got {self.w_rr_fit_degree}")
+        if not self.bias_evolution_sigma >= 0:
+            raise ValueError(f"bias_evolution_sigma must be >= 0, got {self.bias_evolution_sigma}")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ClusteringConfig:
@@ -250,25 +264,34 @@ def _tabulated_cosmology() -> FlatLambdaCDM:
                              m_nu=Planck15.m_nu, Ob0=Planck15.Ob0, name="Planck15 (tabulated D_A)")
 
 
-def fit_power_law(z: np.ndarray, w: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """``A (1+z)**γ`` fitted to ``w`` (weights 1/σ²) by non-linear least squares, evaluated at ``z``.
+def fit_power_law(z: np.ndarray, w: np.ndarray, sigma: np.ndarray, degree: int) -> np.ndarray:
+    """``exp(Σ_k a_k ln(1+z)^k)``, k ≤ ``degree``, fitted to ``w`` (weights 1/σ²) by non-linear least
+    squares, evaluated at ``z``: degree 1 is the power law ``A (1+z)**γ``, degree 2 lets its slope
+    change with z.
 
-    Used to smooth the reference autocorrelation across slices. Falls back to the weighted mean
-    (γ = 0) when the fit fails or fewer than 3 slices are usable.
+    Used to smooth the reference autocorrelation across slices. At fixed physical scales w_rr is
+    not a power law of 1 + z: the pairs inside one halo dominate the small scales at high z, where
+    0.3 Mpc is a small angle, and not at low z. Falls back to the weighted mean (a constant) when the
+    fit fails or fewer than ``degree + 2`` slices are usable.
     """
     from scipy.optimize import curve_fit
 
     ok = np.isfinite(w) & np.isfinite(sigma) & (sigma > 0)
-    if ok.sum() < 3:
+    if ok.sum() < int(degree) + 2:
         return np.full_like(z, np.nan, dtype=np.float64)
     weights = 1.0 / sigma[ok] ** 2
     mean = float(np.sum(w[ok] * weights) / np.sum(weights))
+    x = np.log1p(np.asarray(z, dtype=np.float64))
+
+    def model(xx: np.ndarray, *coeffs: float) -> np.ndarray:
+        return np.exp(np.polyval(coeffs, xx))
+
+    start = [0.0] * int(degree) + [math.log(mean) if mean > 0 else 0.0]
     try:
-        (amp, gamma), _ = curve_fit(lambda x, a, g: a * (1.0 + x) ** g, z[ok], w[ok], p0=[mean, 0.0],
-                                    sigma=sigma[ok], maxfev=2000)
+        coeffs, _ = curve_fit(model, x[ok], w[ok], p0=start, sigma=sigma[ok], maxfev=4000)
     except (RuntimeError, ValueError):
         return np.full_like(z, mean, dtype=np.float64)
-    return amp * (1.0 + z) ** gamma
+    return model(x, *coeffs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -418,8 +441,9 @@ def clustering_nz(ref_ra: np.ndarray, ref_dec: np.ndarray, ref_z: np.ndarray, un
         if config.smooth_w_rr:
             mids = 0.5 * (edges[1:] + edges[:-1])
             err = np.sqrt(np.diag(w_rr.covariance))
-            rr_data = fit_power_law(mids, rr_data, err)
-            rr_samples = np.array([fit_power_law(mids, smp, err) for smp in rr_samples])
+            degree = int(config.w_rr_fit_degree)
+            rr_data = fit_power_law(mids, rr_data, err, degree)
+            rr_samples = np.array([fit_power_law(mids, smp, err, degree) for smp in rr_samples])
         for b in range(n_bins):
             sel = unk_bin == b
             unk_frame = frame(unk_ra[sel], unk_dec[sel])
@@ -512,8 +536,10 @@ def clustering_delta_z(result: WZResult, grid_centres: np.ndarray, nz_phot: np.n
         One per bin: ``bin``, ``z_lo``, ``z_hi``, ``n_unknown``, ``z_range`` (the window [lo, hi]),
         ``overlap`` (photometric mass inside the slices' range), ``mean_z_wz``, ``mean_z_phot``
         (both inside the window), ``delta_z`` (the shift), ``delta_z_window_means``
-        (``mean_z_wz − mean_z_phot``), ``error`` (jackknife σ of ``delta_z``),
-        ``n_jackknife_failed``, ``nz_wz`` (normalised n(z) per slice, over the whole slice range),
+        (``mean_z_wz − mean_z_phot``), ``error`` (``error_jackknife`` and ``error_bias_evolution``
+        in quadrature), ``error_jackknife`` (jackknife σ of ``delta_z``), ``error_bias_evolution``
+        (the term of ``config.bias_evolution_sigma``), ``n_jackknife_failed``, ``nz_wz`` (normalised
+        n(z) per slice, over the whole slice range),
         ``nz_wz_error``, ``note``.
     """
     edges = result.slice_edges
@@ -534,7 +560,8 @@ def clustering_delta_z(result: WZResult, grid_centres: np.ndarray, nz_phot: np.n
                "z_hi": float(bin_edges[b + 1]) if bin_edges is not None else None,
                "n_unknown": int(result.n_unknown[b]), "z_range": None, "overlap": math.nan,
                "mean_z_wz": math.nan, "mean_z_phot": math.nan, "delta_z": math.nan,
-               "delta_z_window_means": math.nan, "error": math.nan, "n_jackknife_failed": 0,
+               "delta_z_window_means": math.nan, "error": math.nan, "error_jackknife": math.nan,
+               "error_bias_evolution": 0.0, "n_jackknife_failed": 0,
                "nz_wz": [], "nz_wz_error": [], "note": ""}
         rows.append(row)
         phot = nz_phot[b] * step  # mass per fine cell
@@ -581,7 +608,14 @@ def clustering_delta_z(result: WZResult, grid_centres: np.ndarray, nz_phot: np.n
         row["n_jackknife_failed"] = int(n_jk - ok.sum())
         if ok.sum() >= 3 and math.isfinite(row["delta_z"]):
             m = ok.sum()
-            row["error"] = float(np.sqrt((m - 1) / m * np.sum((jk_dz[ok] - jk_dz[ok].mean()) ** 2)))
+            row["error_jackknife"] = float(np.sqrt((m - 1) / m * np.sum((jk_dz[ok] - jk_dz[ok].mean()) ** 2)))
+            if config.bias_evolution_sigma > 0:
+                tilted = [shift_matched_delta_z(_window_mean((amp * (1 + centres) ** g)[window], centres[window]),
+                                                grid_centres, nz_phot[b], edges, window)
+                          for g in (config.bias_evolution_sigma, -config.bias_evolution_sigma)]
+                row["error_bias_evolution"] = (abs(tilted[0] - tilted[1]) / 2 if all(map(math.isfinite, tilted))
+                                               else math.nan)
+            row["error"] = float(np.hypot(row["error_jackknife"], row["error_bias_evolution"]))
         else:
             row["note"] = "the clustering mean could not be matched by a shift (noisy amplitude?)"
         if row["n_jackknife_failed"] and not row["note"]:

@@ -94,6 +94,15 @@ class MockConfig:
         fraction of the objects are satellites, each placed at a 2-D Gaussian offset of
         ``satellite_radius_mpc`` (physical, per axis) from one of ``satellite_halos_per_deg2`` halo
         centres per shell and square degree, the centres tracing the shell's field. 0: no satellites.
+    bias_b0, bias_alpha, bias_ref_b0, bias_ref_alpha : float
+        Galaxy bias ``b(z) = b0 (1 + z)**alpha`` of two populations: the galaxies the clustering
+        reference would select (observed detection-band magnitude below
+        :meth:`reference_mag_limit`: ``bias_ref_*``, brighter and more clustered, as BOSS/DESI
+        targets are) and all the others (``bias_*``). Each traces its shell's field with its own
+        bias (:class:`zshard.mock.fields.SkyModel`, log-linear bias of the lognormal field); a
+        tomographic bin mixes the two in a proportion that changes with z, so its bias evolves
+        differently from the reference's. ``(1 + z)**0.7`` is close to the DES-like ``1 / D(z)``
+        (Planck 2015 growth factor) up to z = 1.5.
     z_min, z_max : float
         Redshift range of the prior (truncation).  ``z_max <= 3``.
     m_bright, m_faint, count_slope : float
@@ -127,9 +136,11 @@ class MockConfig:
         Deep reference field: cap area [deg^2] at the footprint centre, depth gain
         [mag], z_ref scatter ``deep_sigma (1+z)`` and outlier fraction.
     clustering_ref_fraction, clustering_ref_zmin, clustering_ref_zmax,
-    clustering_ref_mag_max : float
-        Clustering reference: sampling fraction of objects with
-        ``zmin < z_true < zmax`` and detection-band magnitude ``< mag_max``.
+    clustering_ref_mag_max, clustering_ref_mag_slope, clustering_ref_mag_pivot : float
+        Clustering reference: sampling fraction of objects with ``zmin < z_true < zmax`` and
+        observed detection-band magnitude below :meth:`reference_mag_limit`, ``mag_max`` up to
+        ``z = pivot`` and ``mag_max + slope (z − pivot)`` above it (a reference that reaches fainter
+        galaxies at high z, as emission-line targets do, keeping its density up to z = 1.5).
     specz_max_objects, deep_max_objects, clustering_ref_max_objects : int or None
         Largest size of the spec-z sample, the deep field and the clustering reference. The
         selections above are fractions of the catalogue, so without a cap these samples grow
@@ -157,6 +168,10 @@ class MockConfig:
     satellite_fraction: float = 0.0
     satellite_radius_mpc: float = 0.5
     satellite_halos_per_deg2: float = 5.0
+    bias_b0: float = 1.0
+    bias_alpha: float = 0.0
+    bias_ref_b0: float = 1.0
+    bias_ref_alpha: float = 0.0
     z_min: float = 0.01
     z_max: float = 2.0
     m_bright: float = 17.0
@@ -183,6 +198,8 @@ class MockConfig:
     clustering_ref_zmin: float = 0.1
     clustering_ref_zmax: float = 1.5
     clustering_ref_mag_max: float = 23.0
+    clustering_ref_mag_slope: float = 0.0
+    clustering_ref_mag_pivot: float = 0.7
     specz_max_objects: int | None = 100_000
     deep_max_objects: int | None = 50_000
     clustering_ref_max_objects: int | None = 100_000
@@ -260,6 +277,10 @@ class MockConfig:
             raise ValueError("satellite_radius_mpc and satellite_halos_per_deg2 must be > 0")
         if self.specz_success_width <= 0:
             raise ValueError("specz_success_width must be > 0")
+        if self.bias_b0 <= 0 or self.bias_ref_b0 <= 0:
+            raise ValueError("bias_b0 and bias_ref_b0 must be > 0")
+        if self.clustering_ref_mag_slope < 0:
+            raise ValueError("clustering_ref_mag_slope must be >= 0")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None) -> MockConfig:
@@ -284,6 +305,18 @@ class MockConfig:
         out["specz_red_colour"] = list(self.specz_red_colour)
         out["specz_campaigns"] = [dataclasses.asdict(c) for c in self.specz_campaigns]
         return out
+
+    def reference_mag_limit(self, z: np.ndarray) -> np.ndarray:
+        """The clustering reference's detection-band magnitude limit at true redshift ``z``."""
+        z = np.asarray(z, dtype=np.float64)
+        return self.clustering_ref_mag_max + self.clustering_ref_mag_slope * np.maximum(
+            z - self.clustering_ref_mag_pivot, 0.0)
+
+    def galaxy_bias(self, z: np.ndarray, reference: bool) -> np.ndarray:
+        """Bias ``b0 (1 + z)**alpha`` at ``z`` of the reference's population or of the others."""
+        b0, alpha = ((self.bias_ref_b0, self.bias_ref_alpha) if reference
+                     else (self.bias_b0, self.bias_alpha))
+        return b0 * (1.0 + np.asarray(z, dtype=np.float64)) ** alpha
 
     @property
     def m5_per_band(self) -> np.ndarray:

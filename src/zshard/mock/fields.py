@@ -87,11 +87,12 @@ def one_halo_wtheta_binned(theta_edges_deg: np.ndarray, satellite_fraction: floa
 
 
 def lognormal_wtheta_binned(theta_edges_deg: np.ndarray, sigma_g2: float, nside: int,
-                            cl_slope: float = -1.2, n_sub: int = 16) -> np.ndarray:
+                            cl_slope: float = -1.2, n_sub: int = 16, bias_product: float = 1.0) -> np.ndarray:
     """The angular correlation of objects placed ∝ 1 + δ of a :func:`lognormal_delta_map` field,
-    averaged over angular bins as pair counts average it (∝ sin θ dθ).
+    averaged over angular bins as pair counts average it (∝ sin θ dθ); between two populations of
+    biases b₁, b₂ (:class:`SkyModel`), ``bias_product`` = b₁ b₂.
 
-    ``w = exp(ξ_G) − 1`` (Coles & Jones 1991) with ``ξ_G(θ) = Σ_l (2l+1)/4π C_l W_l² P_l(cos θ)``,
+    ``w = exp(b₁ b₂ ξ_G) − 1`` (Coles & Jones 1991) with ``ξ_G(θ) = Σ_l (2l+1)/4π C_l W_l² P_l(cos θ)``,
     the field's ``C_l`` (:func:`lognormal_delta_map`'s normalisation) and ``W_l`` the window of a
     top-hat disc of one pixel's area, ``2 J1(l θ_p) / (l θ_p)``: an approximation of the objects'
     uniform placement within HEALPix pixels (HEALPix's own window needs a download).
@@ -112,7 +113,7 @@ def lognormal_wtheta_binned(theta_edges_deg: np.ndarray, sigma_g2: float, nside:
         theta = np.radians(np.linspace(lo, hi, n_sub))
         xi_g = np.array([np.sum(coeff * eval_legendre(np.arange(lmax + 1), np.cos(t))) for t in theta])
         weights = np.sin(theta)
-        out.append(float(np.sum(np.expm1(xi_g) * weights) / np.sum(weights)))
+        out.append(float(np.sum(np.expm1(bias_product * xi_g) * weights) / np.sum(weights)))
     return np.array(out)
 
 
@@ -127,23 +128,20 @@ def _offset_on_sphere(centres: np.ndarray, offsets_rad: np.ndarray) -> np.ndarra
     return vec / np.linalg.norm(vec, axis=1, keepdims=True)
 
 
-def lognormal_delta_map(
+def gaussian_field_map(
     nside: int,
     sigma_g2: float,
     rng: np.random.Generator,
     *,
     cl_slope: float = -1.2,
 ) -> np.ndarray:
-    """Full-sky lognormal overdensity map (NESTED ordering).
+    """Full-sky Gaussian field G (NESTED ordering) of variance ``sigma_g2``, the log of a lognormal field.
 
-    A Gaussian field G with ``C_l = A (l+1)^cl_slope`` (l >= 1; C_0 = 0, so the map
-    has zero mean) is drawn up to ``l_max = 3 nside - 1``; ``A`` is fixed so that the
-    field variance ``Σ_l (2l+1) C_l / 4π`` equals ``sigma_g2``.  The slope -1.2 is the
-    harmonic counterpart of ``w(θ) ∝ θ^-0.8`` (Peebles 1980).  The lognormal transform
-    ``δ = exp(G - σ_G²/2) - 1`` (Coles & Jones 1991) gives ``<δ> = 0`` and ``δ > -1``.
-    The harmonic coefficients are drawn from ``rng`` (equivalent to
-    ``healpy.synfast`` but with an explicit Generator) and transformed with
-    ``healpy.alm2map``.
+    ``C_l = A (l+1)^cl_slope`` (l >= 1; C_0 = 0, so the map has zero mean) up to
+    ``l_max = 3 nside - 1``; ``A`` is fixed so that ``Σ_l (2l+1) C_l / 4π`` equals ``sigma_g2``.
+    The slope -1.2 is the harmonic counterpart of ``w(θ) ∝ θ^-0.8`` (Peebles 1980). The harmonic
+    coefficients are drawn from ``rng`` (equivalent to ``healpy.synfast`` but with an explicit
+    Generator) and transformed with ``healpy.alm2map``.
     """
     lmax = 3 * nside - 1
     ell = np.arange(lmax + 1, dtype=float)
@@ -158,7 +156,19 @@ def lognormal_delta_map(
     m0 = m_idx == 0
     alm = np.where(m0, re * amp, (re + 1j * im) * amp / math.sqrt(2.0)).astype(np.complex128)
     g = hp.alm2map(alm, nside, lmax=lmax)
-    g = hp.reorder(g, r2n=True)
+    return hp.reorder(g, r2n=True)
+
+
+def lognormal_delta_map(
+    nside: int,
+    sigma_g2: float,
+    rng: np.random.Generator,
+    *,
+    cl_slope: float = -1.2,
+) -> np.ndarray:
+    """Full-sky lognormal overdensity map (NESTED ordering): ``δ = exp(G - σ_G²/2) - 1`` of the
+    :func:`gaussian_field_map` G (Coles & Jones 1991), so that ``<δ> = 0`` and ``δ > -1``."""
+    g = gaussian_field_map(nside, sigma_g2, rng, cl_slope=cl_slope)
     return np.expm1(g - sigma_g2 / 2.0)
 
 
@@ -167,6 +177,16 @@ class SkyModel:
 
     Building it costs one HEALPix realisation per redshift shell; the fields are drawn from
     ``cfg.seed`` and the shell index only, and shared by all files and batches.
+
+    Two populations trace each shell's Gaussian field G with their own bias b
+    (``MockConfig.galaxy_bias`` at the shell's mid redshift): population 0, the photometric
+    galaxies, and population 1, the galaxies bright enough for the clustering reference. An
+    object of bias b lands in a pixel with probability ∝ ``exp(b G − b² σ_G² / 2)``, a lognormal
+    field of Gaussian variance ``b² σ_G²``, so that two populations' angular correlation is
+    ``exp(b₁ b₂ ξ_G) − 1`` (≈ ``b₁ b₂ ξ_G`` on large scales: linear bias b;
+    :func:`lognormal_wtheta_binned`). With b = 1 this is ``1 + δ`` of :func:`lognormal_delta_map`.
+    Satellites take the bias of their halos (the reference's), so a population's large-scale bias
+    is ``(1 − f) b + f b_ref`` for a satellite fraction f.
 
     Attributes
     ----------
@@ -181,11 +201,15 @@ class SkyModel:
     shell_sigma_g2 : ndarray
         Gaussian-field variance of each shell, ``field_variance / (1 + z_mid)**2``.
     shell_delta : ndarray float32, shape (n_shells, n_footprint_pixels)
-        Lognormal overdensity of each shell in the footprint pixels.
+        Lognormal overdensity (bias 1) of each shell in the footprint pixels.
+    shell_bias : ndarray, shape (2, n_shells)
+        Bias of each population in each shell.
     halo_vectors : list of (n_halos, 3) arrays, or None
         Per shell, the unit vectors of the halo centres of the satellites (None without
-        satellites): ``round(satellite_halos_per_deg2 × footprint area)`` per shell, drawn as the
-        shell's objects are (∝ 1 + δ) from the shell's own stream.
+        satellites): ``round(satellite_halos_per_deg2 × footprint area)`` per shell, drawn from the
+        shell's own stream as the reference's population is (the more biased one: satellites sit
+        in massive halos). Both populations' satellites share them, so that the one-halo term is
+        the same for every pair of populations (:func:`one_halo_wtheta`).
     """
 
     def __init__(self, cfg: MockConfig) -> None:
@@ -199,49 +223,66 @@ class SkyModel:
         self.shell_edges[-1] = max(self.shell_edges[-1], cfg.z_max)
         z_mid = 0.5 * (self.shell_edges[:-1] + self.shell_edges[1:])
         self.shell_sigma_g2 = cfg.field_variance / (1.0 + z_mid) ** 2
-        self.shell_delta = self._shell_fields(cfg)
-        # per shell, the cumulative probability of the footprint pixels, ∝ 1 + δ
-        cdf = np.cumsum(1.0 + self.shell_delta.astype(np.float64), axis=1)
-        cdf /= cdf[:, -1:]
-        cdf[:, -1] = 1.0
-        self._shell_cdf = cdf
+        gauss = self._shell_fields(cfg)
+        self.shell_delta = np.expm1(gauss - self.shell_sigma_g2[:, None] / 2.0).astype(np.float32)
+        self.shell_bias = np.array([cfg.galaxy_bias(z_mid, reference=False),
+                                    cfg.galaxy_bias(z_mid, reference=True)])
+        same = np.allclose(self.shell_bias[0], self.shell_bias[1], rtol=1e-12, atol=0.0)
+        # per population and shell, the cumulative probability of the footprint pixels
+        self._shell_cdf = [self._cdf(gauss, self.shell_bias[0])]
+        self._shell_cdf.append(self._shell_cdf[0] if same else self._cdf(gauss, self.shell_bias[1]))
         self.satellite_fraction = float(cfg.satellite_fraction)
         self.satellite_radius_mpc = float(cfg.satellite_radius_mpc)
         self.halo_vectors = None
         if self.satellite_fraction > 0:
             n_halos = max(1, round(cfg.satellite_halos_per_deg2 * self.footprint_area_deg2))
             self.halo_vectors = []
-            for s in range(len(self._shell_cdf)):
+            for s in range(len(self.shell_sigma_g2)):
                 rng = streams.generator(cfg.seed, streams.HALO, s)
-                ra, dec = self._field_positions(rng, np.full(n_halos, s))
+                ra, dec = self._field_positions(rng, np.full(n_halos, s), np.ones(n_halos, dtype=np.int8))
                 self.halo_vectors.append(hp.ang2vec(ra, dec, lonlat=True))
 
     def _shell_fields(self, cfg: MockConfig) -> np.ndarray:
-        """Lognormal overdensity of every shell in the footprint pixels (float32)."""
-        delta = np.empty((len(self.shell_sigma_g2), self.footprint_pixels.size), dtype=np.float32)
+        """Gaussian field G of every shell in the footprint pixels (float32)."""
+        gauss = np.empty((len(self.shell_sigma_g2), self.footprint_pixels.size), dtype=np.float32)
         for s, sigma_g2 in enumerate(self.shell_sigma_g2):
             rng = streams.generator(cfg.seed, streams.FIELD, s)
-            full = lognormal_delta_map(cfg.nside, sigma_g2, rng, cl_slope=cfg.cl_slope)
-            delta[s] = full[self.footprint_pixels]
-        return delta
+            full = gaussian_field_map(cfg.nside, sigma_g2, rng, cl_slope=cfg.cl_slope)
+            gauss[s] = full[self.footprint_pixels]
+        return gauss
+
+    def _cdf(self, gauss: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        """Per shell, the cumulative probability of the footprint pixels, ∝ exp(b G − b² σ_G² / 2)."""
+        weight = np.exp(bias[:, None] * gauss.astype(np.float64)
+                        - (bias ** 2 * self.shell_sigma_g2)[:, None] / 2.0)
+        cdf = np.cumsum(weight, axis=1)
+        cdf /= cdf[:, -1:]
+        cdf[:, -1] = 1.0
+        return cdf
 
     def sample_positions(
-        self, rng: np.random.Generator, z: np.ndarray
+        self, rng: np.random.Generator, z: np.ndarray, reference: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Sky positions [deg] for objects at redshifts ``z``.
 
         The object's shell s is picked from z; its pixel is drawn with probability
-        ``∝ 1 + δ_s(p)`` over the footprint pixels; the position is the centre of a
-        uniformly chosen nested sub-pixel at HEALPix order 29 (~0.4 mas), i.e.
+        ``∝ exp(b G_s − b² σ_s² / 2)`` over the footprint pixels, b its population's bias
+        (``reference``: True for the reference's population; None: all photometric); the position
+        is the centre of a uniformly chosen nested sub-pixel at HEALPix order 29 (~0.4 mas), i.e.
         uniform within the pixel to far better than any use here. With satellites, each object
         is one with probability ``satellite_fraction`` and is then moved to a Gaussian offset of
         ``satellite_radius_mpc / D_A(z)`` per axis from a halo centre of its shell picked at random
-        (the draws come after the field's, so without satellites the positions are unchanged).
+        (the draws come after the field's, so without satellites the positions
+        are unchanged).
         """
         z = np.asarray(z, dtype=np.float64)
+        population = (np.zeros(z.size, dtype=np.int8) if reference is None
+                      else np.asarray(reference, dtype=bool).astype(np.int8))
+        if population.shape != z.shape:
+            raise ValueError("reference must have one flag per redshift")
         shell = np.searchsorted(self.shell_edges, z, side="right") - 1
-        shell = np.clip(shell, 0, len(self._shell_cdf) - 1)
-        ra, dec = self._field_positions(rng, shell)
+        shell = np.clip(shell, 0, len(self.shell_sigma_g2) - 1)
+        ra, dec = self._field_positions(rng, shell, population)
         if self.halo_vectors is None:
             return ra, dec
         sat = np.flatnonzero(rng.random(z.size) < self.satellite_fraction)
@@ -255,14 +296,16 @@ class SkyModel:
         ra[sat], dec[sat] = hp.vec2ang(vec, lonlat=True)
         return ra, dec
 
-    def _field_positions(self, rng: np.random.Generator, shell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions [deg] drawn ∝ 1 + δ of each object's shell, uniform within the pixel."""
+    def _field_positions(self, rng: np.random.Generator, shell: np.ndarray,
+                         population: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions [deg] drawn from each object's shell and population field, uniform within the pixel."""
         n = shell.size
         u = rng.random(n)
         ipix = np.empty(n, dtype=np.int64)
-        for s in np.unique(shell):
-            m = shell == s
-            ipix[m] = np.searchsorted(self._shell_cdf[s], u[m], side="right")
+        key = shell * 2 + population
+        for k in np.unique(key):
+            m = key == k
+            ipix[m] = np.searchsorted(self._shell_cdf[k % 2][k // 2], u[m], side="right")
         ipix = np.minimum(ipix, self.footprint_pixels.size - 1)
         dorder = HEALPIX29_ORDER - self.order
         sub = rng.integers(0, 4**dorder, size=n, dtype=np.int64)

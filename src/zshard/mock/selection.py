@@ -105,7 +105,7 @@ def select_clustering_reference(
     cfg: MockConfig, rng: np.random.Generator, batch: Mapping[str, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Spectroscopic clustering reference: a random ``clustering_ref_fraction`` of
-    objects with ``zmin < z < zmax`` and detection-band mag < ``mag_max``;
+    objects with ``zmin < z < zmax`` and detection-band mag below ``cfg.reference_mag_limit(z)``;
     spec-z errors as :func:`select_specz` without catastrophic failures.
 
     Returns
@@ -118,7 +118,7 @@ def select_clustering_reference(
     sel = (
         (z > cfg.clustering_ref_zmin)
         & (z < cfg.clustering_ref_zmax)
-        & (m < cfg.clustering_ref_mag_max)
+        & (m < cfg.reference_mag_limit(z))
         & (u < cfg.clustering_ref_fraction)
     )
     idx = np.flatnonzero(sel)

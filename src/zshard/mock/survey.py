@@ -66,7 +66,8 @@ class MockSurvey:
         rng_phot = streams.generator(seed, streams.PHOTOMETRY, k, j)
         rng_sky = streams.generator(seed, streams.SKY, k, j)
         out, n_drawn = self.population.draw_detected(rng_int, rng_phot, n)
-        out["ra"], out["dec"] = self.sky.sample_positions(rng_sky, out["z"])
+        bright = out["mag"][:, self.cfg.detection_index] < self.cfg.reference_mag_limit(out["z"])
+        out["ra"], out["dec"] = self.sky.sample_positions(rng_sky, out["z"], reference=bright)
         out["n_drawn"] = np.int64(n_drawn)
         return out
 
