@@ -34,7 +34,8 @@ fraction = sample_fraction(n_sample, cfg["max_wide_sample"])
 wide_sample = read_rows(snakemake.input.samples, fraction=fraction,
                         seed=derive_seed(params.seed, "validation.wide_sample"))
 config = {key: value for key, value in cfg.items() if key != "max_wide_sample"}
-result = deep_field_validation(reference, wide_bins, wide_sample, config, params.bands, nbins, params.seed)
+result = deep_field_validation(reference, wide_bins, wide_sample, config, params.bands, nbins, params.seed,
+                               z_range=params.z_range)
 result["wide_sample"] = {"n_in_shards": int(n_sample), "max_wide_sample": cfg["max_wide_sample"],
                          "hash_fraction": fraction, "n_used": int(len(wide_sample))}
 write_json(snakemake.output.delta_z, result)

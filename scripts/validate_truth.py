@@ -29,7 +29,8 @@ truth = read_catalog_sample(list(snakemake.input.truth), spec, ["id", "z_true"],
 joined = bins.merge(truth, on="id", how="inner", validate="one_to_one")
 step = params.grid_step
 grid = np.arange(0.0, float(np.nanmax(joined["z_true"])) + 2 * step, step)
-per_bin = true_delta_z(joined["z_true"].to_numpy(), joined["tomo_bin"].to_numpy(), nz["mean_z"], grid)
+per_bin = true_delta_z(joined["z_true"].to_numpy(), joined["tomo_bin"].to_numpy(), nz["mean_z"], grid,
+                       z_range=params.z_range)
 result = {
     "n_matched": int(len(joined)), "n_science": int(n_science),
     "sample": {"max_objects": params.max_objects, "hash_fraction": fraction, "n_read": int(len(bins))},

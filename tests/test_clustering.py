@@ -215,7 +215,8 @@ def test_delta_z_table_layout():
                                                                            "sigma_total": None}]}
     wz = {"bins": [{"bin": 0, "delta_z": 0.03, "error": 0.01, "z_range": [0.1, 0.6]},
                    {"bin": 1, "delta_z": 0.02, "error": 0.02, "z_range": [0.5, 1.0]}]}
-    rows = delta_z_table([0.2, 0.5, 0.9], cosmos=cosmos, clustering=wz, truth=None, tension_sigma=3.0)
+    rows = delta_z_table([0.2, 0.5, 0.9], cosmos=cosmos, clustering=wz, truth=None, tension_sigma=3.0,
+                         combination="inverse_variance")
     assert [r["bin"] for r in rows] == [0, 1] and rows[1]["z_lo"] == 0.5
     assert rows[0]["combined"]["delta_z"] == pytest.approx(0.02)
     assert rows[0]["combined"]["error"] == pytest.approx(0.01 / math.sqrt(2))
@@ -225,9 +226,11 @@ def test_delta_z_table_layout():
     assert rows[0]["consistency"]["n_sigma"] == pytest.approx(-math.sqrt(2))
     assert rows[0]["consistency"]["tension"] is False and rows[1]["consistency"]["tension"] is None
     assert rows[0]["cosmos"]["terms"]["bootstrap"] != rows[0]["cosmos"]["terms"]["bootstrap"]  # NaN: not given
-    strict = delta_z_table([0.2, 0.5, 0.9], cosmos=cosmos, clustering=wz, tension_sigma=1.0)
+    strict = delta_z_table([0.2, 0.5, 0.9], cosmos=cosmos, clustering=wz, tension_sigma=1.0,
+                           combination="inverse_variance")
     assert strict[0]["consistency"]["tension"] is True
-    only_truth = delta_z_table([0.2, 0.5], truth={"bins": [{"bin": 0, "delta_z_true": 0.005}]}, tension_sigma=3.0)
-    assert only_truth[0]["cosmos"] is None and only_truth[0]["truth"] == {"delta_z": 0.005}
+    only_truth = delta_z_table([0.2, 0.5], truth={"bins": [{"bin": 0, "delta_z_true": 0.005}]}, tension_sigma=3.0,
+                               combination="range_split")
+    assert only_truth[0]["cosmos"] is None and only_truth[0]["truth"]["delta_z"] == 0.005
     assert only_truth[0]["consistency"] is None
     assert math.isnan(only_truth[0]["combined"]["delta_z"])

@@ -129,6 +129,10 @@ DEEP_REFERENCE = config["validation"]["deep_reference"]["enabled"] and bool(SOUR
 TRUTH = bool(SOURCES["truth"]["paths"])
 # Clustering redshifts need a spectroscopic reference sample with positions (inputs.clustering_reference).
 CLUSTERING = config["validation"]["clustering"]["enabled"] and bool(SOURCES["clustering_reference"]["paths"])
+# The redshift range clustering redshifts see (the reference's slices): the deep field and the truth
+# also report each bin's mean inside it, what the two methods share (zshard.validation.combination).
+CLUSTERING_RANGE = ([config["validation"]["clustering"]["zmin"], config["validation"]["clustering"]["zmax"]]
+                    if CLUSTERING else None)
 
 
 def science_sample_files(wildcards):

@@ -39,6 +39,7 @@ rule validate_delta_z:
         catalog=SOURCES["deep_reference"],
         bands=BANDS,
         deep_reference=config["validation"]["deep_reference"],
+        z_range=CLUSTERING_RANGE,
         seed=SEED,
     log:
         log_of("validate_delta_z"),
@@ -67,6 +68,7 @@ rule validate_truth:
         grid_step=config["tomography"]["grid_step"],
         max_objects=config["validation"]["truth"]["max_objects"],
         chunk_rows=config["partition"]["chunk_rows"],
+        z_range=CLUSTERING_RANGE,
         seed=SEED,
     log:
         log_of("validate_truth"),
@@ -119,6 +121,7 @@ rule combine_delta_z:
         table=f"{R}/validation/delta_z_table.json",
     params:
         tension_sigma=config["validation"]["tension_sigma"],
+        combination=config["validation"]["combination"],
     log:
         log_of("combine_delta_z"),
     benchmark:

@@ -28,7 +28,7 @@ import numpy as np
 
 from zshard.clustering.measurement import ClusteringConfig, WZResult
 
-__all__ = ["shift_matched_delta_z", "clustering_delta_z"]
+__all__ = ["shift_matched_delta_z", "clustering_delta_z", "in_range_mean"]
 
 
 def _slice_average(grid_centres: np.ndarray, nz: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -105,7 +105,8 @@ def clustering_delta_z(result: WZResult, grid_centres: np.ndarray, nz_phot: np.n
         in quadrature), ``error_jackknife`` (jackknife σ of ``delta_z``), ``error_bias_evolution``
         (the term of ``config.bias_evolution_sigma``), ``n_jackknife_failed``, ``nz_wz`` (normalised
         n(z) per slice, over the whole slice range),
-        ``nz_wz_error``, ``note``.
+        ``nz_wz_error``, ``in_range`` (:func:`in_range_mean`: the in-range mean the estimate implies,
+        what the Δz table combines with the deep field's; None without an estimate), ``note``.
     """
     edges = result.slice_edges
     centres = result.slice_centres
@@ -126,7 +127,7 @@ def clustering_delta_z(result: WZResult, grid_centres: np.ndarray, nz_phot: np.n
                "n_unknown": int(result.n_unknown[b]), "z_range": None, "overlap": math.nan,
                "mean_z_wz": math.nan, "mean_z_phot": math.nan, "delta_z": math.nan,
                "delta_z_window_means": math.nan, "error": math.nan, "error_jackknife": math.nan,
-               "error_bias_evolution": 0.0, "n_jackknife_failed": 0,
+               "error_bias_evolution": 0.0, "n_jackknife_failed": 0, "in_range": None,
                "nz_wz": [], "nz_wz_error": [], "note": ""}
         rows.append(row)
         phot = nz_phot[b] * step  # mass per fine cell
@@ -181,8 +182,38 @@ def clustering_delta_z(result: WZResult, grid_centres: np.ndarray, nz_phot: np.n
                 row["error_bias_evolution"] = (abs(tilted[0] - tilted[1]) / 2 if all(map(math.isfinite, tilted))
                                                else math.nan)
             row["error"] = float(np.hypot(row["error_jackknife"], row["error_bias_evolution"]))
+            row["in_range"] = in_range_mean(grid_centres, nz_phot[b], (edges[0], edges[-1]), row["delta_z"],
+                                            row["error"])
         else:
             row["note"] = "the clustering mean could not be matched by a shift (noisy amplitude?)"
         if row["n_jackknife_failed"] and not row["note"]:
             row["note"] = f"{row['n_jackknife_failed']} jackknife samples gave no Δz and were left out"
     return rows
+
+
+def in_range_mean(grid_centres: np.ndarray, nz_phot: np.ndarray, z_range: Sequence[float], delta_z: float,
+                  error: float) -> dict[str, Any]:
+    """The mean redshift inside the reference's range that a clustering Δz implies, and its error.
+
+    Clustering redshifts see a bin's n(z) only where the reference has galaxies: objects outside
+    ``z_range`` (for a reference to z = 1.5, a bin's high-redshift interlopers) are invisible to
+    them, whatever the estimator. What a clustering Δz does measure is the n(z) inside the range;
+    this gives it as ``mean_z``, the mean over ``lo < z <= hi`` of the photometric n(z) shifted by
+    ``delta_z``, and ``error`` = ``error`` × d mean_z / dΔz (a shift moves the truncated mean by at
+    most itself). :func:`zshard.validation.combination.delta_z_table` combines it with the deep
+    field's mean over the same range, and takes the part outside the range from the deep field
+    alone: the way DES Y3 used clustering redshifts, as information on the n(z) where the reference
+    is, not on its whole (Gatti et al. 2022, MNRAS 510, 1223; Myles et al. 2021, MNRAS 505, 4249).
+    """
+    lo, hi = float(z_range[0]), float(z_range[1])
+    inside = (grid_centres > lo) & (grid_centres <= hi)
+
+    def mean_of_shift(dz: float) -> float:
+        shifted = np.interp(grid_centres - dz, grid_centres, nz_phot, left=0.0, right=0.0)[inside]
+        total = shifted.sum()
+        return float(np.sum(shifted * grid_centres[inside]) / total) if total > 0 else math.nan
+
+    h = 0.005
+    slope = (mean_of_shift(delta_z + h) - mean_of_shift(delta_z - h)) / (2 * h)
+    return {"z_range": [lo, hi], "mean_z": mean_of_shift(delta_z),
+            "mean_z_phot": mean_of_shift(0.0), "error": float(abs(slope) * error)}

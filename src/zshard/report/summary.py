@@ -98,7 +98,7 @@ def stage_notes(p: Products) -> list[str]:
         rows = {int(r["bin"]): r for r in table["bins"]}
         where = ", ".join(f"bin {b + 1} ({rows[b]['consistency']['n_sigma']:+.1f}σ)" for b in table["tension_bins"])
         notes.append(f"Δz: the deep-field and clustering estimates disagree by more than {table['tension_sigma']:g}σ "
-                     f"in {where}; the combined Δz there is their inverse-variance mean all the same.")
+                     f"in {where}; the combined Δz there is their combination all the same.")
     if p.leaderboard is None:
         notes.append("Model zoo: switched off (zoo.enabled is false); the model is the configured xgboost.")
     if p.manifest["plan"]["oversized_shards"]:

@@ -48,7 +48,8 @@ def bin_priors(table: Mapping | None, nbins: int) -> list[dict]:
     no method gave one) and, as far as known, ``delta_z_cosmos``, ``delta_z_cosmos_sigma`` and its
     terms ``delta_z_cosmos_sigma_bootstrap`` / ``_sample_variance`` / ``_zero_point``,
     ``delta_z_wz``, ``delta_z_wz_sigma``, ``delta_z_wz_z_lo`` / ``_z_hi`` (the WZ window),
-    ``delta_z_cosmos_vs_wz_sigma`` and ``delta_z_methods_tension``. ``table`` None (no method ran):
+    ``delta_z_cosmos_vs_wz_sigma`` and ``delta_z_methods_tension``; ``delta_z_combination`` (how the
+    two were combined) and, with ``range_split``, ``delta_z_wz_weight_in_range``. ``table`` None (no method ran):
     NaN priors.
     """
     rows = {int(r["bin"]): r for r in (table or {}).get("bins", [])}
@@ -58,6 +59,10 @@ def bin_priors(table: Mapping | None, nbins: int) -> list[dict]:
         combined = row.get("combined") or {}
         prior = {"delta_z": float(combined["delta_z"]) if _finite(combined.get("delta_z")) else np.nan,
                  "delta_z_sigma": float(combined["error"]) if _finite(combined.get("error")) else np.nan}
+        if combined.get("method"):
+            prior["delta_z_combination"] = combined["method"]
+        if _finite(combined.get("wz_weight")):
+            prior["delta_z_wz_weight_in_range"] = float(combined["wz_weight"])
         cosmos, wz, consistency = row.get("cosmos"), row.get("wz"), row.get("consistency")
         if cosmos:
             prior.update(delta_z_cosmos=cosmos.get("delta_z"), delta_z_cosmos_sigma=cosmos.get("error"),

@@ -313,7 +313,8 @@ def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean:
                        n_bootstrap: int, sample_variance_fraction: float, seed: int | np.random.Generator = 0,
                        method: str = "deep reference",
                        patches: np.ndarray | None = None,
-                       sigma_zero_point: np.ndarray | None = None) -> list[dict]:
+                       sigma_zero_point: np.ndarray | None = None,
+                       z_range: Sequence[float] | None = None) -> list[dict]:
     """Δz per tomographic bin from a deep reference field (DES Y1 "COSMOS method").
 
     Each reference object carries its accurate redshift ``ref_z`` and the wide survey's view of
@@ -339,6 +340,15 @@ def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean:
     ``sigma_jackknife`` (None without patches), ``sigma_total``, ``sample_variance_method``
     (``jackknife`` or ``fraction``), ``errors`` (``bootstrap``, ``sample_variance``, ``zero_point``,
     ``total``) and ``note``.
+
+    With ``z_range`` (lo, hi), each row also has ``in_range``: the part of the bin's reference
+    redshifts in ``lo < z <= hi`` (the range a clustering reference covers), which
+    :func:`zshard.validation.combination.delta_z_table` combines with the clustering estimate:
+    ``z_range``, ``fraction`` (of the bin's reference objects), ``mean_z_ref`` (their mean), its
+    errors ``sigma_bootstrap`` (same replicates as Δz's) and ``sigma_sample_variance`` (the same
+    jackknife excess over the bootstrap as Δz's, on the in-range objects), and ``sigma``, the two
+    in quadrature. The zero-point term is not split: it moves objects between bins, so it stays
+    with the whole Δz.
     """
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     extra = () if patches is None else (patches,)
@@ -346,22 +356,31 @@ def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean:
 
     mean_ref, mean_phot, counts = _per_bin_delta(z, zp, bins, nbins)
     delta = mean_ref - mean_phot
-    # Bootstrap as multinomial weights on the reference objects: one vectorised pass per replicate.
-    replicates = np.array([np.subtract(*_per_bin_delta(z, zp, bins, nbins,
-                                                       rng.multinomial(z.size, np.full(z.size, 1.0 / z.size))
-                                                       .astype(np.float64))[:2])
-                           for _ in range(int(n_bootstrap))]) if z.size else np.empty((0, nbins))
+    inside = (np.ones(z.size, dtype=bool) if z_range is None
+              else (z > float(z_range[0])) & (z <= float(z_range[1])))
+    mean_in, _, counts_in = _per_bin_delta(z[inside], zp[inside], bins[inside], nbins)
+    # Bootstrap as multinomial weights on the reference objects: one vectorised pass per replicate,
+    # of Δz and of the in-range mean.
+    replicates, replicates_in = [], []
+    for _ in range(int(n_bootstrap) if z.size else 0):
+        weights = rng.multinomial(z.size, np.full(z.size, 1.0 / z.size)).astype(np.float64)
+        replicates.append(np.subtract(*_per_bin_delta(z, zp, bins, nbins, weights)[:2]))
+        replicates_in.append(_per_bin_delta(z[inside], zp[inside], bins[inside], nbins, weights[inside])[0])
     with warnings.catch_warnings():  # bins with fewer than 2 replicates give NaN, flagged below
         warnings.simplefilter("ignore", RuntimeWarning)
-        sigma_boot = (np.nanstd(replicates, axis=0, ddof=1) if len(replicates) >= 2
-                      else np.full(nbins, np.nan))
+        sigma_boot, sigma_boot_in = ((np.nanstd(np.array(r), axis=0, ddof=1) if len(r) >= 2
+                                      else np.full(nbins, np.nan)) for r in (replicates, replicates_in))
     if patches is not None:
         sigma_jk, _ = jackknife_delta_z(z, bins, zp, labels[0], nbins)
         sigma_sv = np.sqrt(np.clip(sigma_jk ** 2 - sigma_boot ** 2, 0.0, None))
+        sigma_jk_in, _ = jackknife_delta_z(z[inside], bins[inside], np.zeros(int(inside.sum())),
+                                           labels[0][inside], nbins)
+        sigma_sv_in = np.sqrt(np.clip(sigma_jk_in ** 2 - sigma_boot_in ** 2, 0.0, None))
         sv_method = "jackknife"
     else:
         sigma_jk = np.full(nbins, np.nan)
         sigma_sv = float(sample_variance_fraction) * np.abs(mean_ref)
+        sigma_sv_in = float(sample_variance_fraction) * np.abs(mean_in)
         sv_method = "fraction"
     sigma_zp = (np.zeros(nbins) if sigma_zero_point is None
                 else np.broadcast_to(np.asarray(sigma_zero_point, dtype=np.float64), (nbins,)))
@@ -384,11 +403,20 @@ def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean:
                      "sigma_jackknife": val(sigma_jk) if patches is not None else None,
                      "sigma_total": errors["total"], "sample_variance_method": sv_method,
                      "errors": errors, "note": note})
+        if z_range is not None:
+            ok_in = counts_in[i] >= 2
+            rows[-1]["in_range"] = {
+                "z_range": [float(z_range[0]), float(z_range[1])],
+                "fraction": float(counts_in[i] / counts[i]) if counts[i] > 0 else np.nan,
+                "mean_z_ref": float(mean_in[i]) if ok_in else np.nan,
+                "sigma_bootstrap": float(sigma_boot_in[i]) if ok_in else np.nan,
+                "sigma_sample_variance": float(sigma_sv_in[i]) if ok_in else np.nan,
+                "sigma": float(np.hypot(sigma_boot_in[i], sigma_sv_in[i])) if ok_in else np.nan}
     return rows
 
 
 def deep_field_validation(reference, wide_bins, wide_sample, cfg: dict, bands: Sequence[str], nbins: int,
-                          seed: int) -> dict:
+                          seed: int, z_range: Sequence[float] | None = None) -> dict:
     """Δz per bin against a deep reference field, each error term apart: the ``validate_delta_z`` product.
 
     Parameters
@@ -405,6 +433,9 @@ def deep_field_validation(reference, wide_bins, wide_sample, cfg: dict, bands: S
     nbins : int
     seed : int
         The master seed; each random step derives its own.
+    z_range : (lo, hi), optional
+        The clustering reference's redshift range: each row gets its ``in_range`` part
+        (:func:`deep_field_delta_z`).
 
     Returns
     -------
@@ -451,7 +482,7 @@ def deep_field_validation(reference, wide_bins, wide_sample, cfg: dict, bands: S
                               matched["z_mean"].to_numpy(), nbins, n_bootstrap=cfg["n_bootstrap"],
                               seed=derive_seed(seed, "validation.delta_z"),
                               sample_variance_fraction=cfg["sample_variance_fraction"], patches=patches,
-                              sigma_zero_point=zero_point["sigma"])
+                              sigma_zero_point=zero_point["sigma"], z_range=z_range)
     return {"method": f"deep reference field, matched by {cfg['match']}", "note": note,
             "n_reference": int(len(reference)),
             "sample_variance": {"method": "jackknife" if patches is not None else "fraction", "note": sv_note,

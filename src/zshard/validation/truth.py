@@ -10,7 +10,7 @@ __all__ = ["true_delta_z"]
 
 
 def true_delta_z(z_true: np.ndarray, bins: np.ndarray, nz_mean_z: Sequence[float],
-                 grid_edges: np.ndarray) -> list[dict]:
+                 grid_edges: np.ndarray, z_range: Sequence[float] | None = None) -> list[dict]:
     """Δz per bin where the true redshifts are known (mocks, hidden spec-z): the truth the methods estimate.
 
     ``delta_z_true`` = ⟨z_true⟩ of the bin's objects − the mean of the bin's delivered n(z)
@@ -27,6 +27,10 @@ def true_delta_z(z_true: np.ndarray, bins: np.ndarray, nz_mean_z: Sequence[float
         Mean redshift of each bin's n(z).
     grid_edges : (m,) array
         Edges of the histogram of the true n(z).
+    z_range : (lo, hi), optional
+        A clustering reference's range: each row also gets ``mean_z_true_in_range`` and
+        ``fraction_in_range`` (of the bin's objects with lo < z_true <= hi), the truth of what
+        clustering redshifts measure (:func:`zshard.clustering.delta_z.in_range_mean`).
 
     Returns
     -------
@@ -46,4 +50,8 @@ def true_delta_z(z_true: np.ndarray, bins: np.ndarray, nz_mean_z: Sequence[float
                      "delta_z_true": mean - float(mean_nz),
                      "sigma": float(z.std(ddof=1) / np.sqrt(z.size)) if z.size > 1 else float("nan"),
                      "true_nz": hist})
+        if z_range is not None:
+            inside = z[(z > float(z_range[0])) & (z <= float(z_range[1]))]
+            rows[-1]["mean_z_true_in_range"] = float(inside.mean()) if inside.size else float("nan")
+            rows[-1]["fraction_in_range"] = float(inside.size / z.size) if z.size else float("nan")
     return rows
