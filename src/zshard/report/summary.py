@@ -230,9 +230,11 @@ def report_tables(p: Products, metrics: Mapping, notes: list[str]) -> dict[str, 
         "Δz = ⟨z_true⟩ − ⟨z_phot⟩ per tomographic bin (Hoyle et al. 2018, MNRAS 478, 592).",
         [Section("Δz per bin and method", rows or "not computed: no method ran",
                  "σ total: for the deep reference field the quadrature sum of the terms below; for clustering "
-                 "redshifts a jackknife over sky patches, Δz measured inside the WZ window; combined: their "
-                 "inverse-variance mean; cosmos_vs_wz_sigma: the two methods' difference in units of their joint "
-                 "σ (tension: beyond validation.tension_sigma).",
+                 "redshifts a jackknife over sky patches, Δz measured inside the WZ window; combined: "
+                 "validation.combination (range_split: the mean inside the clustering reference's range from "
+                 "both methods, the part beyond it from the deep field alone; inverse_variance: the two Δz "
+                 "averaged); cosmos_vs_wz_sigma: the two methods' difference in units of their joint σ, of the "
+                 "in-range mean with range_split (tension: beyond validation.tension_sigma).",
                  columns=("bin", "z_range", "method", "delta_z", "sigma", "truth", "pull", "n", "window",
                           "cosmos_vs_wz_sigma", "tension")),
          *([Section("Deep reference field: the error terms", deep_rows,

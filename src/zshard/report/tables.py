@@ -66,7 +66,7 @@ def delta_z_rows(table: Mapping | None, deep: Mapping | None = None, clustering:
     Parameters
     ----------
     table : ``validation/delta_z_table.json`` (method 1 ``cosmos``, method 2 ``wz`` and their
-        inverse-variance ``combined``, per bin), or None where neither method ran.
+        ``combined``, per bin: ``zshard.validation.combination``), or None where neither method ran.
     deep : ``validation/delta_z.json`` (method 1's error terms per bin), optional.
     clustering : ``validation/clustering_delta_z.json`` (method 2's objects and patches), optional.
     truth : ``validation/truth.json`` (the true Δz and the objects matched per bin), optional.

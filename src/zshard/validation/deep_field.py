@@ -358,14 +358,15 @@ def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean:
     delta = mean_ref - mean_phot
     inside = (np.ones(z.size, dtype=bool) if z_range is None
               else (z > float(z_range[0])) & (z <= float(z_range[1])))
-    mean_in, _, counts_in = _per_bin_delta(z[inside], zp[inside], bins[inside], nbins)
+    z_in, zp_in, bins_in = z[inside], zp[inside], bins[inside]
+    mean_in, _, counts_in = _per_bin_delta(z_in, zp_in, bins_in, nbins)
     # Bootstrap as multinomial weights on the reference objects: one vectorised pass per replicate,
     # of Δz and of the in-range mean.
     replicates, replicates_in = [], []
     for _ in range(int(n_bootstrap) if z.size else 0):
         weights = rng.multinomial(z.size, np.full(z.size, 1.0 / z.size)).astype(np.float64)
         replicates.append(np.subtract(*_per_bin_delta(z, zp, bins, nbins, weights)[:2]))
-        replicates_in.append(_per_bin_delta(z[inside], zp[inside], bins[inside], nbins, weights[inside])[0])
+        replicates_in.append(_per_bin_delta(z_in, zp_in, bins_in, nbins, weights[inside])[0])
     with warnings.catch_warnings():  # bins with fewer than 2 replicates give NaN, flagged below
         warnings.simplefilter("ignore", RuntimeWarning)
         sigma_boot, sigma_boot_in = ((np.nanstd(np.array(r), axis=0, ddof=1) if len(r) >= 2
@@ -373,8 +374,7 @@ def deep_field_delta_z(ref_z: np.ndarray, ref_bins: np.ndarray, ref_z_phot_mean:
     if patches is not None:
         sigma_jk, _ = jackknife_delta_z(z, bins, zp, labels[0], nbins)
         sigma_sv = np.sqrt(np.clip(sigma_jk ** 2 - sigma_boot ** 2, 0.0, None))
-        sigma_jk_in, _ = jackknife_delta_z(z[inside], bins[inside], np.zeros(int(inside.sum())),
-                                           labels[0][inside], nbins)
+        sigma_jk_in, _ = jackknife_delta_z(z_in, bins_in, np.zeros(z_in.size), labels[0][inside], nbins)
         sigma_sv_in = np.sqrt(np.clip(sigma_jk_in ** 2 - sigma_boot_in ** 2, 0.0, None))
         sv_method = "jackknife"
     else:
