@@ -331,7 +331,7 @@ def test_a_bin_where_the_methods_disagree_says_so_in_the_summary():
     from zshard.report.summary import stage_notes, summary_metrics
 
     disagree = {"difference": -0.05, "error": 0.0125, "n_sigma": -4.0, "tension": True}
-    table = {"tension_sigma": 3.0, "tension_bins": [0], "bins": [
+    table = {"tension_sigma": 3.0, "combination": "inverse_variance", "tension_bins": [0], "bins": [
         {**DELTA_Z_TABLE["bins"][0], "consistency": disagree},
         {**DELTA_Z_TABLE["bins"][1], "consistency": {**disagree, "n_sigma": float("nan"), "tension": None}}]}
     p = _products(delta_z_table=table, delta_z=DEEP, clustering=CLUSTERING, truth={**TRUTH, "point": {}})

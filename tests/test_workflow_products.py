@@ -65,8 +65,17 @@ def test_delta_z_table_compares_the_methods(mock_run):
         if c["n_sigma"] is None:
             assert c["tension"] is None
             continue
-        joint = np.hypot(row["cosmos"]["error"], row["wz"]["error"])
-        assert c["n_sigma"] == pytest.approx((row["cosmos"]["delta_z"] - row["wz"]["delta_z"]) / joint)
+        if c["quantity"] == "in-range mean redshift":  # range_split: what both methods see
+            assert row["combined"]["method"] == "range_split" == table["combination"]
+            deep, wz = row["cosmos"]["in_range"], row["wz"]["in_range"]
+            assert deep["z_range"] == wz["z_range"] == [config["validation"]["clustering"]["zmin"],
+                                                         config["validation"]["clustering"]["zmax"]]
+            x_deep, x_wz, joint = deep["mean_z_ref"], wz["mean_z"], np.hypot(deep["sigma"], wz["error"])
+            assert 0 <= row["combined"]["wz_weight"] <= 1
+        else:
+            x_deep, x_wz = row["cosmos"]["delta_z"], row["wz"]["delta_z"]
+            joint = np.hypot(row["cosmos"]["error"], row["wz"]["error"])
+        assert c["n_sigma"] == pytest.approx((x_deep - x_wz) / joint)
         if c["tension"]:
             flagged.append(row["bin"])
     assert table["tension_bins"] == flagged

@@ -97,8 +97,10 @@ def stage_notes(p: Products) -> list[str]:
     if table.get("tension_bins"):
         rows = {int(r["bin"]): r for r in table["bins"]}
         where = ", ".join(f"bin {b + 1} ({rows[b]['consistency']['n_sigma']:+.1f}σ)" for b in table["tension_bins"])
+        how = {"range_split": "range-split combination (the in-range mean from both methods)",
+               "inverse_variance": "inverse-variance mean"}.get(table.get("combination"), "combination")
         notes.append(f"Δz: the deep-field and clustering estimates disagree by more than {table['tension_sigma']:g}σ "
-                     f"in {where}; the combined Δz there is their combination all the same.")
+                     f"in {where}; the combined Δz there is their {how} all the same.")
     if p.leaderboard is None:
         notes.append("Model zoo: switched off (zoo.enabled is false); the model is the configured xgboost.")
     if p.manifest["plan"]["oversized_shards"]:
