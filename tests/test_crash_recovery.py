@@ -137,9 +137,10 @@ def test_runs_on_one_and_on_two_cores_give_identical_products(mock_run, tmp_path
     assert set(digests) == set(expected) and len(digests) > 10
     assert [name for name in expected if digests[name] != expected[name]] == []
     # one model version: the forest pickled with n_jobs 1 or 2 is the same model (zshard.models.pickled_identity)
-    versions = [json.loads((Path(r) / "model" / "manifest.json").read_text())["version"]
-                for r in (config["results"], reference)]
-    assert versions[0] == versions[1]
+    manifests = [json.loads((Path(r) / "model" / "manifest.json").read_text()) for r in (config["results"], reference)]
+    assert manifests[0]["version"] == manifests[1]["version"]
+    # the binned p(z) is the one compared: tiny_config's smaller booster must keep it the chosen p(z)
+    assert manifests[0]["pdf_estimator"]["chosen"] == manifests[1]["pdf_estimator"]["chosen"] == "xgboost_bins"
 
 
 @pytest.fixture

@@ -34,6 +34,9 @@ def _config():
     config["zoo"].update(algorithms=["xgboost_quantile", "random_forest", "knn"], n_draws=1, folds=2,
                          spaces={"xgboost_quantile": small, "random_forest": small})
     config["model"]["xgboost"] = {"n_estimators": 30}
+    # the binned p(z), shrunk as in the tests' tiny workflow (conftest.tiny_config): 5x cheaper, and still
+    # the chosen p(z) here, so the version test compares its member too
+    config["model"]["xgboost_bins"].update(n_bins=25, n_estimators=40, learning_rate=0.3)
     return with_defaults(config)
 
 
