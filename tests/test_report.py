@@ -357,3 +357,17 @@ def test_the_nz_products_show_in_the_summary(tmp_path):
     page = Path(tables.write_html_tables(tmp_path / "nz_bins.html", "nz", sections, intro)).read_text()
     assert "nz_products.sacc.fits" in page and "0.0118" in page
     assert NZ_PRODUCTS_KEY not in summary_metrics(_products(), "mock")
+
+
+def test_a_range_split_combination_names_wz_weight_in_the_summary():
+    from zshard.report.summary import summary_metrics
+
+    split = {"delta_z": 0.03, "error": 0.01, "method": "range_split", "wz_weight": 0.25,
+             "in_range": {"z_range": [0.1, 1.5], "fraction": 0.9, "mean_z": 0.5, "error": 0.005}}
+    table = {"tension_sigma": 3.0, "combination": "range_split", "tension_bins": [],
+             "bins": [{**DELTA_Z_TABLE["bins"][0], "combined": split}]}
+    p = _products(delta_z_table=table, delta_z=DEEP, clustering=CLUSTERING, truth={**TRUTH, "point": {}})
+    combined = [r for r in summary_metrics(p, "mock")["delta_z"] if r["method"] == "combined"]
+    assert combined[0]["delta_z"] == 0.03
+    assert combined[0]["note"] == ("range split: WZ's weight 0.25 in the mean inside 0.1–1.5, "
+                                   "the deep field's alone beyond")

@@ -115,11 +115,16 @@ def delta_z_rows(table: Mapping | None, deep: Mapping | None = None, clustering:
                 if m.get("z_range"):
                     row["window"] = "{:.2f}–{:.2f}".format(*m["z_range"])
                 note = w.get("note") or ""
-            elif key == "combined" and (entry.get("consistency") or {}).get("tension") is not None:
-                row.update(cosmos_vs_wz_sigma=entry["consistency"]["n_sigma"],
-                           tension=entry["consistency"]["tension"])
-                if entry["consistency"]["tension"]:
-                    note = "the deep-field and clustering estimates disagree"
+            elif key == "combined":
+                if m.get("method") == "range_split" and finite_num(m.get("wz_weight")):
+                    lo, hi = m["in_range"]["z_range"]
+                    note = (f"range split: WZ's weight {m['wz_weight']:.2f} in the mean inside {lo:g}–{hi:g}, "
+                            "the deep field's alone beyond")
+                if (entry.get("consistency") or {}).get("tension") is not None:
+                    row.update(cosmos_vs_wz_sigma=entry["consistency"]["n_sigma"],
+                               tension=entry["consistency"]["tension"])
+                    if entry["consistency"]["tension"]:
+                        note = "the deep-field and clustering estimates disagree"
             if finite_num(true_dz):
                 row["truth"] = true_dz
                 if finite_num(row["delta_z"]) and finite_num(row["sigma"]) and row["sigma"] > 0:
