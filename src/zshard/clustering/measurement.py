@@ -18,9 +18,11 @@ The reference autocorrelation w_rr measures the reference bias, and two correcti
 (``bias_correction``):
 
 * ``"ratio"``: ``n_u(z) ∝ w_ur / w_rr = n_u b_u / b_r``, exact when the unknown sample's
-  bias evolves like the reference's (true by construction on zshard's mock, where every galaxy
-  traces its shell's density field with bias 1). Because both correlations are measured on the
-  same density field, much of the field's sample variance cancels in the ratio.
+  bias evolves like the reference's. It is not exact on zshard's default mock, whose reference
+  and photometric biases evolve differently (``b_u/b_r ∝ (1 + z)^−0.4`` with the config's ``mock.bias_*``),
+  so what the ratio leaves is carried as an error term (``bias_evolution_sigma``). Because both
+  correlations are measured on the same density field, much of the field's sample variance
+  cancels in the ratio.
 * ``"sqrt"``: ``n_u(z) ∝ w_ur / sqrt(w_rr) = n_u b_u sqrt(w_dm)`` (the estimator of
   ``yet_another_wizz``, van den Busch et al. 2020, A&A 642, A200), which leaves the evolution of
   ``b_u sqrt(w_dm)`` uncorrected; it is the one to use when the unknown bias is modelled separately.
