@@ -42,6 +42,29 @@ def test_satellites_add_the_one_halo_correlation_at_wz_scales():
     assert model[0] == pytest.approx(np.trapezoid(weights, fine) / np.trapezoid(fine, fine), rel=1e-6)
 
 
+def test_satellites_stay_inside_the_footprint():
+    """A satellite offset out of the footprint keeps its field position: a footprint taken from the
+    objects (zshard.clustering.footprint_pixels) is the mock's own, with no stray pixels whose
+    randoms would bias the cross-correlations high."""
+    import healpy as hp
+
+    from zshard.clustering.measurement import footprint_pixels
+
+    f = 0.5
+    sky = SkyModel(MockConfig(**BASE, satellite_fraction=f, satellite_radius_mpc=3.0, satellite_halos_per_deg2=5.0))
+    z = np.random.default_rng(1).uniform(0.05, 0.15, 20000)  # 3 Mpc ~ 0.5-1.5 deg, the pixels' size
+    plain = SkyModel(MockConfig(**BASE))
+    ra0, dec0 = plain.sample_positions(np.random.default_rng(2), z)
+    ra, dec = sky.sample_positions(np.random.default_rng(2), z)
+    pix = hp.ang2pix(2**sky.order, ra, dec, nest=True, lonlat=True)
+    assert sky.in_footprint(pix).all()
+    np.testing.assert_array_equal(footprint_pixels(ra, dec, sky.order), np.unique(pix))
+    assert np.isin(np.unique(pix), sky.footprint_pixels).all()
+    moved = ((ra0 != ra) | (dec0 != dec)).mean()
+    assert 0.5 * f < moved < f  # most satellites moved, those offset out of the footprint not
+    assert not sky.in_footprint(np.setdiff1d(np.arange(hp.nside2npix(2**sky.order)), sky.footprint_pixels)).any()
+
+
 def test_angular_correlation_of_randoms_is_zero_and_bad_edges_fail():
     sky = SkyModel(MockConfig(**BASE))
     ra, dec = uniform_randoms(sky.footprint_pixels, sky.order, 4000, np.random.default_rng(0))
