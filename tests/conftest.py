@@ -17,6 +17,10 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
+# the binned p(z), shrunk for the tests' trainings (tiny_config, test_training, the DES workflow test)
+SMALL_BINNED_PDZ = {"n_bins": 25, "n_estimators": 40, "learning_rate": 0.3}
+
+
 def tiny_config(results: Path) -> dict:
     """The embedded default, shrunk so the whole workflow runs in well under a minute."""
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
@@ -29,7 +33,7 @@ def tiny_config(results: Path) -> dict:
     # the binned p(z), shrunk: its 50-class booster was 3/4 of a tiny run's critical path (36 of 48 s of
     # train_model); 25 bins and 40 rounds at a higher rate keep it the chosen p(z) (calibrated CDE loss -5.4
     # against the quantile booster's -4.7), so the fan-out and the determinism test still go through it
-    config["model"]["xgboost_bins"].update(n_bins=25, n_estimators=40, learning_rate=0.3)
+    config["model"]["xgboost_bins"].update(SMALL_BINNED_PDZ)
     config["validation"]["deep_reference"]["n_bootstrap"] = 20
     # the training stages, shrunk: a 1-draw, 2-fold zoo of small models, a small science sample
     config["representativeness"]["science_sample_size"] = 4000

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import yaml
-from conftest import ROOT
+from conftest import ROOT, SMALL_BINNED_PDZ
 
 from zshard import metrics, training
 from zshard.config import with_defaults
@@ -36,7 +36,7 @@ def _config():
     config["model"]["xgboost"] = {"n_estimators": 30}
     # the binned p(z), shrunk as in the tests' tiny workflow (conftest.tiny_config): 5x cheaper, and still
     # the chosen p(z) here, so the version test compares its member too
-    config["model"]["xgboost_bins"].update(n_bins=25, n_estimators=40, learning_rate=0.3)
+    config["model"]["xgboost_bins"].update(SMALL_BINNED_PDZ)
     return with_defaults(config)
 
 

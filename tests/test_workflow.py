@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 from astropy.io import fits
-from conftest import ROOT, SHARED_DATA, run_snakemake, tiny_config
+from conftest import ROOT, SHARED_DATA, SMALL_BINNED_PDZ, run_snakemake, tiny_config
 from conftest import dry_run_jobs as _jobs
 
 from zshard import partition
@@ -143,7 +143,7 @@ def test_des_example_config_runs_on_real_data(tmp_path):
         config["inputs"][name]["paths"] = [des_file]
     config["results"] = str(tmp_path / "results")
     config["model"]["xgboost"] = {"n_estimators": 80}
-    config["model"]["xgboost_bins"] = {"n_bins": 25, "n_estimators": 40, "learning_rate": 0.3}  # as tiny_config
+    config["model"]["xgboost_bins"] = dict(SMALL_BINNED_PDZ)
     config["zoo"] = {"n_draws": 1, "folds": 2, "spaces": {a: {"n_estimators": {"int": [20, 40]}} for a in
                                                           ("xgboost_quantile", "xgboost", "random_forest", "adaboost")}}
     run_snakemake(tmp_path, config)

@@ -303,8 +303,7 @@ class SkyModel:
 
     def in_footprint(self, pixels: np.ndarray) -> np.ndarray:
         """Whether each NESTED pixel (of the footprint's order) is one of the footprint's."""
-        pos = np.clip(np.searchsorted(self.footprint_pixels, pixels), 0, self.footprint_pixels.size - 1)
-        return self.footprint_pixels[pos] == pixels
+        return np.isin(pixels, self.footprint_pixels)
 
     def _field_positions(self, rng: np.random.Generator, shell: np.ndarray,
                          population: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
